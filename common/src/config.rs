@@ -1,0 +1,217 @@
+//! The filter's plugin configuration (the JSON in Envoy's `plugin_config.configuration`, or
+//! Istio's `WasmPlugin.spec.pluginConfig`), its defaults, and its validation.
+//!
+//! ```json
+//! {
+//!   "mcp_paths": ["/mcp"],
+//!   "max_body_bytes": 4194304,
+//!   "broker":  { "authority": "broker.mcp.internal", "path": "/mcp" },
+//!   "servers": [
+//!     { "name": "alpha", "prefix": "alpha_", "authority": "alpha.mcp.internal", "path": "/mcp" }
+//!   ],
+//!   "session": { "keys": ["<base64 of 32 random bytes>"], "subject_header": "x-jwt-sub" },
+//!   "filter_state": true
+//! }
+//! ```
+//!
+//! | field | default | meaning |
+//! |---|---|---|
+//! | `mcp_paths` | `["/mcp"]` | request paths (query ignored) the filter acts on; every other path passes untouched except for spoofed-header stripping |
+//! | `max_body_bytes` | 4 MiB | largest POST body buffered; larger → 413. Keep the listener's `per_connection_buffer_limit_bytes` at least this big |
+//! | `broker.authority` | required | `:authority` set for everything that is not routed to one backend (initialize, lists, ping, notifications, responses, GET, DELETE); must match an Envoy virtual host / Istio HTTPRoute hostname |
+//! | `broker.path` | `/mcp` | `:path` set for broker requests |
+//! | `servers[].name` | required | `[a-z][a-z0-9.-]*`; used in URIs (`name+scheme:…`), headers, metadata and stats |
+//! | `servers[].prefix` | required | exposed-name prefix; `""` makes the server the pass-through default (at most one) |
+//! | `servers[].authority` | required | `:authority` for calls routed to this server (its virtual host / HTTPRoute hostname) |
+//! | `servers[].path` | `/mcp` | upstream `:path` |
+//! | `session.keys` | required | 1–4 base64 keys of 32 bytes; the broker mints with the first, the filter accepts all (rotation) |
+//! | `session.subject_header` | none | request header holding the verified caller identity (set by e.g. `jwt_authn`); a session bound to a subject is refused (404) for any other |
+//! | `filter_state` | `true` | also write the request's facts to Envoy filter state (`wasm.mcp_gateway.*`), for access logs and RBAC |
+
+use serde::Deserialize;
+
+use crate::names::{RouteEntry, Router};
+use crate::session::{SessionCodec, SessionKey};
+
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub const MIN_MAX_BODY_BYTES: usize = 1024;
+pub const MAX_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+fn default_paths() -> Vec<String> {
+    vec!["/mcp".to_string()]
+}
+fn default_path() -> String {
+    "/mcp".to_string()
+}
+fn default_max_body() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+fn default_true() -> bool {
+    true
+}
+
+/// The configuration as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    #[serde(default = "default_paths")]
+    pub mcp_paths: Vec<String>,
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    pub broker: Upstream,
+    pub servers: Vec<ServerConfig>,
+    pub session: SessionConfig,
+    #[serde(default = "default_true")]
+    pub filter_state: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    pub authority: String,
+    #[serde(default = "default_path")]
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub name: String,
+    pub prefix: String,
+    pub authority: String,
+    #[serde(default = "default_path")]
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub subject_header: Option<String>,
+}
+
+/// A validated configuration, ready for the hot path.
+#[derive(Debug, Clone)]
+pub struct CompiledConfig {
+    pub mcp_paths: Vec<String>,
+    pub max_body_bytes: usize,
+    pub broker: Upstream,
+    pub servers: Vec<ServerConfig>,
+    pub router: Router,
+    pub sessions: SessionCodec,
+    /// Lower-cased.
+    pub subject_header: Option<String>,
+    pub filter_state: bool,
+}
+
+impl FilterConfig {
+    /// Parses and validates. The error says which field is wrong and why, and never echoes
+    /// a session key.
+    pub fn from_json(bytes: &[u8]) -> Result<CompiledConfig, String> {
+        let cfg: FilterConfig = serde_json::from_slice(bytes).map_err(|e| format!("invalid filter configuration: {e}"))?;
+        cfg.compile()
+    }
+
+    pub fn compile(self) -> Result<CompiledConfig, String> {
+        if self.mcp_paths.is_empty() {
+            return Err("mcp_paths: at least one path is needed".into());
+        }
+        for p in &self.mcp_paths {
+            if !p.starts_with('/') || p.contains(['?', '#']) {
+                return Err(format!("mcp_paths: {p:?} must start with '/' and hold no query or fragment"));
+            }
+        }
+        if !(MIN_MAX_BODY_BYTES..=MAX_MAX_BODY_BYTES).contains(&self.max_body_bytes) {
+            return Err(format!(
+                "max_body_bytes: {} is outside {MIN_MAX_BODY_BYTES}..={MAX_MAX_BODY_BYTES}",
+                self.max_body_bytes
+            ));
+        }
+        check_upstream("broker", &self.broker)?;
+        if self.servers.is_empty() {
+            return Err("servers: at least one server is needed".into());
+        }
+        for (i, s) in self.servers.iter().enumerate() {
+            check_upstream(&format!("servers[{i}] ({:?})", s.name), &Upstream { authority: s.authority.clone(), path: s.path.clone() })?;
+        }
+        let entries: Vec<RouteEntry> =
+            self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
+        let router = Router::new(&entries).map_err(|e| format!("servers: {e}"))?;
+        let keys = self
+            .session
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| SessionKey::from_base64(k).map_err(|e| format!("session.keys[{i}]: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sessions = SessionCodec::new(&keys).map_err(|e| format!("session.keys: {e}"))?;
+        let subject_header = match self.session.subject_header {
+            Some(h) if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+                return Err(format!("session.subject_header: {h:?} is not a valid header name"));
+            }
+            other => other.map(|h| h.to_ascii_lowercase()),
+        };
+        Ok(CompiledConfig {
+            mcp_paths: self.mcp_paths,
+            max_body_bytes: self.max_body_bytes,
+            broker: self.broker,
+            servers: self.servers,
+            router,
+            sessions,
+            subject_header,
+            filter_state: self.filter_state,
+        })
+    }
+}
+
+fn check_upstream(what: &str, u: &Upstream) -> Result<(), String> {
+    let authority_ok = !u.authority.is_empty()
+        && u.authority.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'_' | b'[' | b']'));
+    if !authority_ok {
+        return Err(format!("{what}: authority {:?} is not a host[:port]", u.authority));
+    }
+    if !u.path.starts_with('/') || u.path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(format!("{what}: path {:?} must start with '/' and hold no spaces or control characters", u.path));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn cfg(servers: &str) -> String {
+        format!(r#"{{"broker":{{"authority":"broker.local"}},"servers":{servers},"session":{{"keys":["{KEY}"]}}}}"#)
+    }
+
+    #[test]
+    fn defaults() {
+        let c = FilterConfig::from_json(cfg(r#"[{"name":"alpha","prefix":"a_","authority":"alpha.local"}]"#).as_bytes()).unwrap();
+        assert_eq!(c.mcp_paths, vec!["/mcp"]);
+        assert_eq!(c.max_body_bytes, 4 * 1024 * 1024);
+        assert_eq!(c.broker.path, "/mcp");
+        assert!(c.filter_state);
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        let cases = [
+            (cfg(r#"[{"name":"a","prefix":"x_","authority":"a"},{"name":"b","prefix":"x_","authority":"b"}]"#), "share the prefix"),
+            (cfg(r#"[{"name":"a","prefix":"x y","authority":"a"}]"#), "prefix"),
+            (cfg(r#"[{"name":"a","prefix":"x_","authority":"a b"}]"#), "authority"),
+            (cfg(r#"[{"name":"a","prefix":"x_","authority":"a","typo":1}]"#), "unknown field `typo`"),
+            (cfg("[]"), "at least one server"),
+            (r#"{"broker":{"authority":"b"},"servers":[{"name":"a","prefix":"","authority":"a"}],"session":{"keys":["c2hvcnQ="]}}"#.to_string(), "32 bytes"),
+            ("not json".to_string(), "invalid filter configuration"),
+        ];
+        for (json, want) in cases {
+            let err = FilterConfig::from_json(json.as_bytes()).unwrap_err();
+            assert!(err.contains(want), "{json}: {err}");
+            assert!(!err.contains(KEY));
+        }
+    }
+}

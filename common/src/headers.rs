@@ -1,0 +1,90 @@
+//! The HTTP headers MCP 2026-07-28 adds (SEP-2243), which mirror the body so intermediaries
+//! can route without parsing it: `Mcp-Method` (every POSTed request and notification) and
+//! `Mcp-Name` (`params.name` of `tools/call` and `prompts/get`, `params.uri` of
+//! `resources/read`, `resources/subscribe` and `resources/unsubscribe`).
+//!
+//! A value that is not plain printable ASCII (or has leading/trailing whitespace) travels as
+//! `=?base64?<standard base64 of the UTF-8 bytes>?=`. An intermediary that reads the body must
+//! refuse a request whose headers are missing or disagree with it (HTTP 400, JSON-RPC -32020).
+
+use std::borrow::Cow;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+/// The protocol revision that introduced these headers.
+pub const HEADERS_VERSION: &str = "2026-07-28";
+
+pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+pub const METHOD: &str = "mcp-method";
+pub const NAME: &str = "mcp-name";
+pub const SESSION_ID: &str = "mcp-session-id";
+
+/// Whether a protocol version (the `MCP-Protocol-Version` header) requires the headers.
+/// Versions are dates, so a later revision compares greater as a string.
+pub fn requires_standard_headers(protocol_version: &str) -> bool {
+    protocol_version.len() == HEADERS_VERSION.len() && protocol_version >= HEADERS_VERSION
+}
+
+/// Which body field `Mcp-Name` mirrors for `method`, if any.
+pub fn name_field(method: &str) -> Option<NameField> {
+    match method {
+        "tools/call" | "prompts/get" => Some(NameField::Name),
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => Some(NameField::Uri),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameField {
+    Name,
+    Uri,
+}
+
+/// Decodes a header value, undoing `=?base64?…?=`. `None` when the encoding is broken.
+pub fn decode_value(value: &str) -> Option<Cow<'_, str>> {
+    match value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) {
+        Some(b64) => {
+            let bytes = STANDARD.decode(b64).ok()?;
+            String::from_utf8(bytes).ok().map(Cow::Owned)
+        }
+        None => Some(Cow::Borrowed(value)),
+    }
+}
+
+/// Encodes a value for a header: as is when it is safe, base64-wrapped otherwise.
+pub fn encode_value(value: &str) -> Cow<'_, str> {
+    let plain = value.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !value.starts_with(' ')
+        && !value.ends_with(' ')
+        && !value.starts_with("=?");
+    if plain {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(format!("=?base64?{}?=", STANDARD.encode(value.as_bytes())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn encoding_round_trips() {
+        for v in ["echo", "héllo", " padded ", "line\nbreak", "=?base64?looks?="] {
+            assert_eq!(decode_value(&encode_value(v)).unwrap(), v);
+        }
+        assert_eq!(encode_value("alpha_echo"), "alpha_echo");
+        assert_eq!(decode_value("=?base64?aMOpbGxv?=").unwrap(), "héllo");
+        assert_eq!(decode_value("=?base64?!!?="), None);
+    }
+
+    #[test]
+    fn version_gate() {
+        assert!(requires_standard_headers("2026-07-28"));
+        assert!(requires_standard_headers("2027-01-01"));
+        assert!(!requires_standard_headers("2025-11-25"));
+        assert!(!requires_standard_headers("garbage"));
+    }
+}

@@ -1,0 +1,18 @@
+//! What the MCP gateway's filter (in Envoy) and broker (beside it) must agree on.
+//!
+//! - [`message`]: the one-pass JSON-RPC/MCP envelope parser the filter runs on every request.
+//! - [`jsonrpc`]: error codes and error bodies both sides answer with.
+//! - [`names`]: prefix rules and the router that maps an exposed name or URI to its server.
+//! - [`session`]: the gateway session token (XChaCha20-Poly1305 sealed claims).
+//! - [`headers`]: the 2026-07-28 standard headers (`Mcp-Method`, `Mcp-Name`) and their value encoding.
+//! - [`config`]: the filter's plugin configuration schema and its validation.
+//!
+//! This crate is on the filter's hot path, so it follows the filter's rules: no `unwrap`,
+//! `expect`, `panic!` or unchecked indexing (see the workspace lints).
+
+pub mod config;
+pub mod headers;
+pub mod jsonrpc;
+pub mod message;
+pub mod names;
+pub mod session;

