@@ -1,1 +1,24 @@
+//! The MCP gateway's in-proxy filter.
+//!
+//! The logic ([`stream`], [`plugin`]) is plain Rust behind the small [`host::Host`] trait, so
+//! it runs in native unit tests and benchmarks; [`shim`] is the thin proxy-wasm layer that
+//! Envoy loads (built only for wasm32).
+//!
+//! What it does on the MCP endpoint, per request:
+//! 1. strips client-sent trusted metadata headers ([`metadata::TRUSTED_HEADERS`]);
+//! 2. opens the gateway session token (tampered, expired, foreign → 404);
+//! 3. buffers and parses POST bodies (bounded), answering bad input locally;
+//! 4. routes prefixed calls to their backend (prefix stripped, backend session id set) and
+//!    everything else to the broker;
+//! 5. writes metadata headers and filter state that Envoy policies can trust;
+//! 6. keeps backend session ids out of responses.
 
+pub mod host;
+pub mod metadata;
+pub mod plugin;
+pub mod reply;
+pub mod stats;
+pub mod stream;
+
+#[cfg(target_arch = "wasm32")]
+mod shim;

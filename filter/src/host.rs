@@ -1,0 +1,37 @@
+//! What the filter needs from its proxy. The proxy-wasm shim implements it against Envoy;
+//! tests implement it with a recording fake.
+//!
+//! Every call crosses the wasm boundary in Envoy, so the trait is shaped to need few of them:
+//! all request headers are read at once, and nothing is read twice.
+
+/// Per-request host calls.
+pub trait Host {
+    /// All request headers (names lower-case, pseudo-headers included), read once.
+    fn request_headers(&self) -> Vec<(String, String)>;
+    /// Sets (`Some`) or removes (`None`) a request header.
+    fn set_request_header(&mut self, name: &str, value: Option<&str>);
+    /// The buffered request body, `len` bytes.
+    fn request_body(&self, len: usize) -> Option<Vec<u8>>;
+    /// Replaces the buffered request body (`old_len` bytes) with `body`.
+    fn replace_request_body(&mut self, old_len: usize, body: &[u8]);
+    /// Removes a response header.
+    fn remove_response_header(&mut self, name: &str);
+    /// Answers the request locally; nothing is forwarded.
+    fn send_response(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]);
+    /// Makes Envoy pick the route again after `:authority`/`:path` changed.
+    fn clear_route_cache(&mut self);
+    /// Writes a filter state value (Envoy stores it as `wasm.<key>`).
+    fn set_filter_state(&mut self, key: &str, value: &str);
+    /// Adds one to a counter defined at configure time.
+    fn increment_counter(&mut self, id: u32);
+    /// Current time, unix seconds.
+    fn now_unix_secs(&self) -> u64;
+    /// Logs at warn level (used for refusals worth an operator's attention).
+    fn log_warn(&self, message: &str);
+}
+
+/// Host calls available when the plugin is configured.
+pub trait RootHost {
+    /// Defines a counter and returns its id; `None` when the host refuses.
+    fn define_counter(&mut self, name: &str) -> Option<u32>;
+}

@@ -1,0 +1,380 @@
+//! Per-request logic: the decisions the filter takes for one HTTP stream.
+//!
+//! Headers phase: strip spoofed metadata headers, leave non-MCP paths alone, open the session
+//! token, send GET/DELETE to the broker, and pause POSTs until their body is complete.
+//! Body phase: parse, validate the 2026-07-28 headers, route, rewrite, publish metadata.
+//! Response phase: hide backend session ids.
+
+use std::rc::Rc;
+
+use mcpgw_common::headers as mcp_headers;
+use mcpgw_common::jsonrpc::{
+    HEADER_MISMATCH, INVALID_PARAMS, REQUEST_TOO_LARGE, RESOURCE_NOT_FOUND, SESSION_NOT_FOUND,
+};
+use mcpgw_common::message::{self, Kind, Located, Message, ParseError, Reference};
+use mcpgw_common::session::{SessionClaims, TokenError};
+
+use crate::host::Host;
+use crate::metadata::{self, Fact};
+use crate::plugin::Plugin;
+use crate::reply::Refusal;
+use crate::stats::{ErrorKind, Other};
+
+/// What the host should do with the stream after a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Continue,
+    /// Stop iteration (headers) or buffer (body); also returned after a local reply.
+    Pause,
+}
+
+/// Request headers the body phase needs, captured in the single headers read.
+#[derive(Debug, Default)]
+struct Captured {
+    protocol_version: Option<String>,
+    mcp_method: Option<String>,
+    mcp_name: Option<String>,
+    has_session_header: bool,
+}
+
+/// The state of one stream.
+#[derive(Debug)]
+pub struct Stream {
+    plugin: Rc<Plugin>,
+    /// The request is on the MCP endpoint and waiting for its body.
+    awaiting_body: bool,
+    captured: Captured,
+    session: Option<SessionClaims>,
+    /// The request went straight to a backend: its session id must not reach the client.
+    routed_to_backend: bool,
+    /// A local reply was sent: ignore later callbacks.
+    answered: bool,
+}
+
+/// Where a request goes.
+struct Destination<'m> {
+    server: usize,
+    /// The exposed name or URI, and where it sits in the body.
+    target: Located<'m>,
+    /// Where the backend's own name starts in `target.value` (the prefix's length).
+    own_start: usize,
+    fact: Fact,
+}
+
+impl Stream {
+    pub fn new(plugin: Rc<Plugin>) -> Stream {
+        Stream {
+            plugin,
+            awaiting_body: false,
+            captured: Captured::default(),
+            session: None,
+            routed_to_backend: false,
+            answered: false,
+        }
+    }
+
+    pub fn on_request_headers(&mut self, host: &mut dyn Host, end_of_stream: bool) -> Action {
+        let headers = host.request_headers();
+        let mut path = None;
+        let mut method = None;
+        let mut content_length = None;
+        let mut session_token = None;
+        let mut subject = None;
+        let subject_header = self.plugin.config.subject_header.as_deref();
+        for (name, value) in &headers {
+            match name.as_str() {
+                ":path" => path = Some(value.as_str()),
+                ":method" => method = Some(value.as_str()),
+                "content-length" => content_length = value.trim().parse::<usize>().ok(),
+                mcp_headers::SESSION_ID => session_token = Some(value.as_str()),
+                mcp_headers::PROTOCOL_VERSION => self.captured.protocol_version = Some(value.clone()),
+                mcp_headers::METHOD => self.captured.mcp_method = Some(value.clone()),
+                mcp_headers::NAME => self.captured.mcp_name = Some(value.clone()),
+                n if metadata::TRUSTED_HEADERS.contains(&n) => host.set_request_header(n, None),
+                _ => {}
+            }
+            if Some(name.as_str()) == subject_header {
+                subject = Some(value.as_str());
+            }
+        }
+        let plugin = Rc::clone(&self.plugin);
+        if !path.is_some_and(|p| plugin.is_mcp_path(p)) {
+            return Action::Continue;
+        }
+
+        if let Some(token) = session_token {
+            self.captured.has_session_header = true;
+            match self.open_session(token, subject, host.now_unix_secs()) {
+                Ok(claims) => self.session = Some(claims),
+                Err(kind) => return self.refuse_session(host, kind),
+            }
+        }
+
+        match method {
+            Some("POST") => {
+                if content_length.is_some_and(|n| n > plugin.config.max_body_bytes) {
+                    return self.refuse_too_large(host);
+                }
+                if end_of_stream {
+                    return self.refuse(host, ErrorKind::ParseError, Refusal::new(400, -32700, "Parse error: empty body"));
+                }
+                self.awaiting_body = true;
+                Action::Pause
+            }
+            Some("GET") => self.route_to_broker(host, Other::Get, None),
+            Some("DELETE") => self.route_to_broker(host, Other::Delete, None),
+            _ => self.route_to_broker(host, Other::Unknown, None),
+        }
+    }
+
+    pub fn on_request_body(&mut self, host: &mut dyn Host, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.awaiting_body || self.answered {
+            return Action::Continue;
+        }
+        if body_size > self.plugin.config.max_body_bytes {
+            return self.refuse_too_large(host);
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        self.awaiting_body = false;
+        let body = host.request_body(body_size).unwrap_or_default();
+        let plugin = Rc::clone(&self.plugin);
+        let msg = match message::parse(&body) {
+            Ok(m) => m,
+            Err(e) => {
+                let kind = match e {
+                    ParseError::Malformed(_) => ErrorKind::ParseError,
+                    ParseError::Batch => ErrorKind::Batch,
+                    ParseError::Invalid { .. } => ErrorKind::InvalidRequest,
+                };
+                host.increment_counter_opt(plugin.stats.method("?"));
+                return self.refuse_raw(host, kind, 400, &e.to_body());
+            }
+        };
+        match msg.method.as_deref() {
+            Some(m) => host.increment_counter_opt(plugin.stats.method(m)),
+            None => host.increment_counter_opt(plugin.stats.other(Other::Response)),
+        }
+        if let Err(r) = self.check_standard_headers(&msg) {
+            return self.refuse(host, ErrorKind::HeaderMismatch, r);
+        }
+        if msg.kind != Kind::Request {
+            return self.route_to_broker(host, Other::Unknown, Some(&msg));
+        }
+        match self.destination(&msg) {
+            Ok(Some(dest)) => self.route_to_backend(host, &msg, dest),
+            Ok(None) => self.route_to_broker(host, Other::Unknown, Some(&msg)),
+            Err((kind, refusal)) => self.refuse(host, kind, refusal.with_id(msg.id)),
+        }
+    }
+
+    pub fn on_response_headers(&mut self, host: &mut dyn Host) -> Action {
+        if self.routed_to_backend {
+            host.remove_response_header(mcp_headers::SESSION_ID);
+        }
+        Action::Continue
+    }
+
+    // ---- routing -------------------------------------------------------------------------
+
+    /// Which backend owns the request, `None` for the broker, or why it cannot be served.
+    fn destination<'m>(&self, msg: &'m Message<'m>) -> Result<Option<Destination<'m>>, (ErrorKind, Refusal)> {
+        let router = &self.plugin.config.router;
+        let method = msg.method.as_deref().unwrap_or_default();
+        let (target, by_uri, fact, what) = match method {
+            "tools/call" => (required(&msg.name, "params.name")?, false, metadata::F_TOOL, "tool"),
+            "prompts/get" => (required(&msg.name, "params.name")?, false, metadata::F_PROMPT, "prompt"),
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+                (required(&msg.uri, "params.uri")?, true, metadata::F_RESOURCE_URI, "resource")
+            }
+            "completion/complete" => match msg.reference() {
+                Some(Reference::Prompt(l)) => (l, false, metadata::F_PROMPT, "prompt"),
+                Some(Reference::Resource(l)) => (l, true, metadata::F_RESOURCE_URI, "resource"),
+                None => {
+                    return Err((
+                        ErrorKind::InvalidParams,
+                        Refusal::new(200, INVALID_PARAMS, "Invalid params: params.ref must be a ref/prompt with a name or a ref/resource with a uri"),
+                    ))
+                }
+            },
+            _ => return Ok(None),
+        };
+        let routed = if by_uri { router.route_uri(&target.value) } else { router.route_name(&target.value) };
+        let Some((server, unprefixed)) = routed else {
+            let code = if by_uri { RESOURCE_NOT_FOUND } else { INVALID_PARAMS };
+            let message = format!("Unknown {what}: {:?} matches no server's prefix", target.value.as_ref());
+            return Err((ErrorKind::UnknownName, Refusal::new(200, code, message)));
+        };
+        // The router returns a suffix of the exposed value: keep its offset.
+        let own_start = target.value.len().saturating_sub(unprefixed.len());
+        Ok(Some(Destination { server, target, own_start, fact }))
+    }
+
+    fn route_to_backend(&mut self, host: &mut dyn Host, msg: &Message<'_>, dest: Destination<'_>) -> Action {
+        let plugin = Rc::clone(&self.plugin);
+        let Some(server) = plugin.config.servers.get(dest.server) else {
+            return self.route_to_broker(host, Other::Unknown, Some(msg));
+        };
+        let exposed = dest.target.value.as_ref();
+        let unprefixed = exposed.get(dest.own_start..).unwrap_or(exposed);
+        if unprefixed != exposed {
+            if let Some(new_body) = message::splice_string(msg.body(), dest.target.span.clone(), unprefixed) {
+                host.replace_request_body(msg.body().len(), &new_body);
+                host.set_request_header("content-length", Some(&new_body.len().to_string()));
+            }
+            if self.captured.mcp_name.is_some() {
+                host.set_request_header(mcp_headers::NAME, Some(&mcp_headers::encode_value(unprefixed)));
+            }
+        }
+        host.set_request_header(":authority", Some(&server.authority));
+        host.set_request_header(":path", Some(&server.path));
+        // The client's token becomes this backend's own session id (or none).
+        let backend_session = self.session.as_ref().and_then(|c| c.backend_session(&server.name));
+        if self.captured.has_session_header || backend_session.is_some() {
+            host.set_request_header(mcp_headers::SESSION_ID, backend_session);
+        }
+        self.publish(host, metadata::F_METHOD, msg.method.as_deref());
+        self.publish(host, metadata::F_SERVER, Some(&server.name));
+        self.publish(host, dest.fact, Some(unprefixed));
+        self.publish_common(host, msg);
+        host.clear_route_cache();
+        host.increment_counter_opt(plugin.stats.server(dest.server));
+        self.routed_to_backend = true;
+        Action::Continue
+    }
+
+    fn route_to_broker(&mut self, host: &mut dyn Host, class: Other, msg: Option<&Message<'_>>) -> Action {
+        let plugin = Rc::clone(&self.plugin);
+        if msg.is_none() {
+            host.increment_counter_opt(plugin.stats.other(class));
+        }
+        host.set_request_header(":authority", Some(&plugin.config.broker.authority));
+        host.set_request_header(":path", Some(&plugin.config.broker.path));
+        if let Some(msg) = msg {
+            self.publish(host, metadata::F_METHOD, msg.method.as_deref());
+            self.publish_common(host, msg);
+        } else {
+            self.publish_session(host);
+        }
+        host.clear_route_cache();
+        host.increment_counter_opt(plugin.stats.broker());
+        Action::Continue
+    }
+
+    // ---- metadata ------------------------------------------------------------------------
+
+    fn publish(&self, host: &mut dyn Host, fact: Fact, value: Option<&str>) {
+        let Some(value) = value else { return };
+        if let Some(header) = fact.header {
+            host.set_request_header(header, Some(&mcp_headers::encode_value(value)));
+        }
+        if self.plugin.config.filter_state {
+            host.set_filter_state(fact.state_key, value);
+        }
+    }
+
+    fn publish_common(&self, host: &mut dyn Host, msg: &Message<'_>) {
+        if self.plugin.config.filter_state {
+            if let Some(id) = msg.id_text() {
+                host.set_filter_state(metadata::F_ID.state_key, id);
+            }
+        }
+        self.publish_session(host);
+    }
+
+    fn publish_session(&self, host: &mut dyn Host) {
+        if let Some(claims) = &self.session {
+            self.publish(host, metadata::F_SESSION, Some(&claims.id));
+        }
+    }
+
+    // ---- validation ----------------------------------------------------------------------
+
+    fn open_session(&self, token: &str, subject: Option<&str>, now: u64) -> Result<SessionClaims, ErrorKind> {
+        let claims = self.plugin.config.sessions.open(token, now).map_err(|e| match e {
+            TokenError::Malformed => ErrorKind::SessionMalformed,
+            TokenError::Forged => ErrorKind::SessionForged,
+            TokenError::Expired => ErrorKind::SessionExpired,
+        })?;
+        match (&claims.subject, subject) {
+            // Bound sessions need the configured identity header to match; with no header
+            // configured a bound session cannot be checked, so it is refused (fail closed).
+            (Some(bound), Some(caller)) if bound == caller => Ok(claims),
+            (Some(_), _) => Err(ErrorKind::SessionSubject),
+            (None, _) => Ok(claims),
+        }
+    }
+
+    /// MCP 2026-07-28: `Mcp-Method` and `Mcp-Name` must be present and agree with the body.
+    fn check_standard_headers(&self, msg: &Message<'_>) -> Result<(), Refusal> {
+        let Some(version) = self.captured.protocol_version.as_deref() else { return Ok(()) };
+        if !mcp_headers::requires_standard_headers(version) {
+            return Ok(());
+        }
+        let Some(method) = msg.method.as_deref() else { return Ok(()) };
+        let mismatch = |why: String| Refusal::new(400, HEADER_MISMATCH, format!("Header mismatch: {why}")).with_id(msg.id);
+        let header_method = self.captured.mcp_method.as_deref().ok_or_else(|| mismatch("Mcp-Method header is required".into()))?;
+        let header_method = mcp_headers::decode_value(header_method).ok_or_else(|| mismatch("Mcp-Method header is not validly encoded".into()))?;
+        if header_method != method {
+            return Err(mismatch(format!("Mcp-Method {header_method:?} does not match the body's method {method:?}")));
+        }
+        let Some(field) = mcp_headers::name_field(method) else { return Ok(()) };
+        let body_value = match field {
+            mcp_headers::NameField::Name => msg.name.as_ref(),
+            mcp_headers::NameField::Uri => msg.uri.as_ref(),
+        };
+        let header_name = self.captured.mcp_name.as_deref().ok_or_else(|| mismatch("Mcp-Name header is required".into()))?;
+        let header_name = mcp_headers::decode_value(header_name).ok_or_else(|| mismatch("Mcp-Name header is not validly encoded".into()))?;
+        match body_value {
+            Some(v) if v.value == header_name => Ok(()),
+            Some(v) => Err(mismatch(format!("Mcp-Name {header_name:?} does not match the body's {:?}", v.value.as_ref()))),
+            None => Err(mismatch("Mcp-Name is set but the body has no name or uri".into())),
+        }
+    }
+
+    // ---- refusals ------------------------------------------------------------------------
+
+    fn refuse_session(&mut self, host: &mut dyn Host, kind: ErrorKind) -> Action {
+        host.log_warn(&format!("mcp_gateway: refused session ({kind:?})"));
+        let refusal = Refusal::new(404, SESSION_NOT_FOUND, "Session not found: initialize a new session");
+        self.refuse(host, kind, refusal)
+    }
+
+    fn refuse_too_large(&mut self, host: &mut dyn Host) -> Action {
+        let max = self.plugin.config.max_body_bytes;
+        let refusal = Refusal::new(413, REQUEST_TOO_LARGE, format!("Request body exceeds the gateway's limit of {max} bytes"));
+        self.refuse(host, ErrorKind::BodyTooLarge, refusal)
+    }
+
+    fn refuse(&mut self, host: &mut dyn Host, kind: ErrorKind, refusal: Refusal) -> Action {
+        let body = refusal.body();
+        self.refuse_raw(host, kind, refusal.status, &body)
+    }
+
+    fn refuse_raw(&mut self, host: &mut dyn Host, kind: ErrorKind, status: u32, body: &[u8]) -> Action {
+        host.increment_counter_opt(self.plugin.stats.error(kind));
+        host.send_response(status, &[("content-type", "application/json")], body);
+        self.answered = true;
+        self.awaiting_body = false;
+        Action::Pause
+    }
+}
+
+fn required<'m>(field: &Option<Located<'m>>, name: &str) -> Result<Located<'m>, (ErrorKind, Refusal)> {
+    field
+        .clone()
+        .ok_or_else(|| (ErrorKind::InvalidParams, Refusal::new(200, INVALID_PARAMS, format!("Invalid params: {name} must be a string"))))
+}
+
+trait CounterExt {
+    fn increment_counter_opt(&mut self, id: Option<u32>);
+}
+
+impl CounterExt for dyn Host + '_ {
+    fn increment_counter_opt(&mut self, id: Option<u32>) {
+        if let Some(id) = id {
+            self.increment_counter(id);
+        }
+    }
+}
