@@ -16,9 +16,13 @@
 pub mod host;
 pub mod metadata;
 pub mod plugin;
+pub mod recording_host;
 pub mod reply;
 pub mod stats;
 pub mod stream;
 
 #[cfg(target_arch = "wasm32")]
 mod shim;
+
+#[cfg(test)]
+mod stream_tests;

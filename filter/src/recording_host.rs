@@ -1,0 +1,129 @@
+//! A [`Host`] that records what the filter asked of it: used by the unit tests, the
+//! benchmarks and the fuzz targets to run the real logic without Envoy.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::host::{Host, RootHost};
+use crate::plugin::Plugin;
+use crate::stream::{Action, Stream};
+
+/// What a request looks like to the filter, and what the filter did to it.
+#[derive(Debug, Default, Clone)]
+pub struct RecordingHost {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub response_headers: Vec<(String, String)>,
+    /// `(status, body)` of a local reply.
+    pub local_reply: Option<(u32, Vec<u8>)>,
+    pub route_cache_cleared: u32,
+    pub filter_state: BTreeMap<String, String>,
+    pub counters: BTreeMap<u32, u64>,
+    pub now: u64,
+}
+
+impl RecordingHost {
+    /// A request with these headers and body.
+    pub fn request(headers: &[(&str, &str)], body: &[u8]) -> RecordingHost {
+        RecordingHost {
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: body.to_vec(),
+            now: 1_000,
+            ..RecordingHost::default()
+        }
+    }
+
+    /// The current value of a request header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The local reply's body parsed as JSON.
+    pub fn reply_json(&self) -> Option<serde_json::Value> {
+        self.local_reply.as_ref().and_then(|(_, b)| serde_json::from_slice(b).ok())
+    }
+}
+
+impl Host for RecordingHost {
+    fn request_headers(&self) -> Vec<(String, String)> {
+        self.headers.clone()
+    }
+
+    fn set_request_header(&mut self, name: &str, value: Option<&str>) {
+        self.headers.retain(|(k, _)| k != name);
+        if let Some(v) = value {
+            self.headers.push((name.to_string(), v.to_string()));
+        }
+    }
+
+    fn request_body(&self, len: usize) -> Option<Vec<u8>> {
+        self.body.get(..len).map(<[u8]>::to_vec)
+    }
+
+    fn replace_request_body(&mut self, _old_len: usize, body: &[u8]) {
+        self.body = body.to_vec();
+    }
+
+    fn remove_response_header(&mut self, name: &str) {
+        self.response_headers.retain(|(k, _)| k != name);
+    }
+
+    fn send_response(&mut self, status: u32, _headers: &[(&str, &str)], body: &[u8]) {
+        self.local_reply = Some((status, body.to_vec()));
+    }
+
+    fn clear_route_cache(&mut self) {
+        self.route_cache_cleared += 1;
+    }
+
+    fn set_filter_state(&mut self, key: &str, value: &str) {
+        self.filter_state.insert(key.to_string(), value.to_string());
+    }
+
+    fn increment_counter(&mut self, id: u32) {
+        *self.counters.entry(id).or_default() += 1;
+    }
+
+    fn now_unix_secs(&self) -> u64 {
+        self.now
+    }
+
+    fn log_warn(&self, _message: &str) {}
+}
+
+/// Defines counters with sequential ids and remembers their names.
+#[derive(Debug, Default)]
+pub struct RecordingRoot {
+    pub names: Vec<String>,
+}
+
+impl RecordingRoot {
+    /// The id of a counter by name.
+    pub fn id(&self, name: &str) -> Option<u32> {
+        self.names.iter().position(|n| n == name).and_then(|i| u32::try_from(i).ok())
+    }
+}
+
+impl RootHost for RecordingRoot {
+    fn define_counter(&mut self, name: &str) -> Option<u32> {
+        self.names.push(name.to_string());
+        u32::try_from(self.names.len() - 1).ok()
+    }
+}
+
+/// Runs one whole request through a fresh [`Stream`]: headers, then the body in one piece
+/// (when there is one), then response headers if the request was forwarded. Returns the
+/// stream's last action.
+pub fn drive(plugin: &Rc<Plugin>, host: &mut RecordingHost) -> Action {
+    let mut stream = Stream::new(Rc::clone(plugin));
+    let has_body = !host.body.is_empty();
+    let mut action = stream.on_request_headers(host, !has_body);
+    if action == Action::Pause && host.local_reply.is_none() && has_body {
+        let len = host.body.len();
+        action = stream.on_request_body(host, len, true);
+    }
+    if action == Action::Continue && host.local_reply.is_none() {
+        action = stream.on_response_headers(host);
+    }
+    action
+}
