@@ -2,7 +2,7 @@
 //!
 //! The logic ([`stream`], [`plugin`]) is plain Rust behind the small [`host::Host`] trait, so
 //! it runs in native unit tests and benchmarks; [`shim`] is the thin proxy-wasm layer that
-//! Envoy loads (built only for wasm32).
+//! Envoy loads (built only for wasm32-wasip1).
 //!
 //! What it does on the MCP endpoint, per request:
 //! 1. strips client-sent trusted metadata headers ([`metadata::TRUSTED_HEADERS`]);
@@ -21,7 +21,7 @@ pub mod reply;
 pub mod stats;
 pub mod stream;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 mod shim;
 
 #[cfg(test)]

@@ -10,6 +10,10 @@ use crate::plugin::Plugin;
 use crate::recording_host::{drive, RecordingHost, RecordingRoot};
 use crate::stream::{Action, Stream};
 
+// The same tests run natively and, compiled to wasm, under wasm-bindgen-test.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 const KEY: [u8; 32] = [7; 32];
 
 fn config(extra: Value) -> Value {
