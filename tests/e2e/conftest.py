@@ -1,0 +1,373 @@
+"""End-to-end fixtures: real Envoy 1.40 + the built filter .wasm + real MCP backends.
+
+Nothing is built here: the filter must already be built
+(`cargo build -p mcpgw-filter --target wasm32-wasip1 --release`), or MCPGW_WASM must name a
+.wasm. Every process is started in its own process group on 127.0.0.1 with free ports, and
+is stopped (TERM, then KILL) when the session ends, whatever happened.
+
+Layout (the one of envoy-configs/, rendered from the same template with --rbac):
+
+    client -> Envoy :listen  --alpha.mcp.internal-->  py_backend alpha   (tools echo, whoami, ...)
+                             --beta.mcp.internal--->  py_backend beta    (the same names)
+                             --broker.mcp.internal->  the broker         (see broker_command)
+                             --anything else------->  http_echo          (non-MCP paths)
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVERS = ROOT / "tests" / "servers"
+PYTHON = sys.executable
+ENVOY = Path(os.environ.get("MCPGW_ENVOY", ROOT / ".venv/lib/python3.11/site-packages/envoy/_bin/envoy"))
+WASM = Path(os.environ.get("MCPGW_WASM", ROOT / "target/wasm32-wasip1/release/mcpgw_filter.wasm"))
+
+# Deadlines for start-up and shutdown. They only bound waiting; no test asserts on time.
+START_DEADLINE_S = 60.0
+STOP_GRACE_S = 5.0
+
+_spec = importlib.util.spec_from_file_location("mcpgw_envoy_render", ROOT / "envoy-configs" / "render.py")
+assert _spec and _spec.loader
+envoy_render = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(envoy_render)
+
+MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+MODERN = "2026-07-28"
+
+
+# ---- the broker ----------------------------------------------------------------------------
+
+
+@dataclass
+class BrokerContext:
+    """What a broker needs to know to be started in front of the test backends."""
+
+    port: int
+    key: str
+    alpha_port: int
+    beta_port: int
+    workdir: Path
+
+
+def broker_command(ctx: BrokerContext) -> list[str]:
+    """The command that serves the broker route (initialize, lists, ping, GET/DELETE).
+
+    Until the real broker (broker/) is wired in, a third plain SDK backend named "broker"
+    stands in, so that the official client's handshake and lists work and the tests exercise
+    the filter alone. Switching to the real broker is this one line.
+    """
+    return [PYTHON, str(SERVERS / "py_backend.py"), "broker", str(ctx.port), "--stateless"]
+
+
+# ---- processes -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Proc:
+    """A child process in its own process group, with its output in a log file."""
+
+    def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None):
+        self.name = name
+        self.argv = argv
+        self.log = log
+        self._log_file = open(log, "wb")
+        self.popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def fail_if_dead(self) -> None:
+        if not self.alive():
+            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{log_tail(self.log)}")
+
+    def stop(self) -> None:
+        """TERM the process group, KILL it if it lingers. Only ever this child's group."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(STOP_GRACE_S)
+        # The group may hold grandchildren (e.g. a uvicorn reloader) even if the leader is gone.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self._log_file.close()
+
+
+def wait_until(check: Callable[[], bool], what: str, procs: list[Proc], deadline_s: float = START_DEADLINE_S) -> None:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        for p in procs:
+            p.fail_if_dead()
+        if check():
+            return
+        if time.monotonic() > deadline:
+            tails = "\n".join(f"--- {p.name}:\n{log_tail(p.log)}" for p in procs)
+            raise RuntimeError(f"{what}: not ready after {deadline_s:.0f}s\n{tails}")
+        time.sleep(0.1)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def random_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def envoy_argv(config: Path, admin_port: int, log: Path) -> list[str]:
+    # A base id of our own: concurrent Envoys (other test runs, benches) must not share
+    # hot-restart shared memory.
+    base_id = 1000 + (os.getpid() * 7 + admin_port) % 60000
+    return [
+        str(ENVOY),
+        "-c", str(config),
+        "--concurrency", "2",
+        "--base-id", str(base_id),
+        "--log-path", str(log),
+        "--log-level", "info",
+        "--file-flush-interval-msec", "50",
+        "--disable-hot-restart",
+    ]
+
+
+# ---- the gateway under test ----------------------------------------------------------------
+
+
+@dataclass
+class Gateway:
+    url: str  # http://127.0.0.1:<port>/mcp
+    base: str  # http://127.0.0.1:<port>
+    admin: str
+    key: str
+    max_body_bytes: int
+    workdir: Path
+    access_log: Path
+    envoy_log: Path
+    ports: dict[str, int]
+    procs: list[Proc] = field(default_factory=list)
+
+    # -- raw HTTP
+
+    def post(self, body: Any, headers: dict[str, str] | None = None, path: str = "/mcp", **kw: Any) -> httpx.Response:
+        # dict/list -> JSON; bytes, str or an iterator of bytes (sent chunked) -> as is.
+        content = json.dumps(body) if isinstance(body, (dict, list)) else body
+        return httpx.post(self.base + path, content=content, headers={**MCP_HEADERS, **(headers or {})}, timeout=30, **kw)
+
+    def request(self, method: str, path: str = "/mcp", **kw: Any) -> httpx.Response:
+        kw.setdefault("timeout", 30)
+        return httpx.request(method, self.base + path, **kw)
+
+    # -- admin
+
+    def stats(self) -> dict[str, int]:
+        text = httpx.get(self.admin + "/stats", timeout=10).text
+        out: dict[str, int] = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(": ")
+            if value.strip().lstrip("-").isdigit():
+                out[name] = int(value)
+        return out
+
+    def upstream_requests(self) -> dict[str, int]:
+        """Requests Envoy sent to each cluster so far."""
+        s = self.stats()
+        return {c: s.get(f"cluster.{c}.upstream_rq_total", 0) for c in ("alpha", "beta", "broker", "default_upstream")}
+
+    def ready(self) -> bool:
+        try:
+            r = httpx.get(self.admin + "/ready", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return r.status_code == 200 and r.text.strip() == "LIVE"
+
+    def access_entries(self) -> list[dict[str, Any]]:
+        try:
+            text = self.access_log.read_text()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def wait_access_entry(self, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The first access log entry `match` accepts, waiting for Envoy to flush it."""
+        deadline = time.monotonic() + 20
+        while True:
+            for e in self.access_entries():
+                if match(e):
+                    return e
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no matching access log entry; last entries: {self.access_entries()[-5:]}")
+            time.sleep(0.05)
+
+    def envoy_log_text(self) -> str:
+        return self.envoy_log.read_text(errors="replace")
+
+
+def start_gateway(
+    workdir: Path, procs: list[Proc], *, key: str | None = None, rbac: bool = True, max_body_bytes: int | None = None
+) -> Gateway:
+    """Starts backends, the broker, the echo upstream and Envoy. Every process is appended to
+    `procs` as soon as it is started: the caller stops them (stop_all), also when this raises."""
+    if not ENVOY.is_file():
+        raise RuntimeError(f"Envoy not found at {ENVOY}: run scripts/setup.sh")
+    if not WASM.is_file():
+        raise RuntimeError(
+            f"filter not built: {WASM} is missing. Build it first:\n"
+            "  cargo build -p mcpgw-filter --target wasm32-wasip1 --release"
+        )
+    key = key or random_key()
+    max_body = max_body_bytes or envoy_render.DEFAULT_MAX_BODY
+    ports = {n: free_port() for n in ("alpha", "beta", "broker", "echo", "listen", "admin")}
+    gw = Gateway(
+        url=f"http://127.0.0.1:{ports['listen']}/mcp",
+        base=f"http://127.0.0.1:{ports['listen']}",
+        admin=f"http://127.0.0.1:{ports['admin']}",
+        key=key,
+        max_body_bytes=max_body,
+        workdir=workdir,
+        access_log=workdir / "access.log",
+        envoy_log=workdir / "envoy.log",
+        ports=ports,
+        procs=procs,
+    )
+    started = procs
+    for name in ("alpha", "beta"):
+        argv = [PYTHON, str(SERVERS / "py_backend.py"), name, str(ports[name]), "--stateless"]
+        started.append(Proc(name, argv, workdir / f"{name}.log"))
+    broker = broker_command(BrokerContext(ports["broker"], key, ports["alpha"], ports["beta"], workdir))
+    started.append(Proc("broker", broker, workdir / "broker.log"))
+    started.append(Proc("echo", [PYTHON, str(SERVERS / "http_echo.py"), str(ports["echo"])], workdir / "echo.log"))
+
+    config = workdir / "envoy.yaml"
+    config.write_text(
+        envoy_render.render(
+            wasm_path=WASM,
+            listen_port=ports["listen"],
+            admin_port=ports["admin"],
+            alpha=("127.0.0.1", ports["alpha"]),
+            beta=("127.0.0.1", ports["beta"]),
+            broker=("127.0.0.1", ports["broker"]),
+            default=("127.0.0.1", ports["echo"]),
+            key=key,
+            max_body_bytes=max_body,
+            access_log_path=str(gw.access_log),
+            rbac=rbac,
+        )
+    )
+    for name in ("alpha", "beta", "broker", "echo"):
+        wait_until(lambda n=name: port_open(ports[n]), name, started)
+    envoy = Proc("envoy", envoy_argv(config, ports["admin"], gw.envoy_log), workdir / "envoy.out")
+    started.append(envoy)
+    wait_until(gw.ready, "envoy /ready", started)
+    return gw
+
+
+def stop_all(procs: list[Proc]) -> None:
+    for p in reversed(procs):
+        p.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One gateway for the whole session. Logs stay in pytest's temp dir (printed on failure
+    of start-up; see `pytest --basetemp`)."""
+    procs: list[Proc] = []
+    try:
+        yield start_gateway(tmp_path_factory.mktemp("gateway"), procs)
+    finally:
+        stop_all(procs)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def healthy(gateway: Gateway) -> Iterator[Gateway]:
+    """Use for bad-input tests: afterwards Envoy must still be ready, serve a good call, and
+    the filter must not have logged a panic."""
+    yield gateway
+    assert_healthy(gateway)
+
+
+def assert_healthy(gw: Gateway) -> None:
+    assert gw.ready(), "Envoy admin /ready is not LIVE"
+    r = gw.post(tool_call("alpha_whoami", id=424242))
+    assert r.status_code == 200, r.text
+    msg = rpc_message(r)
+    assert msg["id"] == 424242
+    assert msg["result"]["content"][0]["text"] == "alpha"
+    log = gw.envoy_log_text()
+    assert "mcp_gateway: panic" not in log, log_tail(gw.envoy_log)
+
+
+# ---- JSON-RPC helpers ----------------------------------------------------------------------
+
+
+def tool_call(name: str, arguments: dict | None = None, id: Any = 1) -> dict:
+    return {"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": arguments or {}}}
+
+
+def modern_meta() -> dict:
+    return {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+def rpc_message(r: httpx.Response) -> dict:
+    """The JSON-RPC message of a response, whether sent as JSON or as an SSE stream (the
+    last `data:` event that is a response)."""
+    ctype = r.headers.get("content-type", "")
+    if ctype.startswith("text/event-stream"):
+        found = None
+        for line in r.text.splitlines():
+            if line.startswith("data:"):
+                data = line[5:].strip()
+                if data:
+                    m = json.loads(data)
+                    if "result" in m or "error" in m:
+                        found = m
+        assert found is not None, f"no JSON-RPC response in SSE body: {r.text!r}"
+        return found
+    return r.json()

@@ -1,0 +1,101 @@
+"""A small MCP backend built on the official Python SDK, for the gateway's end-to-end tests.
+
+    python py_backend.py NAME PORT [--stateless]
+
+Listens on 127.0.0.1:PORT, endpoint /mcp (streamable HTTP). Two instances with different
+NAMEs expose the *same* tool, prompt and resource names, so a test can only tell them apart
+through the gateway's prefixes:
+
+- tool `echo(text)`      -> JSON {"server": NAME, "text": text}
+- tool `whoami()`        -> NAME
+- tool `headers()`       -> JSON object of the HTTP request headers this backend received
+- tool `called_as()`     -> JSON {"server": NAME, "name": params.name as received, "method": ...}
+- tools `danger()`, `forbidden()` -> denied by the RBAC example before they get here
+- prompt `greet(who)`    -> one user message "<NAME> greets <who>"
+- prompt `show_headers()` / template `headers://{tag}` -> the request headers received, as JSON
+- resource `info://server`          -> "server=<NAME>"
+- template `item://{item_id}/data`  -> "<NAME> item <item_id>"
+
+DNS-rebinding protection is off: behind Envoy the Host header is whatever the proxy sends
+(the test configs rewrite it to 127.0.0.1:PORT anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+
+
+def build(name: str) -> MCPServer:
+    server = MCPServer(name=name, version="1.0.0")
+
+    @server.tool(description="Echo the text back, with the name of the server that answered.")
+    def echo(text: str) -> str:
+        return json.dumps({"server": name, "text": text})
+
+    @server.tool(description="The name of the server that answered.")
+    def whoami() -> str:
+        return name
+
+    @server.tool(description="The HTTP request headers this server received, as a JSON object.")
+    def headers(ctx: Context) -> str:
+        received = ctx.headers or {}
+        return json.dumps({k.lower(): v for k, v in received.items()})
+
+    @server.tool(description="The tool name this server was called under (params.name as received).")
+    def called_as(ctx: Context) -> str:
+        rc = ctx.request_context
+        params = dict(rc.params or {})
+        return json.dumps({"server": name, "name": params.get("name"), "method": rc.method})
+
+    # Denied by the RBAC example (envoy-configs/rbac-deny-tool.yaml): by header and by filter state.
+    @server.tool(description="Denied by the gateway's RBAC example (x-mcp-toolname header).")
+    def danger() -> str:
+        return f"{name}: danger was allowed"
+
+    @server.tool(description="Denied by the gateway's RBAC example (wasm.mcp_gateway.tool filter state).")
+    def forbidden() -> str:
+        return f"{name}: forbidden was allowed"
+
+    @server.prompt(description="A greeting naming the server.")
+    def greet(who: str) -> str:
+        return f"{name} greets {who}"
+
+    @server.resource("info://server", mime_type="text/plain", description="Which server this is.")
+    def info() -> str:
+        return f"server={name}"
+
+    @server.resource("item://{item_id}/data", mime_type="text/plain", description="One item.")
+    def item(item_id: str) -> str:
+        return f"{name} item {item_id}"
+
+    @server.prompt(description="The HTTP request headers this server received, as a JSON text message.")
+    def show_headers(ctx: Context) -> str:
+        return json.dumps({k.lower(): v for k, v in (ctx.headers or {}).items()})
+
+    @server.resource("headers://{tag}", mime_type="application/json", description="Received request headers.")
+    def headers_resource(tag: str, ctx: Context) -> str:
+        return json.dumps({"tag": tag, "headers": {k.lower(): v for k, v in (ctx.headers or {}).items()}})
+
+    return server
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 3:
+        sys.exit("usage: py_backend.py NAME PORT [--stateless]")
+    name, port = argv[1], int(argv[2])
+    stateless = "--stateless" in argv[3:]
+    build(name).run(
+        transport="streamable-http",
+        host="127.0.0.1",
+        port=port,
+        stateless_http=stateless,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv)
