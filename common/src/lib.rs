@@ -6,11 +6,13 @@
 //! - [`session`]: the gateway session token (XChaCha20-Poly1305 sealed claims).
 //! - [`headers`]: the 2026-07-28 standard headers (`Mcp-Method`, `Mcp-Name`) and their value encoding.
 //! - [`config`]: the filter's plugin configuration schema and its validation.
+//! - [`gateway`]: the gateway's own config file (broker, CLI) and the filter config derived from it.
 //!
 //! This crate is on the filter's hot path, so it follows the filter's rules: no `unwrap`,
 //! `expect`, `panic!` or unchecked indexing (see the workspace lints).
 
 pub mod config;
+pub mod gateway;
 pub mod headers;
 pub mod jsonrpc;
 pub mod message;

@@ -1,0 +1,156 @@
+//! The broker's shared state: the config generation in force, the HTTP client towards
+//! backends, per-server health, the list cache, metrics and the gateway's own events.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::cache::ListCache;
+use crate::config::Runtime;
+use crate::metrics::Metrics;
+
+/// What `/status` shows per server.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Health {
+    /// `None` until the broker has talked to it.
+    pub reachable: Option<bool>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<u64>,
+    pub last_ok_at: Option<u64>,
+    pub tool_count: Option<usize>,
+    /// Whether it answered `server/discover` for 2026-07-28 (`None`: not probed yet).
+    pub speaks_2026: Option<bool>,
+}
+
+/// What the broker learnt about a backend's protocol era (per config generation).
+#[derive(Debug, Clone)]
+pub struct Era {
+    pub modern: bool,
+    pub capabilities: serde_json::Value,
+    pub instructions: Option<String>,
+}
+
+pub struct App {
+    pub rt: ArcSwap<Runtime>,
+    pub http: reqwest::Client,
+    pub config_path: Option<PathBuf>,
+    pub load_error: Mutex<Option<String>>,
+    pub health: Mutex<HashMap<String, Health>>,
+    pub cache: ListCache,
+    pub metrics: Metrics,
+    /// Gateway-originated notifications (list_changed after a reload) for every open stream.
+    pub events: broadcast::Sender<serde_json::Value>,
+    pub eras: Mutex<HashMap<String, (u64, Era)>>,
+    /// Sessions ended by DELETE on this replica (id → expiry), refused until they expire.
+    pub revoked: Mutex<HashMap<String, u64>>,
+}
+
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl App {
+    pub fn new(rt: Runtime, config_path: Option<PathBuf>) -> Arc<App> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .unwrap_or_default();
+        let (events, _) = broadcast::channel(64);
+        Arc::new(App {
+            rt: ArcSwap::from_pointee(rt),
+            http,
+            config_path,
+            load_error: Mutex::new(None),
+            health: Mutex::new(HashMap::new()),
+            cache: ListCache::default(),
+            metrics: Metrics::new(),
+            events,
+            eras: Mutex::new(HashMap::new()),
+            revoked: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.rt.load_full()
+    }
+
+    pub fn record_ok(&self, server: &str) {
+        let mut h = lock(&self.health);
+        let e = h.entry(server.to_string()).or_default();
+        e.reachable = Some(true);
+        e.last_ok_at = Some(now());
+    }
+
+    pub fn record_error(&self, server: &str, kind: &str, message: &str) {
+        tracing::warn!(server, kind, error = message, "backend call failed");
+        self.metrics.backend_error(server, kind);
+        let mut h = lock(&self.health);
+        let e = h.entry(server.to_string()).or_default();
+        e.reachable = Some(false);
+        e.last_error = Some(format!("{kind}: {message}"));
+        e.last_error_at = Some(now());
+    }
+
+    pub fn record_tool_count(&self, server: &str, n: usize) {
+        lock(&self.health).entry(server.to_string()).or_default().tool_count = Some(n);
+    }
+
+    pub fn health_snapshot(&self) -> HashMap<String, Health> {
+        lock(&self.health).clone()
+    }
+
+    pub fn set_load_error(&self, e: Option<String>) {
+        *lock(&self.load_error) = e;
+    }
+
+    pub fn load_error(&self) -> Option<String> {
+        lock(&self.load_error).clone()
+    }
+
+    pub fn era(&self, server: &str, generation: u64) -> Option<Era> {
+        lock(&self.eras).get(server).filter(|(g, _)| *g == generation).map(|(_, e)| e.clone())
+    }
+
+    pub fn set_era(&self, server: &str, generation: u64, era: Era) {
+        lock(&self.health).entry(server.to_string()).or_default().speaks_2026 = Some(era.modern);
+        lock(&self.eras).insert(server.to_string(), (generation, era));
+    }
+
+    pub fn revoke(&self, id: &str, expires_at: u64) {
+        let mut r = lock(&self.revoked);
+        let t = now();
+        r.retain(|_, exp| *exp > t);
+        r.insert(id.to_string(), expires_at);
+    }
+
+    pub fn is_revoked(&self, id: &str) -> bool {
+        lock(&self.revoked).contains_key(id)
+    }
+
+    /// Applies a new generation; tells open streams when the server set changed.
+    pub fn install(&self, rt: Runtime) {
+        let old = self.rt.load_full();
+        let changed = !old.same_servers(&rt);
+        self.rt.store(Arc::new(rt));
+        self.cache.clear();
+        lock(&self.eras).clear();
+        if changed {
+            let live: Vec<String> = self.runtime().servers.iter().map(|s| s.name.clone()).collect();
+            lock(&self.health).retain(|k, _| live.contains(k));
+            for m in ["notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed"] {
+                let _ = self.events.send(serde_json::json!({"jsonrpc": "2.0", "method": m}));
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Raw JSON-RPC over streamable HTTP towards one backend. Bodies stay `serde_json::Value`
+//! so every field a backend sends (annotations, outputSchema, _meta, icons…) survives.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+use mcpgw_common::headers;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::config::Server;
+use crate::sse;
+
+pub const LEGACY_VERSION: &str = "2025-11-25";
+pub const MODERN_VERSION: &str = "2026-07-28";
+
+/// How to address the backend for one call.
+#[derive(Debug, Default, Clone)]
+pub struct Ctx {
+    /// The backend's own session id.
+    pub session: Option<String>,
+    /// `MCP-Protocol-Version` to send.
+    pub protocol_version: Option<String>,
+    /// The client's `Authorization`, sent only to servers configured to receive it.
+    pub authorization: Option<HeaderValue>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackendError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+fn err(kind: &'static str, message: impl Into<String>) -> BackendError {
+    BackendError { kind, message: message.into() }
+}
+
+/// A backend's answer to one request.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub session_id: Option<String>,
+    /// The JSON-RPC response (with `result` or `error`).
+    pub message: Value,
+    /// Notifications and requests the backend sent before the response (SSE answers).
+    pub before: Vec<Value>,
+}
+
+impl Reply {
+    pub fn result(&self) -> Result<&Value, BackendError> {
+        if let Some(r) = self.message.get("result") {
+            return Ok(r);
+        }
+        let e = self.message.get("error").cloned().unwrap_or(Value::Null);
+        Err(err("rpc", format!("{}", e)))
+    }
+}
+
+/// Headers for a call to `server`.
+pub fn headers(server: &Server, ctx: &Ctx, method: Option<&str>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(s) = ctx.session.as_deref().and_then(|s| HeaderValue::from_str(s).ok()) {
+        h.insert(headers::SESSION_ID, s);
+    }
+    if let Some(v) = ctx.protocol_version.as_deref().and_then(|s| HeaderValue::from_str(s).ok()) {
+        if let (Some(m), true) = (method, headers::requires_standard_headers(ctx.protocol_version.as_deref().unwrap_or(""))) {
+            if let Ok(mv) = HeaderValue::from_str(m) {
+                h.insert(headers::METHOD, mv);
+            }
+        }
+        h.insert(headers::PROTOCOL_VERSION, v);
+    }
+    if server.forward_authorization {
+        if let Some(a) = &ctx.authorization {
+            h.insert(AUTHORIZATION, a.clone());
+        }
+    }
+    if let Some((n, v)) = &server.credential {
+        h.insert(n.clone(), v.clone());
+    }
+    h
+}
+
+/// POSTs one JSON-RPC request and waits (within the server's timeout) for its response.
+pub async fn request(app: &App, server: &Server, ctx: &Ctx, body: &Value) -> Result<Reply, BackendError> {
+    let method = body.get("method").and_then(Value::as_str).unwrap_or("?").to_string();
+    let started = Instant::now();
+    let out = tokio::time::timeout(server.timeout, request_inner(app, server, ctx, body, &method)).await;
+    app.metrics.backend_latency(&server.name, &method, started.elapsed().as_secs_f64());
+    let out = match out {
+        Ok(r) => r,
+        Err(_) => Err(err("timeout", format!("no answer to {method} within {} ms", server.timeout.as_millis()))),
+    };
+    match &out {
+        Ok(_) => app.record_ok(&server.name),
+        Err(e) => app.record_error(&server.name, e.kind, &e.message),
+    }
+    out
+}
+
+async fn request_inner(app: &App, server: &Server, ctx: &Ctx, body: &Value, method: &str) -> Result<Reply, BackendError> {
+    let mut h = headers(server, ctx, Some(method));
+    if let (Some(name), true) = (mcp_name(body), h.contains_key(headers::METHOD)) {
+        if let Ok(v) = HeaderValue::from_str(&headers::encode_value(&name)) {
+            h.insert(headers::NAME, v);
+        }
+    }
+    let resp = app
+        .http
+        .post(&server.url)
+        .headers(h)
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| err("connect", e.to_string()))?;
+    let status = resp.status().as_u16();
+    let session_id = resp.headers().get(headers::SESSION_ID).and_then(|v| v.to_str().ok()).map(String::from);
+    let is_sse = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if status == 404 && ctx.session.is_some() {
+        return Err(err("session", "the backend no longer knows this session (404)"));
+    }
+    if !(200..300).contains(&status) {
+        let text = resp.text().await.unwrap_or_default();
+        // A JSON-RPC error body on a 4xx is still an answer worth passing on.
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            if v.get("error").is_some() {
+                return Ok(Reply { status, session_id, message: v, before: Vec::new() });
+            }
+        }
+        return Err(err("status", format!("HTTP {status}: {}", text.chars().take(200).collect::<String>())));
+    }
+    let want_id = body.get("id").cloned();
+    if !is_sse {
+        let bytes = resp.bytes().await.map_err(|e| err("connect", e.to_string()))?;
+        if bytes.is_empty() {
+            return Ok(Reply { status, session_id, message: Value::Null, before: Vec::new() });
+        }
+        let message: Value = serde_json::from_slice(&bytes).map_err(|e| err("protocol", format!("invalid JSON: {e}")))?;
+        return Ok(Reply { status, session_id, message, before: Vec::new() });
+    }
+    let mut parser = sse::Parser::default();
+    let mut before = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| err("connect", e.to_string()))?;
+        for ev in parser.push(&chunk) {
+            let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
+            let is_response = msg.get("result").is_some() || msg.get("error").is_some();
+            if is_response && (want_id.is_none() || msg.get("id") == want_id.as_ref()) {
+                return Ok(Reply { status, session_id, message: msg, before });
+            }
+            before.push(msg);
+        }
+    }
+    Err(err("protocol", "the event stream ended without a response"))
+}
+
+/// `params.name` / `params.uri` of requests whose name travels in `Mcp-Name`.
+fn mcp_name(body: &Value) -> Option<String> {
+    let method = body.get("method")?.as_str()?;
+    let field = match headers::name_field(method)? {
+        headers::NameField::Name => "name",
+        headers::NameField::Uri => "uri",
+    };
+    body.get("params")?.get(field)?.as_str().map(String::from)
+}
+
+/// POSTs a notification (202 expected); failures are logged, not fatal.
+pub async fn notify(app: &App, server: &Server, ctx: &Ctx, body: &Value) {
+    let method = body.get("method").and_then(Value::as_str).unwrap_or("?");
+    let fut = app.http.post(&server.url).headers(headers(server, ctx, Some(method))).body(body.to_string()).send();
+    match tokio::time::timeout(server.timeout, fut).await {
+        Ok(Ok(r)) if r.status().is_success() => {}
+        Ok(Ok(r)) => app.record_error(&server.name, "status", &format!("HTTP {} to {method}", r.status())),
+        Ok(Err(e)) => app.record_error(&server.name, "connect", &e.to_string()),
+        Err(_) => app.record_error(&server.name, "timeout", &format!("no answer to {method}")),
+    }
+}
+
+/// Ends a backend session (DELETE); best effort.
+pub async fn delete_session(app: &App, server: &Server, ctx: &Ctx) -> bool {
+    let fut = app.http.delete(&server.url).headers(headers(server, ctx, None)).send();
+    match tokio::time::timeout(server.timeout, fut).await {
+        Ok(Ok(r)) => r.status().is_success() || r.status().as_u16() == 404 || r.status().as_u16() == 405,
+        _ => false,
+    }
+}
+
+/// A backend session opened by the broker itself (for a 2026-07-28 client in front of a
+/// backend that only speaks the session protocol). Each is used for one client request or
+/// one listen stream and then deleted, so nothing one client did is seen by another.
+pub struct Ephemeral {
+    pub ctx: Ctx,
+    pub capabilities: Value,
+    pub instructions: Option<String>,
+}
+
+/// `initialize` + `notifications/initialized` on behalf of `client_meta` (the 2026-07-28
+/// request's `_meta`, which carries client info and capabilities).
+pub async fn open_ephemeral(app: &App, server: &Server, client_meta: Option<&Value>, authorization: Option<HeaderValue>) -> Result<Ephemeral, BackendError> {
+    let caps = client_meta
+        .and_then(|m| m.get("io.modelcontextprotocol/clientCapabilities"))
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let info = client_meta
+        .and_then(|m| m.get("io.modelcontextprotocol/clientInfo"))
+        .cloned()
+        .unwrap_or_else(|| json!({"name": "mcpgw-broker", "version": env!("CARGO_PKG_VERSION")}));
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": LEGACY_VERSION, "capabilities": caps, "clientInfo": info }});
+    let base = Ctx { session: None, protocol_version: None, authorization };
+    let reply = request(app, server, &base, &init).await?;
+    let result = reply.result()?.clone();
+    let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(LEGACY_VERSION).to_string();
+    let ctx = Ctx { session: reply.session_id.clone(), protocol_version: Some(version), authorization: base.authorization };
+    notify(app, server, &ctx, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    Ok(Ephemeral {
+        ctx,
+        capabilities: result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+        instructions: result.get("instructions").and_then(Value::as_str).map(String::from),
+    })
+}
+
+impl Ephemeral {
+    pub async fn close(self, app: &App, server: &Server) {
+        if self.ctx.session.is_some() {
+            delete_session(app, server, &self.ctx).await;
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The HTTP surface: the MCP endpoint (POST, GET, DELETE) and the operational endpoints.
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures::future::join_all;
+use mcpgw_common::message::{self, Kind};
+use mcpgw_common::{headers as mcp_headers, jsonrpc};
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::backend::{self, Ctx, MODERN_VERSION};
+use crate::lists::{self, Access};
+use crate::{init, modern, ops, reply, routed, sessions, stream};
+
+/// Methods counted under their own label in metrics.
+pub const KNOWN_METHODS: &[&str] = &[
+    "initialize", "ping", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
+    "tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe",
+    "completion/complete", "logging/setLevel", "server/discover", "subscriptions/listen",
+    "notifications/initialized", "notifications/cancelled", "notifications/progress",
+    "notifications/roots/list_changed", "response", "GET", "DELETE",
+];
+
+/// One POSTed message, parsed.
+pub struct Incoming {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub value: Value,
+    pub method: String,
+    pub id: Option<Value>,
+    pub kind: Kind,
+    /// 2026-07-28 (sessionless) request.
+    pub modern: bool,
+    /// `params._meta`.
+    pub meta: Option<Value>,
+    pub authorization: Option<HeaderValue>,
+}
+
+pub fn router(app: Arc<App>) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/status", get(ops::status))
+        .route("/metrics", get(ops::metrics))
+        .route("/.well-known/oauth-protected-resource", get(ops::oauth))
+        .route("/.well-known/oauth-protected-resource/{*rest}", get(ops::oauth))
+        .fallback(endpoint)
+        .with_state(app)
+}
+
+async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
+    let rt = app.runtime();
+    if req.uri().path() != rt.config.mcp_path {
+        return reply::plain(StatusCode::NOT_FOUND, "not found");
+    }
+    let auth = req.headers().get(header::AUTHORIZATION).cloned();
+    match *req.method() {
+        Method::POST => post(app, req).await,
+        Method::GET => {
+            app.metrics.request("GET");
+            match sessions::open(&app, &rt, req.headers(), None) {
+                Ok(claims) => stream::get(&app, &claims, auth).await,
+                Err(r) => r,
+            }
+        }
+        Method::DELETE => {
+            app.metrics.request("DELETE");
+            match sessions::open(&app, &rt, req.headers(), None) {
+                Ok(claims) => {
+                    let ends = rt.servers.iter().filter_map(|s| {
+                        let sid = claims.backend_session(&s.name)?;
+                        let ctx = Ctx { session: Some(sid.into()), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
+                        let app = app.clone();
+                        Some(async move { backend::delete_session(&app, s, &ctx).await })
+                    });
+                    let ended = join_all(ends).await;
+                    app.revoke(&claims.id, claims.expires_at);
+                    tracing::info!(session = %claims.id, backends = ended.len(), ok = ended.iter().filter(|b| **b).count(), "session deleted");
+                    let mut r = Response::new(Body::empty());
+                    *r.status_mut() = StatusCode::OK;
+                    r
+                }
+                Err(r) => r,
+            }
+        }
+        _ => {
+            let mut r = reply::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+            r
+        }
+    }
+}
+
+fn header_str<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn post(app: Arc<App>, req: Request) -> Response {
+    let rt = app.runtime();
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, rt.config.limits.max_body_bytes).await else {
+        return reply::json(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            jsonrpc::error_body(None, jsonrpc::REQUEST_TOO_LARGE, "Request body exceeds the gateway's limit"),
+        );
+    };
+    let (kind, method, id) = match message::parse(&bytes) {
+        Ok(m) => (
+            m.kind,
+            m.method.as_deref().unwrap_or("").to_string(),
+            m.id.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()),
+        ),
+        Err(e) => return reply::json(StatusCode::BAD_REQUEST, e.to_body()),
+    };
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let meta = value.pointer("/params/_meta").cloned();
+    let header_version = header_str(&parts.headers, mcp_headers::PROTOCOL_VERSION).map(String::from);
+    let meta_version = meta.as_ref().and_then(|m| m.get("io.modelcontextprotocol/protocolVersion")).and_then(Value::as_str).map(String::from);
+    let version = header_version.clone().or(meta_version);
+    let modern = version.as_deref().is_some_and(mcp_headers::requires_standard_headers);
+    app.metrics.request(if kind == Kind::Response { "response" } else { &method });
+    let req = Incoming {
+        authorization: parts.headers.get(header::AUTHORIZATION).cloned(),
+        headers: parts.headers,
+        body: bytes,
+        value,
+        method,
+        id,
+        kind,
+        modern,
+        meta,
+    };
+    if modern && kind != Kind::Response {
+        let v = version.unwrap_or_default();
+        if v != MODERN_VERSION {
+            return modern::unsupported_version(req.id.as_ref(), &v);
+        }
+        if let Err(why) = check_standard_headers(&req) {
+            return reply::error(StatusCode::BAD_REQUEST, req.id.as_ref(), jsonrpc::HEADER_MISMATCH, &why);
+        }
+    }
+    match kind {
+        Kind::Response => {
+            let claims = if req.modern { None } else { sessions::open(&app, &rt, &req.headers, None).ok() };
+            stream::forward_response(&app, claims.as_ref(), &req.value, req.authorization.clone()).await;
+            reply::accepted()
+        }
+        Kind::Notification => notification(&app, &req).await,
+        Kind::Request if req.modern => modern_request(&app, &req).await,
+        Kind::Request => legacy_request(&app, &req).await,
+    }
+}
+
+/// SEP-2243: `Mcp-Method` (and `Mcp-Name` where it applies) must mirror the body.
+fn check_standard_headers(req: &Incoming) -> Result<(), String> {
+    match header_str(&req.headers, mcp_headers::METHOD) {
+        Some(m) if m == req.method => {}
+        Some(m) => return Err(format!("Mcp-Method header {m:?} does not match the body's method {:?}", req.method)),
+        None => return Err("Mcp-Method header is required at protocol 2026-07-28".into()),
+    }
+    if let Some(field) = mcp_headers::name_field(&req.method) {
+        let key = if field == mcp_headers::NameField::Name { "name" } else { "uri" };
+        let body = req.value.pointer(&format!("/params/{key}")).and_then(Value::as_str);
+        let head = header_str(&req.headers, mcp_headers::NAME).and_then(mcp_headers::decode_value);
+        if body.is_none() || head.as_deref() != body {
+            return Err(format!("Mcp-Name header does not match params.{key}"));
+        }
+    }
+    Ok(())
+}
+
+async fn notification(app: &Arc<App>, req: &Incoming) -> Response {
+    if req.modern || req.method == "notifications/initialized" {
+        return reply::accepted();
+    }
+    let rt = app.runtime();
+    let claims = match sessions::open(app, &rt, &req.headers, None) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    // Cancellation, progress and roots changes concern whichever backend holds the request;
+    // every backend of the session is told (one that does not know the id ignores it).
+    let sends = rt.servers.iter().filter_map(|s| {
+        let sid = claims.backend_session(&s.name)?;
+        let ctx = Ctx { session: Some(sid.into()), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
+        Some(async move { backend::notify(app, s, &ctx, &req.value).await })
+    });
+    join_all(sends).await;
+    reply::accepted()
+}
+
+async fn legacy_request(app: &Arc<App>, req: &Incoming) -> Response {
+    let rt = app.runtime();
+    let id = req.id.clone().unwrap_or(Value::Null);
+    if req.method == "initialize" {
+        return init::initialize(app, &rt, req).await;
+    }
+    if req.method == "ping" && !req.headers.contains_key(mcp_headers::SESSION_ID) {
+        return reply::result(&id, json!({}));
+    }
+    let claims = match sessions::open(app, &rt, &req.headers, req.id.as_ref()) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match req.method.as_str() {
+        "ping" => reply::result(&id, json!({})),
+        m if lists::items_key(m).is_some() => {
+            let params = req.value.get("params");
+            match lists::aggregated(app, &rt, m, params, Access::Session(&claims), req.authorization.clone(), false).await {
+                Ok(r) => reply::result(&id, r),
+                Err((code, msg)) => reply::error(StatusCode::OK, Some(&id), code, &msg),
+            }
+        }
+        m if routed::is_routed(m) => routed::legacy(app, &rt, req, &claims).await,
+        "logging/setLevel" => {
+            let sends = rt.servers.iter().filter_map(|s| {
+                let sid = claims.backend_session(&s.name)?;
+                let ctx = Ctx { session: Some(sid.into()), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
+                Some(async move { backend::request(app, s, &ctx, &req.value).await })
+            });
+            join_all(sends).await;
+            reply::result(&id, json!({}))
+        }
+        _ => reply::error(StatusCode::OK, Some(&id), jsonrpc::METHOD_NOT_FOUND, &format!("Method not found: {}", req.method)),
+    }
+}
+
+async fn modern_request(app: &Arc<App>, req: &Incoming) -> Response {
+    let rt = app.runtime();
+    let id = req.id.clone().unwrap_or(Value::Null);
+    match req.method.as_str() {
+        "server/discover" => modern::discover(app, &rt, req).await,
+        "ping" => reply::result(&id, modern::finish(json!({}))),
+        "subscriptions/listen" => modern::listen(app, &rt, req).await,
+        m if lists::items_key(m).is_some() => {
+            let params = req.value.get("params");
+            match lists::aggregated(app, &rt, m, params, Access::Modern(req.meta.as_ref()), req.authorization.clone(), true).await {
+                Ok(r) => reply::result(&id, modern::finish(r)),
+                Err((code, msg)) => reply::error(StatusCode::OK, Some(&id), code, &msg),
+            }
+        }
+        m if routed::is_routed(m) => routed::modern(app, &rt, req).await,
+        // `initialize` does not exist at 2026-07-28 (nor do the other session-only methods).
+        _ => reply::error(StatusCode::OK, Some(&id), jsonrpc::METHOD_NOT_FOUND, &format!("Method not found: {}", req.method)),
+    }
+}

@@ -1,0 +1,161 @@
+//! `initialize` (session protocol): version negotiation, parallel fan-out with per-server
+//! timeouts, the merged capabilities, and the gateway session token.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use futures::future::join_all;
+use mcpgw_common::jsonrpc;
+use mcpgw_common::session::{BackendSession, SessionClaims};
+use serde_json::{json, Map, Value};
+
+use crate::app::{now, App};
+use crate::backend::{self, Ctx};
+use crate::config::Runtime;
+use crate::http::Incoming;
+use crate::{reply, sessions};
+
+/// Session-protocol versions the gateway speaks, newest first.
+pub const SUPPORTED: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+pub fn negotiate(requested: Option<&str>) -> &'static str {
+    requested.and_then(|r| SUPPORTED.iter().find(|v| **v == r)).copied().unwrap_or(SUPPORTED[0])
+}
+
+pub fn server_info() -> Value {
+    json!({"name": "mcp-gateway", "title": "MCP gateway", "version": env!("CARGO_PKG_VERSION")})
+}
+
+/// Capabilities the backends together offer. The gateway can always announce list changes
+/// (its own server set changes on reload), so `listChanged` is set wherever the family exists.
+pub fn merge_capabilities<'a>(all: impl IntoIterator<Item = &'a Value>) -> Value {
+    let mut out = Map::new();
+    let mut subscribe = false;
+    for caps in all {
+        let Some(obj) = caps.as_object() else { continue };
+        for (k, v) in obj {
+            match k.as_str() {
+                "tools" | "prompts" | "resources" => {
+                    out.insert(k.clone(), json!({"listChanged": true}));
+                    if k == "resources" && v.get("subscribe").and_then(Value::as_bool) == Some(true) {
+                        subscribe = true;
+                    }
+                }
+                "logging" | "completions" => {
+                    out.insert(k.clone(), json!({}));
+                }
+                _ => {}
+            }
+        }
+    }
+    if subscribe {
+        if let Some(r) = out.get_mut("resources").and_then(Value::as_object_mut) {
+            r.insert("subscribe".into(), Value::Bool(true));
+        }
+    }
+    Value::Object(out)
+}
+
+pub fn merge_instructions<'a>(parts: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let text: Vec<String> = parts.into_iter().map(|(server, i)| format!("[{server}] {i}")).collect();
+    (!text.is_empty()).then(|| text.join("\n\n"))
+}
+
+pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Response {
+    let id = req.id.clone().unwrap_or(Value::Null);
+    let params = req.value.get("params").cloned().unwrap_or_else(|| json!({}));
+    let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
+    let mut backend_params = params.clone();
+    if let Some(o) = backend_params.as_object_mut() {
+        o.insert("protocolVersion".into(), Value::String(version.into()));
+    }
+    let calls = rt.servers.iter().map(|s| {
+        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": backend_params});
+        let ctx = Ctx { session: None, protocol_version: None, authorization: req.authorization.clone() };
+        async move {
+            let reply = backend::request(app, s, &ctx, &body).await?;
+            let result = reply.result()?.clone();
+            let v = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(version).to_string();
+            let ctx = Ctx { session: reply.session_id.clone(), protocol_version: Some(v), authorization: ctx.authorization };
+            backend::notify(app, s, &ctx, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+            Ok::<_, backend::BackendError>((reply.session_id, result))
+        }
+    });
+    let outcomes = join_all(calls).await;
+    let mut backends = Vec::new();
+    let mut caps = Vec::new();
+    let mut instructions = Vec::new();
+    let mut failed = Vec::new();
+    for (s, out) in rt.servers.iter().zip(outcomes) {
+        match out {
+            Ok((sid, result)) => {
+                if let Some(sid) = sid {
+                    backends.push(BackendSession { server: s.name.clone(), session_id: sid });
+                }
+                caps.push(result.get("capabilities").cloned().unwrap_or(Value::Null));
+                if let Some(i) = result.get("instructions").and_then(Value::as_str) {
+                    instructions.push((s.name.clone(), i.to_string()));
+                }
+            }
+            Err(e) => failed.push(json!({"server": s.name, "error": e.to_string()})),
+        }
+    }
+    let t = now();
+    let claims = SessionClaims {
+        id: sessions::new_id(),
+        issued_at: t,
+        expires_at: t + rt.config.session.lifetime_secs,
+        subject: sessions::subject(rt, &req.headers),
+        protocol_version: version.to_string(),
+        backends,
+    };
+    let token = match sessions::mint(rt, &claims) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "minting a session failed");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, Some(&id), jsonrpc::INTERNAL_ERROR, "could not create a session");
+        }
+    };
+    app.metrics.session_minted();
+    tracing::info!(session = %claims.id, version, backends = claims.backends.len(), failed = failed.len(), "session created");
+    let mut result = json!({
+        "protocolVersion": version,
+        "capabilities": merge_capabilities(caps.iter()),
+        "serverInfo": server_info(),
+    });
+    if let Some(i) = merge_instructions(instructions.iter().map(|(a, b)| (a.as_str(), b.as_str()))) {
+        result["instructions"] = Value::String(i);
+    }
+    if !failed.is_empty() {
+        result["_meta"] = json!({ crate::lists::UNAVAILABLE_META: failed });
+    }
+    let mut resp = reply::result(&id, result);
+    if let Ok(v) = HeaderValue::from_str(&token) {
+        resp.headers_mut().insert(mcpgw_common::headers::SESSION_ID, v);
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_follows_the_client_when_it_can() {
+        assert_eq!(negotiate(Some("2025-03-26")), "2025-03-26");
+        assert_eq!(negotiate(Some("1999-01-01")), "2025-11-25");
+        assert_eq!(negotiate(None), "2025-11-25");
+    }
+
+    #[test]
+    fn capabilities_union() {
+        let a = json!({"tools": {}, "logging": {}});
+        let b = json!({"resources": {"subscribe": true}, "prompts": {"listChanged": false}});
+        let m = merge_capabilities([&a, &b]);
+        assert_eq!(m["tools"]["listChanged"], true);
+        assert_eq!(m["resources"]["subscribe"], true);
+        assert!(m.get("completions").is_none());
+        assert!(m.get("logging").is_some());
+    }
+}

@@ -1,0 +1,233 @@
+//! Aggregated lists (`tools/list`, `prompts/list`, `resources/list`,
+//! `resources/templates/list`): parallel fan-out, exposure under each server's prefix
+//! (never listing a name another server would be routed), per-backend caching, and one
+//! opaque cursor over the merged list.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures::future::join_all;
+use mcpgw_common::names::{expose_name, expose_uri};
+use mcpgw_common::session::SessionClaims;
+use reqwest::header::HeaderValue;
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::backend::{self, BackendError, Ctx, MODERN_VERSION};
+use crate::config::{Runtime, Server};
+use crate::era;
+
+/// `_meta` key on results that left backends out: `[{server, error}]`.
+pub const UNAVAILABLE_META: &str = "dev.mcpgw/unavailable";
+
+/// The list methods and the result field holding their items.
+pub fn items_key(method: &str) -> Option<(&'static str, &'static str)> {
+    match method {
+        "tools/list" => Some(("tools/list", "tools")),
+        "prompts/list" => Some(("prompts/list", "prompts")),
+        "resources/list" => Some(("resources/list", "resources")),
+        "resources/templates/list" => Some(("resources/templates/list", "resourceTemplates")),
+        _ => None,
+    }
+}
+
+/// Who is asking, which decides how backends are reached.
+#[derive(Clone, Copy)]
+pub enum Access<'a> {
+    /// A session-protocol client: its own backend sessions from the token.
+    Session(&'a SessionClaims),
+    /// A 2026-07-28 client: its request `_meta` travels along.
+    Modern(Option<&'a Value>),
+}
+
+struct Part {
+    items: Arc<Vec<Value>>,
+    ttl_ms: u64,
+    private: bool,
+}
+
+/// Exposes one backend item, or drops it when its exposed name would not route back here.
+pub fn expose(rt: &Runtime, s: &Server, key: &str, mut item: Value) -> Option<Value> {
+    let field = match key {
+        "tools" | "prompts" => "name",
+        "resources" => "uri",
+        "resourceTemplates" => "uriTemplate",
+        _ => return None,
+    };
+    let original = item.get(field)?.as_str()?;
+    let (exposed, owner) = if field == "name" {
+        let e = expose_name(&s.prefix, original)?;
+        let o = rt.router.owner_of_name(&e);
+        (e, o)
+    } else {
+        let e = expose_uri(&s.name, s.is_default(), original);
+        let o = rt.router.owner_of_uri(&e);
+        (e, o)
+    };
+    if owner != Some(s.index) {
+        tracing::debug!(server = %s.name, name = original, "not listed: the exposed name routes elsewhere");
+        return None;
+    }
+    item[field] = Value::String(exposed);
+    Some(item)
+}
+
+async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &str, ctx: &Ctx, meta: Option<&Value>) -> Result<(Vec<Value>, Option<(u64, bool)>), BackendError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<Value> = None;
+    let mut hint: Option<(u64, bool)> = None;
+    for page in 0..rt.config.limits.max_backend_pages {
+        let mut params = json!({});
+        if let Some(c) = &cursor {
+            params["cursor"] = c.clone();
+        }
+        if let Some(m) = meta {
+            params["_meta"] = m.clone();
+        }
+        let body = json!({"jsonrpc": "2.0", "id": page, "method": method, "params": params});
+        let reply = backend::request(app, s, ctx, &body).await?;
+        let result = reply.result()?;
+        if let Some(ttl) = result.get("ttlMs").and_then(Value::as_u64) {
+            let private = result.get("cacheScope").and_then(Value::as_str) != Some("public");
+            hint = Some(match hint {
+                Some((t, p)) => (t.min(ttl), p || private),
+                None => (ttl, private),
+            });
+        }
+        if let Some(list) = result.get(key).and_then(Value::as_array) {
+            items.extend(list.iter().filter_map(|i| expose(rt, s, key, i.clone())));
+        }
+        match result.get("nextCursor") {
+            Some(c) if !c.is_null() => cursor = Some(c.clone()),
+            _ => return Ok((items, hint)),
+        }
+    }
+    tracing::warn!(server = %s.name, method, "stopped following pages at limits.max_backend_pages");
+    Ok((items, hint))
+}
+
+async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, key: &str, access: Access<'_>, auth: Option<HeaderValue>) -> Result<Part, BackendError> {
+    let cache_ttl = Duration::from_millis(rt.config.limits.list_cache_ttl_ms);
+    if s.cache_lists {
+        if let Some(e) = app.cache.get(&s.name, method) {
+            app.metrics.cache("hit");
+            let left = e.expires.saturating_duration_since(Instant::now()).as_millis() as u64;
+            return Ok(Part { items: e.items, ttl_ms: left, private: false });
+        }
+        app.metrics.cache("miss");
+    }
+    let (items, hint) = match access {
+        Access::Session(claims) => {
+            let ctx = Ctx {
+                session: claims.backend_session(&s.name).map(String::from),
+                protocol_version: Some(claims.protocol_version.clone()),
+                authorization: auth,
+            };
+            fetch_pages(app, rt, s, method, key, &ctx, None).await?
+        }
+        Access::Modern(meta) => {
+            let era = era::probe(app, rt.generation, s).await?;
+            if era.modern {
+                let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: auth };
+                let meta = meta.cloned().unwrap_or_else(era::broker_meta);
+                fetch_pages(app, rt, s, method, key, &ctx, Some(&meta)).await?
+            } else {
+                let eph = backend::open_ephemeral(app, s, meta, auth).await?;
+                let out = fetch_pages(app, rt, s, method, key, &eph.ctx, None).await;
+                eph.close(app, s).await;
+                out?
+            }
+        }
+    };
+    if method == "tools/list" {
+        app.record_tool_count(&s.name, items.len());
+    }
+    let items = Arc::new(items);
+    // A 2026-07-28 backend's own hints rule: cache only what it calls public, for as long
+    // as it says. Session-protocol backends are cached for the configured TTL when allowed.
+    let (ttl_ms, private) = match hint {
+        Some((ttl, private)) => (ttl.min(cache_ttl.as_millis() as u64), private),
+        None => (if s.cache_lists { cache_ttl.as_millis() as u64 } else { 0 }, !s.cache_lists),
+    };
+    if s.cache_lists && !private && ttl_ms > 0 {
+        app.cache.put(&s.name, method, items.clone(), Duration::from_millis(ttl_ms));
+    }
+    Ok(Part { items, ttl_ms, private })
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cursor {
+    m: String,
+    o: usize,
+}
+
+fn decode_cursor(method: &str, c: &str) -> Option<usize> {
+    let raw = URL_SAFE_NO_PAD.decode(c).ok()?;
+    let cur: Cursor = serde_json::from_slice(&raw).ok()?;
+    (cur.m == method).then_some(cur.o)
+}
+
+fn encode_cursor(method: &str, offset: usize) -> String {
+    let raw = serde_json::to_vec(&Cursor { m: method.to_string(), o: offset }).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// The merged result, or `Err((code, message))` for a bad cursor.
+pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, method: &str, params: Option<&Value>, access: Access<'_>, auth: Option<HeaderValue>, modern: bool) -> Result<Value, (i32, String)> {
+    let Some((method, key)) = items_key(method) else {
+        return Err((mcpgw_common::jsonrpc::METHOD_NOT_FOUND, "Method not found".into()));
+    };
+    let offset = match params.and_then(|p| p.get("cursor")).and_then(Value::as_str) {
+        Some(c) => decode_cursor(method, c).ok_or((mcpgw_common::jsonrpc::INVALID_PARAMS, "Invalid cursor".to_string()))?,
+        None => 0,
+    };
+    let parts = join_all(rt.servers.iter().map(|s| server_list(app, rt, s, method, key, access, auth.clone()))).await;
+    let mut all: Vec<&Value> = Vec::new();
+    let mut failed = Vec::new();
+    let mut ttl: Option<u64> = None;
+    let mut private = false;
+    for (s, p) in rt.servers.iter().zip(&parts) {
+        match p {
+            Ok(p) => {
+                all.extend(p.items.iter());
+                ttl = Some(ttl.map_or(p.ttl_ms, |t| t.min(p.ttl_ms)));
+                private |= p.private;
+            }
+            Err(e) => failed.push(json!({"server": s.name, "error": e.to_string()})),
+        }
+    }
+    let page = rt.config.limits.list_page_size;
+    let end = offset.saturating_add(page).min(all.len());
+    let slice: Vec<&Value> = all.get(offset.min(end)..end).map(|s| s.to_vec()).unwrap_or_default();
+    let mut result = json!({ key: slice });
+    if end < all.len() {
+        result["nextCursor"] = Value::String(encode_cursor(method, end));
+    }
+    if !failed.is_empty() {
+        result["_meta"] = json!({ UNAVAILABLE_META: failed });
+    }
+    if modern {
+        // A merged result is as fresh as its stalest part and private if any part is;
+        // a partial result (a backend missing) is not worth caching at all.
+        let ttl = if failed.is_empty() { ttl.unwrap_or(0) } else { 0 };
+        result["ttlMs"] = json!(ttl);
+        result["cacheScope"] = json!(if private { "private" } else { "public" });
+        result["resultType"] = json!("complete");
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_is_opaque_and_bound_to_its_method() {
+        let c = encode_cursor("tools/list", 500);
+        assert_eq!(decode_cursor("tools/list", &c), Some(500));
+        assert_eq!(decode_cursor("prompts/list", &c), None);
+        assert_eq!(decode_cursor("tools/list", "garbage!"), None);
+    }
+}

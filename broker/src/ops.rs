@@ -1,0 +1,68 @@
+//! Operational endpoints: `/healthz`, `/readyz`, `/status`, `/metrics` and RFC 9728
+//! `/.well-known/oauth-protected-resource[/<path>]`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+
+use crate::app::App;
+use crate::reply;
+
+pub async fn healthz() -> Response {
+    reply::plain(StatusCode::OK, "ok\n")
+}
+
+/// Ready once a configuration is in force (the broker never starts without one). Backends
+/// being down does not make the broker unready: it still serves the others.
+pub async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let rt = app.runtime();
+    reply::plain(StatusCode::OK, &format!("ready: config generation {}, {} servers\n", rt.generation, rt.servers.len()))
+}
+
+pub async fn status(State(app): State<Arc<App>>) -> Response {
+    let rt = app.runtime();
+    let health = app.health_snapshot();
+    let servers: Vec<_> = rt
+        .config
+        .servers
+        .iter()
+        .map(|s| {
+            let h = health.get(&s.name).cloned().unwrap_or_default();
+            json!({
+                "name": s.name, "prefix": s.prefix, "url": s.url, "enabled": s.enabled,
+                "timeout_ms": s.timeout_ms, "reachable": h.reachable, "last_error": h.last_error,
+                "last_error_at": h.last_error_at, "last_ok_at": h.last_ok_at, "tool_count": h.tool_count,
+                "speaks_2026_07_28": h.speaks_2026,
+            })
+        })
+        .collect();
+    let body = json!({
+        "config": {
+            "path": app.config_path.as_ref().map(|p| p.display().to_string()),
+            "generation": rt.generation,
+            "load_error": app.load_error(),
+        },
+        "mcp_path": rt.config.mcp_path,
+        "servers": servers,
+    });
+    reply::json(StatusCode::OK, serde_json::to_vec_pretty(&body).unwrap_or_default())
+}
+
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let mut r = reply::plain(StatusCode::OK, &app.metrics.render());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    r
+}
+
+pub async fn oauth(State(app): State<Arc<App>>) -> Response {
+    match &app.runtime().config.oauth {
+        Some(o) => reply::json(StatusCode::OK, serde_json::to_vec(o).unwrap_or_default()),
+        None => reply::plain(StatusCode::NOT_FOUND, "no protected-resource metadata configured\n"),
+    }
+}

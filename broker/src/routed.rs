@@ -1,0 +1,149 @@
+//! Requests owned by one backend (`tools/call`, `prompts/get`, `resources/read`,
+//! `resources/subscribe|unsubscribe`, `completion/complete`). In production the filter sends
+//! session-protocol calls straight to the backend; the broker serves them when it is called
+//! directly, and serves every such call of a 2026-07-28 client (see the README).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use futures::StreamExt;
+use mcpgw_common::jsonrpc;
+use mcpgw_common::message::{self, Reference};
+use mcpgw_common::session::SessionClaims;
+use serde_json::Value;
+
+use crate::app::App;
+use crate::backend::{self, Ctx, MODERN_VERSION};
+use crate::config::{Runtime, Server};
+use crate::http::Incoming;
+use crate::{era, reply};
+
+pub fn is_routed(method: &str) -> bool {
+    matches!(
+        method,
+        "tools/call" | "prompts/get" | "resources/read" | "resources/subscribe" | "resources/unsubscribe" | "completion/complete"
+    )
+}
+
+/// The owning server and the body with the exposed name replaced by the backend's own.
+pub fn route(rt: &Runtime, body: &[u8]) -> Result<(Arc<Server>, Vec<u8>), (i32, String)> {
+    let msg = message::parse(body).map_err(|e| (e.code(), e.message()))?;
+    let method = msg.method.as_deref().unwrap_or("");
+    let (loc, by_uri) = match method {
+        "tools/call" | "prompts/get" => (msg.name.clone(), false),
+        "completion/complete" => match msg.reference() {
+            Some(Reference::Prompt(l)) => (Some(l), false),
+            Some(Reference::Resource(l)) => (Some(l), true),
+            None => (None, false),
+        },
+        _ => (msg.uri.clone(), true),
+    };
+    let Some(loc) = loc else {
+        return Err((jsonrpc::INVALID_PARAMS, format!("{method}: missing name or uri")));
+    };
+    let hit = if by_uri { rt.router.route_uri(&loc.value) } else { rt.router.route_name(&loc.value) };
+    let Some((idx, own)) = hit else {
+        let what = if by_uri { "resource" } else { "name" };
+        let code = if by_uri { jsonrpc::RESOURCE_NOT_FOUND } else { jsonrpc::INVALID_PARAMS };
+        return Err((code, format!("Unknown {what}: {}", loc.value)));
+    };
+    let server = rt.servers.get(idx).cloned().ok_or((jsonrpc::INTERNAL_ERROR, "router out of date".to_string()))?;
+    let new_body = if own == loc.value {
+        body.to_vec()
+    } else {
+        message::splice_string(body, loc.span.clone(), own).ok_or((jsonrpc::INTERNAL_ERROR, "rewrite failed".to_string()))?
+    };
+    Ok((server, new_body))
+}
+
+/// Streams the backend's answer back (JSON or SSE), without its session id.
+async fn proxy(app: &App, s: &Server, ctx: &Ctx, method: &str, name: Option<String>, body: Vec<u8>, id: Option<&Value>) -> Response {
+    let mut h = backend::headers(s, ctx, Some(method));
+    if let (Some(n), true) = (name, h.contains_key(mcpgw_common::headers::METHOD)) {
+        if let Ok(v) = HeaderValue::from_str(&mcpgw_common::headers::encode_value(&n)) {
+            h.insert(mcpgw_common::headers::NAME, v);
+        }
+    }
+    let sent = tokio::time::timeout(s.timeout, app.http.post(&s.url).headers(h).body(body).send()).await;
+    let resp = match sent {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            app.record_error(&s.name, "connect", &e.to_string());
+            return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unreachable", s.name));
+        }
+        Err(_) => {
+            app.record_error(&s.name, "timeout", &format!("no answer to {method}"));
+            return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} did not answer in time", s.name));
+        }
+    };
+    app.record_ok(&s.name);
+    let mut out = Response::new(Body::empty());
+    *out.status_mut() = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    if let Some(ct) = resp.headers().get(header::CONTENT_TYPE).and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()) {
+        out.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    let stream = resp.bytes_stream().map(|c| c.map_err(std::io::Error::other));
+    *out.body_mut() = Body::from_stream(stream);
+    out
+}
+
+/// A session-protocol client calling the broker directly.
+pub async fn legacy(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming, claims: &SessionClaims) -> Response {
+    let (s, body) = match route(rt, &req.body) {
+        Ok(x) => x,
+        Err((code, m)) => return reply::error(StatusCode::OK, req.id.as_ref(), code, &m),
+    };
+    let ctx = Ctx {
+        session: claims.backend_session(&s.name).map(String::from),
+        protocol_version: Some(claims.protocol_version.clone()),
+        authorization: req.authorization.clone(),
+    };
+    proxy(app, &s, &ctx, &req.method, None, body, req.id.as_ref()).await
+}
+
+/// A 2026-07-28 client: straight through to a backend that speaks it; through a throwaway
+/// backend session (opened for this request alone, then deleted) to one that does not.
+pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Response {
+    let id = req.id.as_ref();
+    let (s, body) = match route(rt, &req.body) {
+        Ok(x) => x,
+        Err((code, m)) => return reply::error(StatusCode::OK, id, code, &m),
+    };
+    let era = match era::probe(app, rt.generation, &s).await {
+        Ok(e) => e,
+        Err(e) => return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable: {e}", s.name)),
+    };
+    let own_name = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+        let p = v.get("params")?;
+        p.get("name").or_else(|| p.get("uri")).and_then(Value::as_str).map(String::from)
+    });
+    if era.modern {
+        let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: req.authorization.clone() };
+        return proxy(app, &s, &ctx, &req.method, own_name, body, id).await;
+    }
+    let eph = match backend::open_ephemeral(app, &s, req.meta.as_ref(), req.authorization.clone()).await {
+        Ok(e) => e,
+        Err(e) => return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable: {e}", s.name)),
+    };
+    let mut value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(p) = value.get_mut("params").and_then(Value::as_object_mut) {
+        // The 2026-07-28 per-request metadata means nothing to a session-protocol backend.
+        if let Some(m) = p.get_mut("_meta").and_then(Value::as_object_mut) {
+            m.retain(|k, _| !k.starts_with("io.modelcontextprotocol/"));
+        }
+    }
+    let out = backend::request(app, &s, &eph.ctx, &value).await;
+    eph.close(app, &s).await;
+    match out {
+        Ok(r) => {
+            let mut msg = r.message;
+            if let Some(res) = msg.get_mut("result").and_then(Value::as_object_mut) {
+                res.entry("resultType").or_insert(Value::String("complete".into()));
+            }
+            reply::json(StatusCode::OK, msg.to_string().into_bytes())
+        }
+        Err(e) => reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} failed: {e}", s.name)),
+    }
+}

@@ -1,0 +1,191 @@
+//! Notification fan-in: one SSE stream for the client that merges the backends' streams and
+//! the gateway's own events. Used by GET (session protocol) and `subscriptions/listen`
+//! (2026-07-28).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use futures::StreamExt;
+use mcpgw_common::names::expose_uri;
+use reqwest::header::{HeaderValue, ACCEPT};
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::app::App;
+use crate::backend::{self, Ctx};
+use crate::config::Server;
+use crate::{reply, sse};
+
+/// Shapes a message before it reaches the client; `None` drops it.
+pub type Shaper = Arc<dyn Fn(Value) -> Option<Value> + Send + Sync>;
+
+/// Rewrites what a backend sent so that it names things as the client sees them: resource
+/// URIs get the server's tag, and server-to-client request ids become `"<server>:<id>"` so
+/// the client's response can be routed back (see [`route_response`]).
+pub fn from_backend(s: &Server, mut msg: Value) -> Value {
+    let method = msg.get("method").and_then(Value::as_str).map(String::from);
+    if method.as_deref() == Some("notifications/resources/updated") {
+        if let Some(uri) = msg.pointer("/params/uri").and_then(Value::as_str) {
+            let exposed = expose_uri(&s.name, s.is_default(), uri);
+            msg["params"]["uri"] = Value::String(exposed);
+        }
+    }
+    if method.is_some() {
+        if let Some(id) = msg.get("id").filter(|v| !v.is_null()) {
+            msg["id"] = Value::String(format!("{}:{}", s.name, id));
+        }
+    }
+    msg
+}
+
+/// For a client's JSON-RPC response to a server request: the server it is for and the id
+/// the server used.
+pub fn route_response(id: &Value) -> Option<(String, Value)> {
+    let (server, raw) = id.as_str()?.split_once(':')?;
+    Some((server.to_string(), serde_json::from_str(raw).ok()?))
+}
+
+/// Reads one backend SSE response into `tx` until the client goes away or it ends.
+pub async fn pump(app: Arc<App>, s: Arc<Server>, resp: reqwest::Response, tx: mpsc::Sender<Value>, skip_ack: bool) {
+    let mut parser = sse::Parser::default();
+    let mut body = resp.bytes_stream();
+    loop {
+        let chunk = tokio::select! {
+            _ = tx.closed() => return,
+            c = body.next() => c,
+        };
+        let Some(Ok(chunk)) = chunk else {
+            tracing::debug!(server = %s.name, "backend notification stream ended");
+            return;
+        };
+        for ev in parser.push(&chunk) {
+            let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
+            let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
+            if skip_ack && method == "notifications/subscriptions/acknowledged" {
+                continue;
+            }
+            if msg.get("result").is_some() && msg.get("method").is_none() {
+                // The end of a listen stream; the client's stream stays open.
+                continue;
+            }
+            app.cache.invalidate_for_notification(&s.name, method);
+            if tx.send(from_backend(&s, msg)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Opens a backend's GET stream (session protocol). `None` when it offers none.
+pub async fn open_get(app: &App, s: &Server, ctx: &Ctx) -> Option<reqwest::Response> {
+    let mut h = backend::headers(s, ctx, None);
+    h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+    h.remove(reqwest::header::CONTENT_TYPE);
+    let resp = tokio::time::timeout(s.timeout, app.http.get(&s.url).headers(h).send()).await.ok()?.ok()?;
+    if !resp.status().is_success() {
+        tracing::debug!(server = %s.name, status = %resp.status(), "backend offers no GET stream");
+        return None;
+    }
+    Some(resp)
+}
+
+/// The client-facing SSE response: `first` (e.g. a listen acknowledgement), then backend
+/// messages and gateway events, each passed through `shape`, with keep-alive comments.
+pub fn respond(first: Option<Value>, mut rx: mpsc::Receiver<Value>, mut gw: broadcast::Receiver<Value>, shape: Shaper) -> Response {
+    let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(64);
+    tokio::spawn(async move {
+        if let Some(f) = first {
+            if out_tx.send(sse::encode(&f)).await.is_err() {
+                return;
+            }
+        }
+        let mut keepalive = tokio::time::interval(Duration::from_secs(15));
+        keepalive.tick().await;
+        loop {
+            let msg = tokio::select! {
+                _ = out_tx.closed() => return,
+                m = rx.recv() => match m { Some(m) => Some(m), None => { rx = mpsc::channel(1).1; None } },
+                g = gw.recv() => match g { Ok(g) => Some(g), Err(broadcast::error::RecvError::Lagged(_)) => None, Err(_) => None },
+                _ = keepalive.tick() => {
+                    if out_tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() { return; }
+                    None
+                }
+            };
+            if let Some(m) = msg.and_then(|m| shape(m)) {
+                if out_tx.send(sse::encode(&m)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| out_rx.poll_recv(cx)).map(Ok::<_, std::convert::Infallible>);
+    let mut r = Response::new(Body::from_stream(stream));
+    reply::sse_headers(&mut r);
+    r
+}
+
+/// GET on the endpoint: merges the client's backend sessions' streams.
+pub async fn get(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, auth: Option<HeaderValue>) -> Response {
+    let rt = app.runtime();
+    let (tx, rx) = mpsc::channel(256);
+    for s in &rt.servers {
+        let Some(sid) = claims.backend_session(&s.name) else { continue };
+        let ctx = Ctx { session: Some(sid.to_string()), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
+        let (app, s, tx) = (app.clone(), s.clone(), tx.clone());
+        tokio::spawn(async move {
+            if let Some(resp) = open_get(&app, &s, &ctx).await {
+                pump(app, s, resp, tx, false).await;
+            }
+        });
+    }
+    drop(tx);
+    respond(None, rx, app.events.subscribe(), Arc::new(Some))
+}
+
+/// Forwards a client's response to a server request back to the server that asked.
+pub async fn forward_response(app: &Arc<App>, claims: Option<&mcpgw_common::session::SessionClaims>, msg: &Value, auth: Option<HeaderValue>) -> bool {
+    let rt = app.runtime();
+    let Some((server, id)) = msg.get("id").and_then(route_response) else { return false };
+    let Some(s) = rt.server(&server) else { return false };
+    let mut out = msg.clone();
+    out["id"] = id;
+    let ctx = Ctx {
+        session: claims.and_then(|c| c.backend_session(&s.name)).map(String::from),
+        protocol_version: claims.map(|c| c.protocol_version.clone()),
+        authorization: auth,
+    };
+    backend::notify(app, s, &ctx, &out).await;
+    true
+}
+
+/// A gateway-made notification.
+pub fn notification(method: &str) -> Value {
+    json!({"jsonrpc": "2.0", "method": method})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_request_ids_round_trip() {
+        let s = Server {
+            index: 0,
+            name: "alpha".into(),
+            prefix: "a_".into(),
+            url: String::new(),
+            timeout: Duration::from_secs(1),
+            credential: None,
+            forward_authorization: false,
+            cache_lists: true,
+        };
+        let m = from_backend(&s, json!({"jsonrpc":"2.0","id":7,"method":"roots/list"}));
+        assert_eq!(m["id"], "alpha:7");
+        assert_eq!(route_response(&m["id"]), Some(("alpha".into(), json!(7))));
+        let n = from_backend(&s, json!({"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"file:///x"}}));
+        assert_eq!(n["params"]["uri"], "alpha+file:///x");
+    }
+}

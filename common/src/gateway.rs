@@ -1,0 +1,370 @@
+//! The gateway configuration file (YAML, parsed by the broker and the CLI; this crate only
+//! holds the serde types, so it needs no YAML parser), its validation, and the derivation of
+//! the filter's plugin configuration ([`crate::config::FilterConfig`] JSON) from it.
+//!
+//! ```yaml
+//! listen: 127.0.0.1:8080          # where Envoy listens (used by the CLI)
+//! mcp_path: /mcp
+//! broker: { listen: 127.0.0.1:9000 }
+//! servers:
+//!   - name: alpha
+//!     url: http://127.0.0.1:3001/mcp
+//!     prefix: alpha_
+//!     timeout_ms: 5000
+//! session:
+//!   key_env: MCPGW_SESSION_KEY     # or key_file: /etc/mcpgw/session.key
+//!   lifetime_secs: 86400
+//! ```
+//!
+//! Conventions shared with the CLI that renders Envoy's configuration: the virtual host of
+//! server `<name>` answers `:authority` `<name>.mcp.internal`, the broker's answers
+//! `broker.mcp.internal`, and the upstream `:path` is the path of the server's URL.
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::{RouteEntry, Router};
+
+pub const BROKER_AUTHORITY: &str = "broker.mcp.internal";
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+
+/// Envoy's virtual-host authority for server `name`.
+pub fn server_authority(name: &str) -> String {
+    format!("{name}.mcp.internal")
+}
+
+fn d_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn d_broker_listen() -> String {
+    "127.0.0.1:9000".into()
+}
+fn d_mcp_path() -> String {
+    "/mcp".into()
+}
+fn d_true() -> bool {
+    true
+}
+fn d_timeout() -> u64 {
+    DEFAULT_TIMEOUT_MS
+}
+fn d_lifetime() -> u64 {
+    24 * 3600
+}
+fn d_auth_header() -> String {
+    "authorization".into()
+}
+fn d_max_body() -> usize {
+    crate::config::DEFAULT_MAX_BODY_BYTES
+}
+fn d_page() -> usize {
+    500
+}
+fn d_cache_ttl() -> u64 {
+    300_000
+}
+fn d_max_pages() -> usize {
+    100
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Where clients reach the gateway (Envoy's listener). Used by the CLI.
+    #[serde(default = "d_listen")]
+    pub listen: String,
+    /// The MCP endpoint path clients use.
+    #[serde(default = "d_mcp_path")]
+    pub mcp_path: String,
+    #[serde(default)]
+    pub broker: BrokerConfig,
+    pub servers: Vec<GatewayServer>,
+    pub session: GatewaySession,
+    #[serde(default)]
+    pub limits: Limits,
+    /// RFC 9728 protected-resource metadata, served by the broker when present.
+    #[serde(default)]
+    pub oauth: Option<OAuthResource>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// Address the broker binds (`host:port`). Not hot-reloaded.
+    #[serde(default = "d_broker_listen")]
+    pub listen: String,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig { listen: d_broker_listen() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayServer {
+    /// `[a-z][a-z0-9.-]*`, unique.
+    pub name: String,
+    /// The backend's streamable-HTTP MCP endpoint, `http://host:port/path` (or https).
+    pub url: String,
+    /// Exposed-name prefix; `""` makes this server the pass-through default (at most one).
+    pub prefix: String,
+    /// Per-request budget towards this server (initialize, lists, routed calls).
+    #[serde(default = "d_timeout")]
+    pub timeout_ms: u64,
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// A credential the gateway sends to this server (instead of the client's).
+    #[serde(default)]
+    pub credential: Option<Credential>,
+    /// Forward the client's `Authorization` header. Off by default: the MCP authorization
+    /// spec forbids passing a client's token through to another resource.
+    #[serde(default)]
+    pub forward_authorization: bool,
+    /// Whether the broker may share this server's lists between sessions (see the broker's
+    /// README). Forced off when `forward_authorization` is on.
+    #[serde(default = "d_true")]
+    pub cache_lists: bool,
+}
+
+/// A header value sent upstream; exactly one of `value`, `value_env`, `value_file`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    #[serde(default = "d_auth_header")]
+    pub header: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub value_env: Option<String>,
+    #[serde(default)]
+    pub value_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySession {
+    /// File holding the base64 of 32 random bytes (first key mints; more lines = older keys).
+    #[serde(default)]
+    pub key_file: Option<String>,
+    /// Environment variable holding the same (comma-separated for several keys).
+    #[serde(default)]
+    pub key_env: Option<String>,
+    #[serde(default = "d_lifetime")]
+    pub lifetime_secs: u64,
+    /// Request header carrying a verified caller identity (e.g. set by Envoy's jwt_authn).
+    #[serde(default)]
+    pub subject_header: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "d_max_body")]
+    pub max_body_bytes: usize,
+    /// Items per page of an aggregated list; later pages use an opaque cursor.
+    #[serde(default = "d_page")]
+    pub list_page_size: usize,
+    /// How long a backend's list may be served from the broker's cache (0 disables caching).
+    #[serde(default = "d_cache_ttl")]
+    pub list_cache_ttl_ms: u64,
+    /// At most this many pages are fetched from one backend for one list.
+    #[serde(default = "d_max_pages")]
+    pub max_backend_pages: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: d_max_body(),
+            list_page_size: d_page(),
+            list_cache_ttl_ms: d_cache_ttl(),
+            max_backend_pages: d_max_pages(),
+        }
+    }
+}
+
+/// RFC 9728 metadata: `resource` and `authorization_servers` are required there.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthResource {
+    pub resource: String,
+    pub authorization_servers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_documentation: Option<String>,
+}
+
+/// A server URL cut into the parts Envoy needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    /// Path and query, at least `/`.
+    pub path: String,
+}
+
+/// Splits `http(s)://host[:port][/path]`. IPv6 hosts are written `[::1]`.
+pub fn parse_url(url: &str) -> Result<UrlParts, String> {
+    let (tls, rest) = if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else {
+        return Err(format!("url {url:?} must start with http:// or https://"));
+    };
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("/")),
+        None => (rest, "/"),
+    };
+    let path = if path.starts_with('?') { format!("/{path}") } else { path.to_string() };
+    if authority.is_empty() || authority.contains('@') {
+        return Err(format!("url {url:?} has no host (or carries credentials, which belong in `credential`)"));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => {
+            (h.to_string(), p.parse::<u16>().map_err(|_| format!("url {url:?}: bad port {p:?}"))?)
+        }
+        _ => (authority.to_string(), if tls { 443 } else { 80 }),
+    };
+    if host.is_empty() || path.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'#') {
+        return Err(format!("url {url:?} is not a usable http(s) URL"));
+    }
+    Ok(UrlParts { tls, host, port, path })
+}
+
+impl GatewayConfig {
+    /// The servers in force (enabled ones), in file order.
+    pub fn enabled_servers(&self) -> impl Iterator<Item = &GatewayServer> {
+        self.servers.iter().filter(|s| s.enabled)
+    }
+
+    /// Checks everything that does not need the outside world (keys are resolved by the
+    /// caller). Returns the router over the enabled servers.
+    pub fn validate(&self) -> Result<Router, String> {
+        if !self.mcp_path.starts_with('/') || self.mcp_path.contains(['?', '#', ' ']) {
+            return Err(format!("mcp_path: {:?} must start with '/' and hold no query or fragment", self.mcp_path));
+        }
+        if self.session.key_file.is_none() == self.session.key_env.is_none() {
+            return Err("session: set exactly one of key_file and key_env".into());
+        }
+        if self.session.lifetime_secs == 0 {
+            return Err("session.lifetime_secs must be > 0".into());
+        }
+        if self.limits.list_page_size == 0 || self.limits.max_backend_pages == 0 {
+            return Err("limits: list_page_size and max_backend_pages must be > 0".into());
+        }
+        let min = crate::config::MIN_MAX_BODY_BYTES;
+        let max = crate::config::MAX_MAX_BODY_BYTES;
+        if !(min..=max).contains(&self.limits.max_body_bytes) {
+            return Err(format!("limits.max_body_bytes must be within {min}..={max}"));
+        }
+        for s in &self.servers {
+            parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
+            if s.timeout_ms == 0 {
+                return Err(format!("server {:?}: timeout_ms must be > 0", s.name));
+            }
+            if let Some(c) = &s.credential {
+                let n = [&c.value, &c.value_env, &c.value_file].iter().filter(|v| v.is_some()).count();
+                if n != 1 {
+                    return Err(format!("server {:?}: credential needs exactly one of value, value_env, value_file", s.name));
+                }
+                if c.header.is_empty() || !c.header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    return Err(format!("server {:?}: credential.header {:?} is not a header name", s.name, c.header));
+                }
+            }
+        }
+        // Names must be unique across all servers (a disabled one keeps its name reserved).
+        let all: Vec<RouteEntry> =
+            self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
+        Router::new(&all).map_err(|e| format!("servers: {e}"))?;
+        let enabled: Vec<RouteEntry> =
+            self.enabled_servers().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
+        Router::new(&enabled).map_err(|e| format!("servers: {e}"))
+    }
+
+    /// The filter's plugin configuration for this gateway, given the resolved session keys
+    /// (base64, first mints). Feed it to [`crate::config::FilterConfig::from_json`].
+    pub fn filter_config_json(&self, session_keys: &[String]) -> Result<serde_json::Value, String> {
+        let mut servers = Vec::new();
+        for s in self.enabled_servers() {
+            let url = parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
+            servers.push(serde_json::json!({
+                "name": s.name,
+                "prefix": s.prefix,
+                "authority": server_authority(&s.name),
+                "path": url.path,
+            }));
+        }
+        let mut session = serde_json::json!({ "keys": session_keys });
+        if let (Some(h), Some(obj)) = (&self.session.subject_header, session.as_object_mut()) {
+            obj.insert("subject_header".into(), serde_json::Value::String(h.clone()));
+        }
+        Ok(serde_json::json!({
+            "mcp_paths": [self.mcp_path],
+            "max_body_bytes": self.limits.max_body_bytes,
+            "broker": { "authority": BROKER_AUTHORITY, "path": self.mcp_path },
+            "servers": servers,
+            "session": session,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn cfg(servers: serde_json::Value) -> GatewayConfig {
+        serde_json::from_value(serde_json::json!({
+            "servers": servers,
+            "session": { "key_env": "K" }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn urls() {
+        let u = parse_url("http://127.0.0.1:3001/mcp").unwrap();
+        assert_eq!((u.tls, u.host.as_str(), u.port, u.path.as_str()), (false, "127.0.0.1", 3001, "/mcp"));
+        let u = parse_url("https://example.com").unwrap();
+        assert_eq!((u.port, u.path.as_str()), (443, "/"));
+        assert_eq!(parse_url("http://[::1]:9/x?y=1").unwrap().path, "/x?y=1");
+        assert!(parse_url("ftp://x").is_err());
+        assert!(parse_url("http://u:p@x/").is_err());
+        assert!(parse_url("http://x:notaport/").is_err());
+    }
+
+    #[test]
+    fn derives_a_filter_config_the_filter_accepts() {
+        let c = cfg(serde_json::json!([
+            { "name": "alpha", "url": "http://127.0.0.1:1/mcp", "prefix": "a_" },
+            { "name": "beta", "url": "http://127.0.0.1:2/", "prefix": "b_", "enabled": false },
+        ]));
+        c.validate().unwrap();
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
+        let json = c.filter_config_json(&[key]).unwrap();
+        let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
+        assert_eq!(compiled.servers.len(), 1);
+        assert_eq!(compiled.servers[0].authority, "alpha.mcp.internal");
+        assert_eq!(compiled.broker.authority, BROKER_AUTHORITY);
+    }
+
+    #[test]
+    fn refuses_bad_configs() {
+        let dup = cfg(serde_json::json!([
+            { "name": "alpha", "url": "http://h/", "prefix": "x_" },
+            { "name": "beta", "url": "http://h/", "prefix": "x_" },
+        ]));
+        assert!(dup.validate().unwrap_err().contains("share the prefix"));
+        let url = cfg(serde_json::json!([{ "name": "alpha", "url": "nope", "prefix": "" }]));
+        assert!(url.validate().unwrap_err().contains("http://"));
+        let r: Result<GatewayConfig, _> = serde_json::from_value(serde_json::json!({
+            "servers": [], "session": { "key_env": "K" }, "typo": 1
+        }));
+        assert!(r.is_err());
+    }
+}
