@@ -1,0 +1,108 @@
+//! A real MCP server built with the official Rust SDK (rmcp), served over streamable HTTP on
+//! 127.0.0.1, for the broker's tests. Tools answer `<server>:<tool>:<arguments>`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::*;
+use rmcp::service::{Peer, RequestContext};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+struct Handler {
+    name: String,
+    tools: Arc<Mutex<Vec<String>>>,
+    list_delay: Duration,
+    peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+}
+
+fn tool(name: &str) -> Tool {
+    let schema = serde_json::json!({"type": "object", "properties": {"text": {"type": "string"}}});
+    let mut t = Tool::new(name.to_string(), format!("the {name} tool"), schema.as_object().cloned().unwrap_or_default());
+    // Fields the gateway must keep intact.
+    t.output_schema = Some(Arc::new(
+        serde_json::json!({"type": "object", "properties": {"echoed": {"type": "string"}}}).as_object().cloned().unwrap_or_default(),
+    ));
+    t.annotations = Some(ToolAnnotations::new().read_only(true));
+    t
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
+            .with_instructions(format!("test server {}", self.name))
+    }
+
+    async fn list_tools(&self, _r: Option<PaginatedRequestParams>, ctx: RequestContext<RoleServer>) -> Result<ListToolsResult, ErrorData> {
+        self.peers.lock().unwrap().push(ctx.peer.clone());
+        if !self.list_delay.is_zero() {
+            tokio::time::sleep(self.list_delay).await;
+        }
+        let tools = self.tools.lock().unwrap().iter().map(|n| tool(n)).collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(&self, req: CallToolRequestParams, _ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+        if !self.tools.lock().unwrap().iter().any(|t| *t == req.name) {
+            return Err(ErrorData::invalid_params(format!("no tool {}", req.name), None));
+        }
+        let args = serde_json::Value::Object(req.arguments.unwrap_or_default());
+        let text = format!("{}:{}:{}", self.name, req.name, args);
+        Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
+    }
+}
+
+/// A running test server; stops when dropped.
+pub struct RmcpServer {
+    pub url: String,
+    tools: Arc<Mutex<Vec<String>>>,
+    peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+    ct: CancellationToken,
+}
+
+impl RmcpServer {
+    pub async fn start(name: &str, tools: &[&str]) -> RmcpServer {
+        Self::start_with_delay(name, tools, Duration::ZERO).await
+    }
+
+    /// `list_delay`: how long `tools/list` takes (a slow backend).
+    pub async fn start_with_delay(name: &str, tools: &[&str], list_delay: Duration) -> RmcpServer {
+        let ct = CancellationToken::new();
+        let handler = Handler {
+            name: name.to_string(),
+            tools: Arc::new(Mutex::new(tools.iter().map(|s| s.to_string()).collect())),
+            list_delay,
+            peers: Arc::new(Mutex::new(Vec::new())),
+        };
+        let (tools, peers) = (handler.tools.clone(), handler.peers.clone());
+        let mut config = StreamableHttpServerConfig::default();
+        config.cancellation_token = ct.child_token();
+        let service = StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        let router = axum::Router::new().nest_service("/mcp", service);
+        let stop = ct.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        });
+        RmcpServer { url, tools, peers, ct }
+    }
+
+    /// Adds a tool and sends `notifications/tools/list_changed` to every session that listed.
+    pub async fn add_tool_and_notify(&self, name: &str) {
+        self.tools.lock().unwrap().push(name.to_string());
+        let peers: Vec<_> = self.peers.lock().unwrap().clone();
+        for p in peers {
+            let _ = p.notify_tool_list_changed().await;
+        }
+    }
+}
+
+impl Drop for RmcpServer {
+    fn drop(&mut self) {
+        self.ct.cancel();
+    }
+}

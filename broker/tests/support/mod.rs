@@ -1,0 +1,239 @@
+//! Shared test support: real backends (rmcp servers in-process, npm server-everything and
+//! Python SDK servers as child processes), the broker binary as a child process, and an
+//! official rmcp client.
+#![allow(dead_code)]
+
+pub mod backend;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+use tokio::process::{Child, Command};
+
+pub const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `url` until it answers 2xx (bounded: 30 s).
+pub async fn wait_http(url: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(r) = http.get(url).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never became ready");
+}
+
+/// One server entry of a test config: (name, url, prefix, timeout_ms).
+pub fn config_yaml(port: u16, servers: &[(&str, &str, &str, u64)]) -> String {
+    let mut s = format!("broker:\n  listen: 127.0.0.1:{port}\nsession:\n  key_file: session.key\n  lifetime_secs: 3600\nlimits:\n  list_cache_ttl_ms: 60000\nservers:\n");
+    for (name, url, prefix, timeout) in servers {
+        s.push_str(&format!("  - name: {name}\n    url: {url}\n    prefix: \"{prefix}\"\n    timeout_ms: {timeout}\n"));
+    }
+    s
+}
+
+/// The broker binary, running as a child process on a config file in a temp dir.
+pub struct Broker {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("gateway.yaml")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn start(servers: &[(&str, &str, &str, u64)]) -> Broker {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("session.key"), KEY).unwrap();
+        let port = free_port();
+        std::fs::write(dir.path().join("gateway.yaml"), config_yaml(port, servers)).unwrap();
+        let mut b = Broker { dir, port, child: None };
+        b.spawn().await;
+        b
+    }
+
+    pub async fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_mcpgw-broker"))
+            .arg("--config")
+            .arg(self.config_path())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        wait_http(&format!("{}/healthz", self.base())).await;
+    }
+
+    /// SIGKILL: nothing is flushed, no state survives but the token the client holds.
+    pub async fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().await.unwrap();
+        }
+    }
+
+    pub fn write_config(&self, yaml: &str) {
+        // Write then rename, so the watcher never reads half a file.
+        let tmp = self.dir.path().join("gateway.yaml.tmp");
+        std::fs::write(&tmp, yaml).unwrap();
+        std::fs::rename(tmp, self.config_path()).unwrap();
+    }
+
+    pub async fn status(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/status", self.base())).await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.base())).await.unwrap().text().await.unwrap()
+    }
+
+    /// Waits (bounded) until `/status` reports config generation `g`.
+    pub async fn wait_generation(&self, g: u64) {
+        for _ in 0..100 {
+            if self.status().await["config"]["generation"] == g {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("config generation {g} never came");
+    }
+}
+
+/// A connected official rmcp client (session protocol).
+pub async fn client(url: &str) -> RunningService<RoleClient, ()> {
+    ().serve(StreamableHttpClientTransport::from_uri(url.to_string())).await.unwrap()
+}
+
+pub async fn tool_names(c: &RunningService<RoleClient, ()>) -> Vec<String> {
+    let mut names: Vec<String> = c.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    names
+}
+
+/// npm server-everything (session protocol only), bound to 127.0.0.1.
+pub struct Everything {
+    pub url: String,
+    child: Child,
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+impl Everything {
+    pub async fn start() -> Option<Everything> {
+        let dist = repo_root().join("tests/node/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+        if !dist.exists() {
+            eprintln!("SKIP: {} is missing (run the project's setup)", dist.display());
+            return None;
+        }
+        let port = free_port();
+        let preload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/loopback.cjs");
+        let child = Command::new("node")
+            .arg("--require")
+            .arg(preload)
+            .arg(dist)
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .ok()?;
+        let url = format!("http://127.0.0.1:{port}/mcp");
+        // Any HTTP answer means it is up (GET without a session is refused with 4xx).
+        for _ in 0..300 {
+            if reqwest::get(&url).await.is_ok() {
+                return Some(Everything { url, child });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("server-everything did not start");
+    }
+}
+
+impl Drop for Everything {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A raw JSON-RPC POST (for what the SDK clients do not expose: headers, `_meta`, errors).
+/// Returns status, the `mcp-session-id` answered, and the JSON-RPC message (the response
+/// event when the answer is SSE).
+pub async fn rpc(url: &str, session: Option<&str>, headers: &[(&str, &str)], body: serde_json::Value) -> (u16, Option<String>, serde_json::Value) {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.body(body.to_string()).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let sid = resp.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_string());
+    let sse = resp.headers().get("content-type").is_some_and(|v| v.to_str().unwrap().starts_with("text/event-stream"));
+    let text = resp.text().await.unwrap();
+    let msg = if sse {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+            .find(|m| m.get("result").is_some() || m.get("error").is_some())
+            .unwrap_or(serde_json::Value::Null)
+    } else if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    };
+    (status, sid, msg)
+}
+
+/// Session-protocol `initialize` by hand; returns the gateway token.
+pub async fn raw_initialize(url: &str) -> String {
+    let (status, sid, msg) = rpc(url, None, &[], serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}})).await;
+    assert_eq!(status, 200, "{msg}");
+    sid.expect("a session id")
+}
+
+/// Headers of a 2026-07-28 request.
+pub fn modern_headers<'a>(method: &'a str, name: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut h = vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", method)];
+    if let Some(n) = name {
+        h.push(("mcp-name", n));
+    }
+    h
+}
+
+pub fn modern_meta() -> serde_json::Value {
+    serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    })
+}
