@@ -10,6 +10,7 @@ through the gateway's prefixes:
 - tool `whoami()`        -> NAME
 - tool `headers()`       -> JSON object of the HTTP request headers this backend received
 - tool `called_as()`     -> JSON {"server": NAME, "name": params.name as received, "method": ...}
+- tool `sleep(seconds)`   -> "<NAME> slept <seconds>" (outlives Envoy's default route timeout)
 - tools `danger()`, `forbidden()` -> denied by the RBAC example before they get here
 - prompt `greet(who)`    -> one user message "<NAME> greets <who>"
 - prompt `show_headers()` / template `headers://{tag}` -> the request headers received, as JSON
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import json
 import sys
+
+import anyio
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -50,6 +53,11 @@ def build(name: str) -> MCPServer:
         rc = ctx.request_context
         params = dict(rc.params or {})
         return json.dumps({"server": name, "name": params.get("name"), "method": rc.method})
+
+    @server.tool(description="Sleep, then answer: for calls longer than Envoy's default 15 s route timeout.")
+    async def sleep(seconds: float) -> str:
+        await anyio.sleep(seconds)
+        return f"{name} slept {seconds}"
 
     # Denied by the RBAC example (envoy-configs/rbac-deny-tool.yaml): by header and by filter state.
     @server.tool(description="Denied by the gateway's RBAC example (x-mcp-toolname header).")

@@ -1,0 +1,109 @@
+"""The Envoy configs of envoy-configs/: the checked-in examples are the template rendered, they
+validate, and the running gateway (same template) has the properties the filter needs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from conftest import ENVOY, ROOT, WASM, Gateway, Proc, envoy_argv, envoy_render, free_port, log_tail, wait_until
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize("name, rbac", sorted(envoy_render.EXAMPLES.items()))
+def test_checked_in_example_is_the_rendered_template(name: str, rbac: bool) -> None:
+    checked_in = (ROOT / "envoy-configs" / name).read_text()
+    assert checked_in == envoy_render.example(rbac), f"envoy-configs/{name} is stale: run python envoy-configs/render.py --examples"
+
+
+@pytest.mark.parametrize("name", sorted(envoy_render.EXAMPLES))
+def test_checked_in_example_validates(name: str) -> None:
+    r = subprocess.run(
+        [str(ENVOY), "--mode", "validate", "-c", f"envoy-configs/{name}"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "OK" in (r.stdout + r.stderr)
+
+
+def walk(node: Any) -> Iterator[dict]:
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v)
+
+
+def test_running_config_has_what_the_filter_needs(gateway: Gateway) -> None:
+    dump = httpx.get(gateway.admin + "/config_dump", timeout=10).json()
+    listeners = [d for d in walk(dump) if d.get("name") == "mcp_gateway" and "filter_chains" in d]
+    assert listeners, "listener not found in config_dump"
+    assert int(listeners[0]["per_connection_buffer_limit_bytes"]) >= gateway.max_body_bytes
+
+    hcm = next(d for d in walk(dump) if "http_filters" in d)
+    names = [f["name"] for f in hcm["http_filters"]]
+    assert names == ["mcp_gateway", "envoy.filters.http.rbac", "envoy.filters.http.router"], names
+    wasm = hcm["http_filters"][0]["typed_config"]["config"]
+    assert wasm["allow_on_headers_stop_iteration"] is True
+    assert wasm["failure_policy"] == "FAIL_CLOSED"
+    assert wasm["vm_config"]["runtime"] == "envoy.wasm.runtime.v8"
+    filter_cfg = json.loads(wasm["configuration"]["value"])
+    assert filter_cfg["max_body_bytes"] == gateway.max_body_bytes
+
+    vhosts = {v["name"]: v for v in hcm["route_config"]["virtual_hosts"]}
+    authorities = {filter_cfg["broker"]["authority"]} | {s["authority"] for s in filter_cfg["servers"]}
+    for name in ("alpha", "beta", "broker"):
+        (domain,) = vhosts[name]["domains"]
+        assert domain in authorities
+        for route in vhosts[name]["routes"]:
+            assert route["match"] == {"path": "/mcp"}
+            assert route["route"]["timeout"] == "0s"
+            assert route["route"]["idle_timeout"]
+            assert route["route"]["host_rewrite_literal"].startswith("127.0.0.1:")
+    assert vhosts["default"]["domains"] == ["*"]
+
+
+async def test_long_tool_call_outlives_the_default_route_timeout(gateway: Gateway) -> None:
+    # Envoy's default route timeout is 15 s: with it, this call would come back as a 504.
+    from mcp import Client
+
+    async with Client(gateway.url) as client:
+        result = await client.call_tool("beta_sleep", {"seconds": 16.5})
+    assert result.content[0].text == "beta slept 16.5"
+
+
+def test_invalid_filter_config_keeps_envoy_from_starting(tmp_path) -> None:
+    # The filter rejects the configuration with a log line naming the field; with the wasm
+    # plugin failing to configure, Envoy must not come up serving unfiltered traffic.
+    bad = envoy_render.filter_config(key=envoy_render.random_key())
+    bad["servers"][1]["prefix"] = "alpha_"  # two servers, one prefix
+    admin, listen = free_port(), free_port()
+    config = tmp_path / "bad.yaml"
+    config.write_text(envoy_render.render(wasm_path=WASM, listen_port=listen, admin_port=admin, config=bad, access_log_path=str(tmp_path / "a.log")))
+    log = tmp_path / "envoy.log"
+    proc = Proc("envoy-bad-config", envoy_argv(config, admin, log), tmp_path / "envoy.out")
+    try:
+        def answered_or_exited() -> bool:
+            if not proc.alive():
+                return True
+            try:
+                return httpx.get(f"http://127.0.0.1:{admin}/ready", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        try:
+            wait_until(answered_or_exited, "envoy with a bad filter config", [])
+        finally:
+            text = log.read_text(errors="replace") + (tmp_path / "envoy.out").read_text(errors="replace")
+        assert "plugin configuration rejected" in text, log_tail(log)
+        assert "prefix" in text
+        assert not proc.alive(), "Envoy started despite an invalid filter configuration"
+        assert proc.popen.returncode != 0
+    finally:
+        proc.stop()
