@@ -74,7 +74,7 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
             match sessions::open(&app, &rt, req.headers(), None) {
                 Ok(claims) => {
                     let ends = rt.servers.iter().filter_map(|s| {
-                        let sid = claims.backend_session(&s.name)?;
+                        let sid = sessions::backend_sid(&claims, &s.name)?;
                         let ctx = Ctx { session: Some(sid.into()), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
                         let app = app.clone();
                         Some(async move { backend::delete_session(&app, s, &ctx).await })
@@ -187,7 +187,7 @@ async fn notification(app: &Arc<App>, req: &Incoming) -> Response {
     // Cancellation, progress and roots changes concern whichever backend holds the request;
     // every backend of the session is told (one that does not know the id ignores it).
     let sends = rt.servers.iter().filter_map(|s| {
-        let sid = claims.backend_session(&s.name)?;
+        let sid = sessions::backend_sid(&claims, &s.name)?;
         let ctx = Ctx { session: Some(sid.into()), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
         Some(async move { backend::notify(app, s, &ctx, &req.value).await })
     });
@@ -220,7 +220,7 @@ async fn legacy_request(app: &Arc<App>, req: &Incoming) -> Response {
         m if routed::is_routed(m) => routed::legacy(app, &rt, req, &claims).await,
         "logging/setLevel" => {
             let sends = rt.servers.iter().filter_map(|s| {
-                let sid = claims.backend_session(&s.name)?;
+                let sid = sessions::backend_sid(&claims, &s.name)?;
                 let ctx = Ctx { session: Some(sid.into()), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
                 Some(async move { backend::request(app, s, &ctx, &req.value).await })
             });

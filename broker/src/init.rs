@@ -90,9 +90,8 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
     for (s, out) in rt.servers.iter().zip(outcomes) {
         match out {
             Ok((sid, result)) => {
-                if let Some(sid) = sid {
-                    backends.push(BackendSession { server: s.name.clone(), session_id: sid });
-                }
+                // An empty id records a member that issued no session id (see sessions::member).
+                backends.push(BackendSession { server: s.name.clone(), session_id: sid.unwrap_or_default() });
                 caps.push(result.get("capabilities").cloned().unwrap_or(Value::Null));
                 if let Some(i) = result.get("instructions").and_then(Value::as_str) {
                     instructions.push((s.name.clone(), i.to_string()));

@@ -121,7 +121,7 @@ async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, 
     let (items, hint) = match access {
         Access::Session(claims) => {
             let ctx = Ctx {
-                session: claims.backend_session(&s.name).map(String::from),
+                session: crate::sessions::backend_sid(claims, &s.name),
                 protocol_version: Some(claims.protocol_version.clone()),
                 authorization: auth,
             };
@@ -183,12 +183,26 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, method: &str, params:
         Some(c) => decode_cursor(method, c).ok_or((mcpgw_common::jsonrpc::INVALID_PARAMS, "Invalid cursor".to_string()))?,
         None => 0,
     };
-    let parts = join_all(rt.servers.iter().map(|s| server_list(app, rt, s, method, key, access, auth.clone()))).await;
+    // A session-protocol client sees the servers its session holds (see sessions::member).
+    let servers: Vec<&Arc<Server>> = rt
+        .servers
+        .iter()
+        .filter(|s| match access {
+            Access::Session(c) => crate::sessions::member(c, &s.name).is_some(),
+            Access::Modern(_) => true,
+        })
+        .collect();
+    let parts = join_all(servers.iter().map(|s| server_list(app, rt, s, method, key, access, auth.clone()))).await;
     let mut all: Vec<&Value> = Vec::new();
-    let mut failed = Vec::new();
+    let mut failed: Vec<Value> = rt
+        .servers
+        .iter()
+        .filter(|s| !servers.iter().any(|m| m.name == s.name))
+        .map(|s| json!({"server": s.name, "error": "not part of this session (unavailable at initialize, or added since): initialize again to use it"}))
+        .collect();
     let mut ttl: Option<u64> = None;
     let mut private = false;
-    for (s, p) in rt.servers.iter().zip(&parts) {
+    for (s, p) in servers.iter().zip(&parts) {
         match p {
             Ok(p) => {
                 all.extend(p.items.iter());

@@ -3,6 +3,7 @@
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -21,6 +22,7 @@ pub struct Metrics {
     sessions_refused: Family<Labels, Counter>,
     reloads: Family<Labels, Counter>,
     list_cache: Family<Labels, Counter>,
+    pub streams_open: Gauge,
 }
 
 impl Default for Metrics {
@@ -39,6 +41,8 @@ impl Metrics {
         let sessions_refused = Family::<Labels, Counter>::default();
         let reloads = Family::<Labels, Counter>::default();
         let list_cache = Family::<Labels, Counter>::default();
+        let streams_open = Gauge::default();
+        registry.register("streams_open", "Client notification streams (GET, subscriptions/listen) open", streams_open.clone());
         registry.register("requests", "MCP requests received, by method", requests.clone());
         registry.register(
             "backend_latency_seconds",
@@ -50,7 +54,7 @@ impl Metrics {
         registry.register("sessions_refused", "Session tokens refused, by reason", sessions_refused.clone());
         registry.register("config_reloads", "Config reload attempts, by result", reloads.clone());
         registry.register("list_cache", "List cache lookups, by result", list_cache.clone());
-        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, reloads, list_cache }
+        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, reloads, list_cache, streams_open }
     }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {

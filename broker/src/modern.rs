@@ -172,5 +172,5 @@ pub async fn listen(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
         meta.as_object_mut()?.insert(SUBSCRIPTION_ID.into(), id.clone());
         Some(m)
     });
-    stream::respond(Some(ack), rx, app.events.subscribe(), shaper)
+    stream::respond(app, Some(ack), rx, shaper)
 }

@@ -95,8 +95,12 @@ pub async fn legacy(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming, claims: &
         Ok(x) => x,
         Err((code, m)) => return reply::error(StatusCode::OK, req.id.as_ref(), code, &m),
     };
+    let Some(member) = crate::sessions::member(claims, &s.name) else {
+        let m = format!("server {:?} is not part of this session (it was unavailable at initialize, or added since): initialize again to use it", s.name);
+        return reply::error(StatusCode::OK, req.id.as_ref(), jsonrpc::INVALID_PARAMS, &m);
+    };
     let ctx = Ctx {
-        session: claims.backend_session(&s.name).map(String::from),
+        session: member.map(String::from),
         protocol_version: Some(claims.protocol_version.clone()),
         authorization: req.authorization.clone(),
     };

@@ -51,3 +51,20 @@ pub fn open(app: &App, rt: &Runtime, headers: &HeaderMap, id: Option<&Value>) ->
     }
     Ok(claims)
 }
+
+/// Whether `server` is part of the session, and its own session id if it issued one.
+/// A server that answered `initialize` without a session id is recorded with an empty id
+/// (the filter then sends no `Mcp-Session-Id`); a server absent from the token is not part
+/// of the session (it failed at `initialize`, or was added later: re-initialize to use it).
+pub fn member<'c>(claims: &'c SessionClaims, server: &str) -> Option<Option<&'c str>> {
+    claims
+        .backends
+        .iter()
+        .find(|b| b.server == server)
+        .map(|b| (!b.session_id.is_empty()).then_some(b.session_id.as_str()))
+}
+
+/// The server's own session id, when it is a member that issued one.
+pub fn backend_sid(claims: &SessionClaims, server: &str) -> Option<String> {
+    member(claims, server).flatten().map(String::from)
+}

@@ -94,9 +94,19 @@ pub async fn open_get(app: &App, s: &Server, ctx: &Ctx) -> Option<reqwest::Respo
 
 /// The client-facing SSE response: `first` (e.g. a listen acknowledgement), then backend
 /// messages and gateway events, each passed through `shape`, with keep-alive comments.
-pub fn respond(first: Option<Value>, mut rx: mpsc::Receiver<Value>, mut gw: broadcast::Receiver<Value>, shape: Shaper) -> Response {
+pub fn respond(app: &Arc<App>, first: Option<Value>, mut rx: mpsc::Receiver<Value>, shape: Shaper) -> Response {
     let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(64);
+    let mut gw = app.events.subscribe();
+    let gauge = app.metrics.streams_open.clone();
+    gauge.inc();
     tokio::spawn(async move {
+        struct Open(prometheus_client::metrics::gauge::Gauge);
+        impl Drop for Open {
+            fn drop(&mut self) {
+                self.0.dec();
+            }
+        }
+        let _open = Open(gauge);
         if let Some(f) = first {
             if out_tx.send(sse::encode(&f)).await.is_err() {
                 return;
@@ -132,7 +142,7 @@ pub async fn get(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, 
     let rt = app.runtime();
     let (tx, rx) = mpsc::channel(256);
     for s in &rt.servers {
-        let Some(sid) = claims.backend_session(&s.name) else { continue };
+        let Some(sid) = crate::sessions::backend_sid(claims, &s.name) else { continue };
         let ctx = Ctx { session: Some(sid.to_string()), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
         let (app, s, tx) = (app.clone(), s.clone(), tx.clone());
         tokio::spawn(async move {
@@ -142,7 +152,7 @@ pub async fn get(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, 
         });
     }
     drop(tx);
-    respond(None, rx, app.events.subscribe(), Arc::new(Some))
+    respond(app, None, rx, Arc::new(Some))
 }
 
 /// Forwards a client's response to a server request back to the server that asked.
@@ -153,7 +163,7 @@ pub async fn forward_response(app: &Arc<App>, claims: Option<&mcpgw_common::sess
     let mut out = msg.clone();
     out["id"] = id;
     let ctx = Ctx {
-        session: claims.and_then(|c| c.backend_session(&s.name)).map(String::from),
+        session: claims.and_then(|c| crate::sessions::backend_sid(c, &s.name)),
         protocol_version: claims.map(|c| c.protocol_version.clone()),
         authorization: auth,
     };

@@ -109,6 +109,17 @@ impl Broker {
         reqwest::get(format!("{}/metrics", self.base())).await.unwrap().text().await.unwrap()
     }
 
+    /// Waits (bounded) until `n` client notification streams are open at the broker.
+    pub async fn wait_streams_open(&self, n: u64) {
+        for _ in 0..100 {
+            if self.metrics().await.contains(&format!("mcpgw_broker_streams_open {n}\n")) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{n} notification streams never opened");
+    }
+
     /// Waits (bounded) until `/status` reports config generation `g`.
     pub async fn wait_generation(&self, g: u64) {
         for _ in 0..100 {
@@ -126,10 +137,31 @@ pub async fn client(url: &str) -> RunningService<RoleClient, ()> {
     ().serve(StreamableHttpClientTransport::from_uri(url.to_string())).await.unwrap()
 }
 
-pub async fn tool_names(c: &RunningService<RoleClient, ()>) -> Vec<String> {
+pub async fn tool_names(c: &rmcp::Peer<RoleClient>) -> Vec<String> {
     let mut names: Vec<String> = c.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     names.sort();
     names
+}
+
+/// A client that reports `notifications/tools/list_changed` on a channel.
+#[derive(Clone)]
+pub struct Watch(pub tokio::sync::mpsc::UnboundedSender<&'static str>);
+
+impl rmcp::ClientHandler for Watch {
+    async fn on_tool_list_changed(&self, _ctx: rmcp::service::NotificationContext<RoleClient>) {
+        let _ = self.0.send("tools/list_changed");
+    }
+}
+
+pub async fn watching_client(url: &str) -> (RunningService<RoleClient, Watch>, tokio::sync::mpsc::UnboundedReceiver<&'static str>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let c = Watch(tx).serve(StreamableHttpClientTransport::from_uri(url.to_string())).await.unwrap();
+    (c, rx)
+}
+
+/// Waits (bounded: 20 s) for the next event on a watch channel.
+pub async fn next_event(rx: &mut tokio::sync::mpsc::UnboundedReceiver<&'static str>) -> &'static str {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.expect("no notification arrived").unwrap()
 }
 
 /// npm server-everything (session protocol only), bound to 127.0.0.1.
