@@ -51,7 +51,10 @@ impl ServerHandler for Handler {
         }
         let args = serde_json::Value::Object(req.arguments.unwrap_or_default());
         let text = format!("{}:{}:{}", self.name, req.name, args);
-        Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text.clone())]);
+        // The tools declare an outputSchema, so they return structured content too.
+        result.structured_content = Some(serde_json::json!({"echoed": text}));
+        Ok(result.into())
     }
 }
 
