@@ -157,7 +157,7 @@ def random_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def envoy_argv(config: Path, admin_port: int, log: Path) -> list[str]:
+def envoy_argv(config: Path, admin_port: int) -> list[str]:
     # A base id of our own: concurrent Envoys (other test runs, benches) must not share
     # hot-restart shared memory.
     base_id = 1000 + (os.getpid() * 7 + admin_port) % 60000
@@ -166,7 +166,6 @@ def envoy_argv(config: Path, admin_port: int, log: Path) -> list[str]:
         "-c", str(config),
         "--concurrency", "2",
         "--base-id", str(base_id),
-        "--log-path", str(log),
         "--log-level", "info",
         "--file-flush-interval-msec", "50",
         "--disable-hot-restart",
@@ -298,7 +297,8 @@ def start_gateway(
     )
     for name in ("alpha", "beta", "broker", "echo"):
         wait_until(lambda n=name: port_open(ports[n]), name, started)
-    envoy = Proc("envoy", envoy_argv(config, ports["admin"], gw.envoy_log), workdir / "envoy.out")
+    # Envoy logs to stderr, which Proc writes to envoy.log (shown if start-up fails).
+    envoy = Proc("envoy", envoy_argv(config, ports["admin"]), gw.envoy_log)
     started.append(envoy)
     wait_until(gw.ready, "envoy /ready", started)
     return gw

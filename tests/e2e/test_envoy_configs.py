@@ -87,7 +87,7 @@ def test_invalid_filter_config_keeps_envoy_from_starting(tmp_path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text(envoy_render.render(wasm_path=WASM, listen_port=listen, admin_port=admin, config=bad, access_log_path=str(tmp_path / "a.log")))
     log = tmp_path / "envoy.log"
-    proc = Proc("envoy-bad-config", envoy_argv(config, admin, log), tmp_path / "envoy.out")
+    proc = Proc("envoy-bad-config", envoy_argv(config, admin), log)
     try:
         def answered_or_exited() -> bool:
             if not proc.alive():
@@ -100,7 +100,7 @@ def test_invalid_filter_config_keeps_envoy_from_starting(tmp_path) -> None:
         try:
             wait_until(answered_or_exited, "envoy with a bad filter config", [])
         finally:
-            text = log.read_text(errors="replace") + (tmp_path / "envoy.out").read_text(errors="replace")
+            text = log.read_text(errors="replace")
         assert "plugin configuration rejected" in text, log_tail(log)
         assert "prefix" in text
         assert not proc.alive(), "Envoy started despite an invalid filter configuration"
