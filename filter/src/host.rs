@@ -26,8 +26,6 @@ pub trait Host {
     fn increment_counter(&mut self, id: u32);
     /// Current time, unix seconds.
     fn now_unix_secs(&self) -> u64;
-    /// Logs at warn level (used for refusals worth an operator's attention).
-    fn log_warn(&self, message: &str);
 }
 
 /// Host calls available when the plugin is configured.

@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod plugin;
 pub mod recording_host;
 pub mod reply;
+pub mod session_cache;
 pub mod stats;
 pub mod stream;
 

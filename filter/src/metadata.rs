@@ -17,7 +17,8 @@
 //!
 //! Filter state (when `filter_state` is on): the same facts plus the JSON-RPC id, under
 //! `wasm.mcp_gateway.<fact>` with facts `method`, `server`, `tool`, `prompt`, `resource_uri`,
-//! `id`, `session`. Access logs read them as `%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%`.
+//! `id`, `session`; and on a local refusal `error` (the refusal kind, as in the
+//! `errors.<kind>` counter) with `method` when the body got that far. Access logs read them as `%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%`.
 
 pub const METHOD: &str = "x-mcp-method";
 pub const SERVER: &str = "x-mcp-servername";
@@ -45,4 +46,5 @@ pub const F_TOOL: Fact = Fact { header: Some(TOOL), state_key: "mcp_gateway.tool
 pub const F_PROMPT: Fact = Fact { header: Some(PROMPT), state_key: "mcp_gateway.prompt" };
 pub const F_RESOURCE_URI: Fact = Fact { header: Some(RESOURCE_URI), state_key: "mcp_gateway.resource_uri" };
 pub const F_SESSION: Fact = Fact { header: Some(SESSION), state_key: "mcp_gateway.session" };
+pub const F_ERROR: Fact = Fact { header: None, state_key: "mcp_gateway.error" };
 pub const F_ID: Fact = Fact { header: None, state_key: "mcp_gateway.id" };

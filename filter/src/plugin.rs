@@ -4,12 +4,15 @@
 use mcpgw_common::config::{CompiledConfig, FilterConfig};
 
 use crate::host::RootHost;
+use crate::session_cache::{SessionCache, DEFAULT_CAPACITY};
 use crate::stats::Stats;
 
 #[derive(Debug)]
 pub struct Plugin {
     pub config: CompiledConfig,
     pub stats: Stats,
+    /// Tokens already opened by this VM.
+    pub sessions: SessionCache,
 }
 
 impl Plugin {
@@ -19,7 +22,7 @@ impl Plugin {
         let config = FilterConfig::from_json(json)?;
         let names: Vec<String> = config.servers.iter().map(|s| s.name.clone()).collect();
         let stats = Stats::define(host, &names);
-        Ok(Plugin { config, stats })
+        Ok(Plugin { config, stats, sessions: SessionCache::new(DEFAULT_CAPACITY) })
     }
 
     /// Whether `path` (query ignored) is an MCP endpoint.

@@ -87,8 +87,6 @@ impl Host for RecordingHost {
     fn now_unix_secs(&self) -> u64 {
         self.now
     }
-
-    fn log_warn(&self, _message: &str) {}
 }
 
 /// Defines counters with sequential ids and remembers their names.

@@ -20,7 +20,7 @@ proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     // Should anything still panic, say so in Envoy's log before the VM is torn down.
     std::panic::set_hook(Box::new(|info| {
-        let _ = hostcalls::log(LogLevel::Critical, &format!("mcp_gateway: panic: {info}"));
+        let _ = hostcalls::log(LogLevel::Critical, &format!("panic: {info}"));
     }));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { plugin: None }) });
 }}
@@ -48,7 +48,7 @@ impl RootContext for Root {
                 true
             }
             Err(e) => {
-                let _ = hostcalls::log(LogLevel::Critical, &format!("mcp_gateway: plugin configuration rejected: {e}"));
+                let _ = hostcalls::log(LogLevel::Critical, &format!("plugin configuration rejected: {e}"));
                 false
             }
         }
@@ -107,7 +107,7 @@ struct Envoy;
 
 fn warn_on_err<T, E: std::fmt::Debug>(what: &str, r: Result<T, E>) {
     if let Err(e) = r {
-        let _ = hostcalls::log(LogLevel::Warn, &format!("mcp_gateway: {what} failed: {e:?}"));
+        let _ = hostcalls::log(LogLevel::Warn, &format!("{what} failed: {e:?}"));
     }
 }
 
@@ -154,9 +154,5 @@ impl Host for Envoy {
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             // No clock means no expiry check: fail closed, every session looks expired.
             .map_or(u64::MAX, |d| d.as_secs())
-    }
-
-    fn log_warn(&self, message: &str) {
-        let _ = hostcalls::log(LogLevel::Warn, message);
     }
 }

@@ -57,6 +57,13 @@ pub enum ErrorKind {
     SessionExpired = 9,
     SessionSubject = 10,
 }
+impl ErrorKind {
+    /// The name used in the counter and in filter state `mcp_gateway.error`.
+    pub fn name(self) -> &'static str {
+        ERROR_NAMES.get(self as usize).copied().unwrap_or("other")
+    }
+}
+
 const ERROR_NAMES: [&str; 11] = [
     "parse_error",
     "invalid_request",

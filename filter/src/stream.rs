@@ -44,7 +44,7 @@ pub struct Stream {
     /// The request is on the MCP endpoint and waiting for its body.
     awaiting_body: bool,
     captured: Captured,
-    session: Option<SessionClaims>,
+    session: Option<Rc<SessionClaims>>,
     /// The request went straight to a backend: its session id must not reach the client.
     routed_to_backend: bool,
     /// A local reply was sent: ignore later callbacks.
@@ -157,7 +157,15 @@ impl Stream {
             None => host.increment_counter_opt(plugin.stats.other(Other::Response)),
         }
         if let Err(r) = self.check_standard_headers(&msg) {
+            self.publish(host, metadata::F_METHOD, msg.method.as_deref());
             return self.refuse(host, ErrorKind::HeaderMismatch, r);
+        }
+        // A validly encoded Mcp-Method goes on decoded: methods are ASCII, and backends
+        // compare the header with the body literally.
+        if let (Some(m), Some(h)) = (msg.method.as_deref(), self.captured.mcp_method.as_deref()) {
+            if h != m && h.starts_with("=?") {
+                host.set_request_header(mcp_headers::METHOD, Some(m));
+            }
         }
         if msg.kind != Kind::Request {
             return self.route_to_broker(host, Other::Unknown, Some(&msg));
@@ -165,7 +173,10 @@ impl Stream {
         match self.destination(&msg) {
             Ok(Some(dest)) => self.route_to_backend(host, &msg, dest),
             Ok(None) => self.route_to_broker(host, Other::Unknown, Some(&msg)),
-            Err((kind, refusal)) => self.refuse(host, kind, refusal.with_id(msg.id)),
+            Err((kind, refusal)) => {
+                self.publish(host, metadata::F_METHOD, msg.method.as_deref());
+                self.refuse(host, kind, refusal.with_id(msg.id))
+            }
         }
     }
 
@@ -291,12 +302,25 @@ impl Stream {
 
     // ---- validation ----------------------------------------------------------------------
 
-    fn open_session(&self, token: &str, subject: Option<&str>, now: u64) -> Result<SessionClaims, ErrorKind> {
-        let claims = self.plugin.config.sessions.open(token, now).map_err(|e| match e {
-            TokenError::Malformed => ErrorKind::SessionMalformed,
-            TokenError::Forged => ErrorKind::SessionForged,
-            TokenError::Expired => ErrorKind::SessionExpired,
-        })?;
+    fn open_session(&self, token: &str, subject: Option<&str>, now: u64) -> Result<Rc<SessionClaims>, ErrorKind> {
+        let cache = &self.plugin.sessions;
+        let claims = match cache.get(token) {
+            Some(c) => c,
+            None => {
+                let opened = self.plugin.config.sessions.open(token, now).map_err(|e| match e {
+                    TokenError::Malformed => ErrorKind::SessionMalformed,
+                    TokenError::Forged => ErrorKind::SessionForged,
+                    TokenError::Expired => ErrorKind::SessionExpired,
+                })?;
+                let opened = Rc::new(opened);
+                cache.insert(token, Rc::clone(&opened));
+                opened
+            }
+        };
+        // Checked on every request, cached or not.
+        if now >= claims.expires_at {
+            return Err(ErrorKind::SessionExpired);
+        }
         match (&claims.subject, subject) {
             // Bound sessions need the configured identity header to match; with no header
             // configured a bound session cannot be checked, so it is refused (fail closed).
@@ -336,7 +360,6 @@ impl Stream {
     // ---- refusals ------------------------------------------------------------------------
 
     fn refuse_session(&mut self, host: &mut dyn Host, kind: ErrorKind) -> Action {
-        host.log_warn(&format!("mcp_gateway: refused session ({kind:?})"));
         let refusal = Refusal::new(404, SESSION_NOT_FOUND, "Session not found: initialize a new session");
         self.refuse(host, kind, refusal)
     }
@@ -354,6 +377,9 @@ impl Stream {
 
     fn refuse_raw(&mut self, host: &mut dyn Host, kind: ErrorKind, status: u32, body: &[u8]) -> Action {
         host.increment_counter_opt(self.plugin.stats.error(kind));
+        if self.plugin.config.filter_state {
+            host.set_filter_state(metadata::F_ERROR.state_key, kind.name());
+        }
         host.send_response(status, &[("content-type", "application/json")], body);
         self.answered = true;
         self.awaiting_body = false;

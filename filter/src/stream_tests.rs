@@ -374,3 +374,44 @@ fn invalid_configs_fail_with_a_reason() {
     assert!(err.contains("server"), "{err}");
     assert!(Plugin::configure(&mut root, b"\xff").is_err());
 }
+
+#[test]
+fn cached_sessions_still_expire_and_still_check_the_subject() {
+    let (p, _) = plugin_with(json!({"session": {"keys": [base64_key(&KEY)], "subject_header": "x-jwt-sub"}}));
+    let t = token(Some("alice"), 5_000);
+    let mut h = post(&call("alpha_echo"), &[("mcp-session-id", &t), ("x-jwt-sub", "alice")]);
+    drive(&p, &mut h);
+    assert!(h.local_reply.is_none());
+    assert_eq!(p.sessions.len(), 1, "opened token is cached");
+    // Same token, now another caller: refused although cached.
+    let mut h = post(&call("alpha_echo"), &[("mcp-session-id", &t), ("x-jwt-sub", "mallory")]);
+    drive(&p, &mut h);
+    assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(404));
+    // Same token, later than its expiry: refused although cached.
+    let mut h = post(&call("alpha_echo"), &[("mcp-session-id", &t), ("x-jwt-sub", "alice")]);
+    h.now = 5_000;
+    drive(&p, &mut h);
+    assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(404));
+}
+
+#[test]
+fn encoded_mcp_method_goes_on_decoded() {
+    let p = plugin();
+    let headers = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "=?base64?dG9vbHMvY2FsbA==?="), ("mcp-name", "alpha_echo")];
+    let mut h = post(&call("alpha_echo"), &headers);
+    drive(&p, &mut h);
+    assert!(h.local_reply.is_none(), "{:?}", h.reply_json());
+    assert_eq!(h.header("mcp-method"), Some("tools/call"));
+}
+
+#[test]
+fn refusals_leave_their_kind_and_method_in_filter_state() {
+    let p = plugin();
+    let mut h = post(&call("gamma_echo"), &[]);
+    drive(&p, &mut h);
+    assert_eq!(h.filter_state.get("mcp_gateway.error").map(String::as_str), Some("unknown_name"));
+    assert_eq!(h.filter_state.get("mcp_gateway.method").map(String::as_str), Some("tools/call"));
+    let mut h = post("{", &[]);
+    drive(&p, &mut h);
+    assert_eq!(h.filter_state.get("mcp_gateway.error").map(String::as_str), Some("parse_error"));
+}

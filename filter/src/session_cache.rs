@@ -1,0 +1,105 @@
+//! Opened session tokens, per worker VM.
+//!
+//! A client sends the same token on every request of its session, and opening one (base64,
+//! XChaCha20-Poly1305, decode) is the largest single cost of a routed call. Only tokens that
+//! opened are remembered, keyed by the whole token text, so a cache hit is exactly as
+//! trustworthy as a fresh open; expiry and subject are still checked on every request by the
+//! caller. A new plugin configuration (e.g. a rotated key) starts with an empty cache.
+//!
+//! Bounded without a dependency: two generations of at most `capacity` entries each; when
+//! the young one is full it becomes the old one and the previous old one is dropped, and a
+//! hit in the old generation moves the entry back to the young one. Memory is at most
+//! `2 × capacity` entries; sessions in steady use stay cached.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use mcpgw_common::session::SessionClaims;
+
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+#[derive(Debug)]
+pub struct SessionCache {
+    capacity: usize,
+    generations: RefCell<Generations>,
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    young: HashMap<Box<str>, Rc<SessionClaims>>,
+    old: HashMap<Box<str>, Rc<SessionClaims>>,
+}
+
+impl SessionCache {
+    pub fn new(capacity: usize) -> SessionCache {
+        SessionCache { capacity: capacity.max(1), generations: RefCell::default() }
+    }
+
+    pub fn get(&self, token: &str) -> Option<Rc<SessionClaims>> {
+        let mut g = self.generations.try_borrow_mut().ok()?;
+        if let Some(c) = g.young.get(token) {
+            return Some(Rc::clone(c));
+        }
+        let (key, claims) = g.old.remove_entry(token)?;
+        let found = Rc::clone(&claims);
+        Self::insert_into(&mut g, self.capacity, key, claims);
+        Some(found)
+    }
+
+    pub fn insert(&self, token: &str, claims: Rc<SessionClaims>) {
+        if let Ok(mut g) = self.generations.try_borrow_mut() {
+            Self::insert_into(&mut g, self.capacity, token.into(), claims);
+        }
+    }
+
+    fn insert_into(g: &mut Generations, capacity: usize, key: Box<str>, claims: Rc<SessionClaims>) {
+        if g.young.len() >= capacity {
+            g.old = std::mem::take(&mut g.young);
+        }
+        g.young.insert(key, claims);
+    }
+
+    /// Entries held (both generations).
+    pub fn len(&self) -> usize {
+        self.generations.try_borrow().map_or(0, |g| g.young.len() + g.old.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    fn claims(id: &str) -> Rc<SessionClaims> {
+        Rc::new(SessionClaims {
+            id: id.into(),
+            issued_at: 0,
+            expires_at: 10,
+            subject: None,
+            protocol_version: "v".into(),
+            backends: vec![],
+        })
+    }
+
+    #[test]
+    fn bounded_and_keeps_what_is_in_use() {
+        let c = SessionCache::new(2);
+        c.insert("a", claims("a"));
+        c.insert("b", claims("b"));
+        c.insert("c", claims("c")); // a, b become old
+        assert_eq!(c.get("a").unwrap().id, "a"); // promoted
+        c.insert("d", claims("d")); // young {c, a} full → old; b dropped
+        assert!(c.get("b").is_none());
+        assert!(c.get("a").is_some() && c.get("c").is_some() && c.get("d").is_some());
+        assert!(c.len() <= 4);
+        assert!(c.get("zzz").is_none());
+    }
+}
