@@ -8,7 +8,7 @@ SHELL := /bin/bash
 WASM := target/wasm32-wasip1/release/mcpgw_filter.wasm
 PY := .venv/bin/python
 
-.PHONY: run test setup wasm unit wasm-unit lint e2e bench fuzz
+.PHONY: run test setup wasm unit wasm-unit lint e2e bench fuzz oci istio istio-test
 
 run: setup wasm
 	cargo build --release -p mcpgw-broker
@@ -47,3 +47,20 @@ FUZZ_RUNS ?= 10000000
 fuzz:
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run request -- -runs=$(FUZZ_RUNS) seeds/request
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run session_token -- -runs=$(FUZZ_RUNS) seeds/session_token
+
+# Istio: push the filter to an OCI registry in both formats Istio's WasmPlugin accepts, and
+# print the oci:// references and the manifest digests for WasmPlugin spec.sha256.
+#   make oci REGISTRY=registry.example.com[:port] [REPOSITORY=mcpgw/filter] [TAG=v1] [OCI_FLAGS=--plain-http]
+REPOSITORY ?= mcpgw/filter
+TAG ?= latest
+oci: wasm
+	@test -n "$(REGISTRY)" || { echo "usage: make oci REGISTRY=host[:port] [REPOSITORY=..] [TAG=..] [OCI_FLAGS=--plain-http]"; exit 2; }
+	$(PY) scripts/publish-oci.py --registry $(REGISTRY) --repository $(REPOSITORY) --tag $(TAG) $(OCI_FLAGS)
+
+# Re-render istio/ from istio/gateway.yaml (see istio/README.md).
+istio:
+	$(PY) istio/render.py
+
+# OCI packaging, ECDS through the real Envoy, and strict manifest validation.
+istio-test:
+	$(PY) -m pytest tests/istio -q
