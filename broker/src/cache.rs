@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub items: Arc<Vec<serde_json::Value>>,
+    pub items: Arc<Vec<Box<serde_json::value::RawValue>>>,
     pub expires: Instant,
 }
 
@@ -28,7 +28,7 @@ impl ListCache {
         self.lock().get(&(server.to_string(), method)).filter(|e| e.expires > now).cloned()
     }
 
-    pub fn put(&self, server: &str, method: &'static str, items: Arc<Vec<serde_json::Value>>, ttl: Duration) {
+    pub fn put(&self, server: &str, method: &'static str, items: Arc<Vec<Box<serde_json::value::RawValue>>>, ttl: Duration) {
         self.lock().insert((server.to_string(), method), Entry { items, expires: Instant::now() + ttl });
     }
 

@@ -212,8 +212,8 @@ async fn legacy_request(app: &Arc<App>, req: &Incoming) -> Response {
         "ping" => reply::result(&id, json!({})),
         m if lists::items_key(m).is_some() => {
             let params = req.value.get("params");
-            match lists::aggregated(app, &rt, m, params, Access::Session(&claims), req.authorization.clone(), false).await {
-                Ok(r) => reply::result(&id, r),
+            match lists::aggregated(app, &rt, &id, m, params, Access::Session(&claims), req.authorization.clone(), false).await {
+                Ok(body) => reply::json(StatusCode::OK, body),
                 Err((code, msg)) => reply::error(StatusCode::OK, Some(&id), code, &msg),
             }
         }
@@ -240,8 +240,8 @@ async fn modern_request(app: &Arc<App>, req: &Incoming) -> Response {
         "subscriptions/listen" => modern::listen(app, &rt, req).await,
         m if lists::items_key(m).is_some() => {
             let params = req.value.get("params");
-            match lists::aggregated(app, &rt, m, params, Access::Modern(req.meta.as_ref()), req.authorization.clone(), true).await {
-                Ok(r) => reply::result(&id, modern::finish(r)),
+            match lists::aggregated(app, &rt, &id, m, params, Access::Modern(req.meta.as_ref()), req.authorization.clone(), true).await {
+                Ok(body) => reply::json(StatusCode::OK, body),
                 Err((code, msg)) => reply::error(StatusCode::OK, Some(&id), code, &msg),
             }
         }

@@ -39,6 +39,10 @@ pub async fn run(
     let app = App::new(rt, Some(path.clone()));
     let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Small SSE writes must not wait for delayed ACKs (Nagle).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tracing::info!(%addr, config = %path.display(), "broker listening");
     if let Some(b) = bound {
         let _ = b.send(addr);

@@ -12,7 +12,10 @@ use futures::future::join_all;
 use mcpgw_common::names::{expose_name, expose_uri};
 use mcpgw_common::session::SessionClaims;
 use reqwest::header::HeaderValue;
-use serde_json::{json, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
 
 use crate::app::App;
 use crate::backend::{self, BackendError, Ctx, MODERN_VERSION};
@@ -43,7 +46,8 @@ pub enum Access<'a> {
 }
 
 struct Part {
-    items: Arc<Vec<Value>>,
+    /// Exposed items, serialised once: a cached list is answered by copying bytes.
+    items: Arc<Vec<Box<RawValue>>>,
     ttl_ms: u64,
     private: bool,
 }
@@ -74,7 +78,7 @@ pub fn expose(rt: &Runtime, s: &Server, key: &str, mut item: Value) -> Option<Va
     Some(item)
 }
 
-async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &str, ctx: &Ctx, meta: Option<&Value>) -> Result<(Vec<Value>, Option<(u64, bool)>), BackendError> {
+async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &str, ctx: &Ctx, meta: Option<&Value>) -> Result<(Vec<Box<RawValue>>, Option<(u64, bool)>), BackendError> {
     let mut items = Vec::new();
     let mut cursor: Option<Value> = None;
     let mut hint: Option<(u64, bool)> = None;
@@ -97,7 +101,11 @@ async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &st
             });
         }
         if let Some(list) = result.get(key).and_then(Value::as_array) {
-            items.extend(list.iter().filter_map(|i| expose(rt, s, key, i.clone())));
+            items.extend(
+                list.iter()
+                    .filter_map(|i| expose(rt, s, key, i.clone()))
+                    .filter_map(|i| serde_json::value::to_raw_value(&i).ok()),
+            );
         }
         match result.get("nextCursor") {
             Some(c) if !c.is_null() => cursor = Some(c.clone()),
@@ -174,8 +182,35 @@ fn encode_cursor(method: &str, offset: usize) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-/// The merged result, or `Err((code, message))` for a bad cursor.
-pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, method: &str, params: Option<&Value>, access: Access<'_>, auth: Option<HeaderValue>, modern: bool) -> Result<Value, (i32, String)> {
+/// The merged result as it goes on the wire.
+struct ResultOut<'a> {
+    key: &'a str,
+    items: &'a [&'a RawValue],
+    rest: &'a Map<String, Value>,
+}
+
+impl Serialize for ResultOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry(self.key, self.items)?;
+        for (k, v) in self.rest {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: ResultOut<'a>,
+}
+
+/// The whole JSON-RPC response body for a list request, or `Err((code, message))` (bad
+/// cursor, not a list method).
+#[allow(clippy::too_many_arguments)]
+pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: &Value, method: &str, params: Option<&Value>, access: Access<'_>, auth: Option<HeaderValue>, modern: bool) -> Result<Vec<u8>, (i32, String)> {
     let Some((method, key)) = items_key(method) else {
         return Err((mcpgw_common::jsonrpc::METHOD_NOT_FOUND, "Method not found".into()));
     };
@@ -193,7 +228,7 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, method: &str, params:
         })
         .collect();
     let parts = join_all(servers.iter().map(|s| server_list(app, rt, s, method, key, access, auth.clone()))).await;
-    let mut all: Vec<&Value> = Vec::new();
+    let mut all: Vec<&RawValue> = Vec::new();
     let mut failed: Vec<Value> = rt
         .servers
         .iter()
@@ -205,7 +240,7 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, method: &str, params:
     for (s, p) in servers.iter().zip(&parts) {
         match p {
             Ok(p) => {
-                all.extend(p.items.iter());
+                all.extend(p.items.iter().map(|b| &**b));
                 ttl = Some(ttl.map_or(p.ttl_ms, |t| t.min(p.ttl_ms)));
                 private |= p.private;
             }
@@ -214,23 +249,26 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, method: &str, params:
     }
     let page = rt.config.limits.list_page_size;
     let end = offset.saturating_add(page).min(all.len());
-    let slice: Vec<&Value> = all.get(offset.min(end)..end).map(|s| s.to_vec()).unwrap_or_default();
-    let mut result = json!({ key: slice });
+    let slice = all.get(offset.min(end)..end).unwrap_or_default();
+    let mut rest = Map::new();
     if end < all.len() {
-        result["nextCursor"] = Value::String(encode_cursor(method, end));
+        rest.insert("nextCursor".into(), Value::String(encode_cursor(method, end)));
     }
     if !failed.is_empty() {
-        result["_meta"] = json!({ UNAVAILABLE_META: failed });
+        rest.insert("_meta".into(), json!({ UNAVAILABLE_META: failed }));
     }
     if modern {
         // A merged result is as fresh as its stalest part and private if any part is;
         // a partial result (a backend missing) is not worth caching at all.
         let ttl = if failed.is_empty() { ttl.unwrap_or(0) } else { 0 };
-        result["ttlMs"] = json!(ttl);
-        result["cacheScope"] = json!(if private { "private" } else { "public" });
-        result["resultType"] = json!("complete");
+        rest.insert("ttlMs".into(), json!(ttl));
+        rest.insert("cacheScope".into(), json!(if private { "private" } else { "public" }));
+        if let Value::Object(m) = crate::modern::finish(Value::Object(std::mem::take(&mut rest))) {
+            rest = m;
+        }
     }
-    Ok(result)
+    let out = Envelope { jsonrpc: "2.0", id, result: ResultOut { key, items: slice, rest: &rest } };
+    serde_json::to_vec(&out).map_err(|e| (mcpgw_common::jsonrpc::INTERNAL_ERROR, e.to_string()))
 }
 
 #[cfg(test)]

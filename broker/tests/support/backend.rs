@@ -87,6 +87,9 @@ impl RmcpServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/mcp", listener.local_addr().unwrap());
         let router = axum::Router::new().nest_service("/mcp", service);
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let stop = ct.clone();
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await;
