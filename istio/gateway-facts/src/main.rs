@@ -1,0 +1,86 @@
+//! `mcpgw-gateway-facts --config GATEWAY.yaml [--key BASE64]...`
+//!
+//! Prints one JSON object on stdout:
+//!
+//! ```json
+//! { "filter_config": { ... the WasmPlugin pluginConfig ... },
+//!   "mcp_path": "/mcp", "max_body_bytes": 4194304, "broker_authority": "broker.mcp.internal",
+//!   "broker_listen": "0.0.0.0:9000",
+//!   "servers": [ { "name": "alpha", "prefix": "alpha_", "authority": "alpha.mcp.internal",
+//!                  "host": "alpha.mcp.svc.cluster.local", "port": 8080, "path": "/mcp",
+//!                  "tls": false, "timeout_ms": 10000 } ] }
+//! ```
+//!
+//! Session keys: `--key` (repeatable, first mints) wins; otherwise they are resolved like the
+//! broker does (`session.key_file`, relative to the config's directory, one key per line; or
+//! `session.key_env`, comma-separated).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use mcpgw_common::config::FilterConfig;
+use mcpgw_common::gateway::{parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY};
+
+fn keys_from_config(cfg: &GatewayConfig, base: &Path) -> Result<Vec<String>, String> {
+    let text = if let Some(f) = &cfg.session.key_file {
+        let p = if Path::new(f).is_absolute() { PathBuf::from(f) } else { base.join(f) };
+        std::fs::read_to_string(&p).map_err(|e| format!("session.key_file {f:?}: {}", e.kind()))?
+    } else if let Some(v) = &cfg.session.key_env {
+        std::env::var(v).map_err(|_| format!("session.key_env: {v:?} is not set (or pass --key)"))?.replace(',', "\n")
+    } else {
+        return Err("session: set key_file or key_env (or pass --key)".into());
+    };
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+}
+
+fn run() -> Result<serde_json::Value, String> {
+    let mut args = std::env::args().skip(1);
+    let mut config = None;
+    let mut keys = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--config" => config = args.next().map(PathBuf::from),
+            "--key" => keys.push(args.next().ok_or("--key needs a value")?),
+            _ => return Err(format!("unknown argument {a:?}\nusage: mcpgw-gateway-facts --config FILE [--key BASE64]...")),
+        }
+    }
+    let path = config.ok_or("usage: mcpgw-gateway-facts --config FILE [--key BASE64]...")?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let cfg: GatewayConfig = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    cfg.validate()?;
+    if keys.is_empty() {
+        keys = keys_from_config(&cfg, path.parent().unwrap_or(Path::new(".")))?;
+    }
+    let filter_config = cfg.filter_config_json(&keys)?;
+    // The filter's own parser and validation: what Envoy would refuse is refused here.
+    FilterConfig::from_json(filter_config.to_string().as_bytes())?;
+    let mut servers = Vec::new();
+    for s in cfg.enabled_servers() {
+        let u = parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
+        servers.push(serde_json::json!({
+            "name": s.name, "prefix": s.prefix, "authority": server_authority(&s.name),
+            "host": u.host, "port": u.port, "path": u.path, "tls": u.tls, "timeout_ms": s.timeout_ms,
+        }));
+    }
+    Ok(serde_json::json!({
+        "filter_config": filter_config,
+        "mcp_path": cfg.mcp_path,
+        "max_body_bytes": cfg.limits.max_body_bytes,
+        "broker_authority": BROKER_AUTHORITY,
+        "broker_listen": cfg.broker.listen,
+        "servers": servers,
+    }))
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(v) => {
+            println!("{v}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mcpgw-gateway-facts: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
