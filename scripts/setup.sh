@@ -42,6 +42,12 @@ if [ ! -d tests/node/node_modules ] || ! cmp -s tests/node/package-lock.json tes
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# npm: the Gateway API and Istio schemas (compiled validators) for tests/istio's strict checks.
+if [ ! -d tests/istio/node/node_modules ] || ! cmp -s tests/istio/node/package-lock.json tests/istio/node/node_modules/.package-lock.json 2>/dev/null; then
+  log "installing npm packages in tests/istio/node"
+  (cd tests/istio/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # Debian packages; only installed when missing (apt-get needs root, which these machines give).
 need=()
 for pair in h2load:nghttp2-client skopeo:skopeo umoci:umoci docker-registry:docker-registry; do
