@@ -392,9 +392,15 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// JSON-RPC ids are strings or numbers; MCP forbids null.
+/// JSON-RPC ids are strings or numbers; MCP forbids null. A number must also fit a double:
+/// `1e999` is valid JSON grammar, but no client could match the echoed id (found by fuzzing).
 fn id_is_valid(id: &RawValue) -> bool {
-    matches!(id.get().as_bytes().first(), Some(b'"' | b'-' | b'0'..=b'9'))
+    let text = id.get();
+    match text.as_bytes().first() {
+        Some(b'"') => true,
+        Some(b'-' | b'0'..=b'9') => text.parse::<f64>().is_ok_and(f64::is_finite),
+        _ => false,
+    }
 }
 
 /// Decodes a raw JSON value that must be a string, borrowing when it has no escapes.
@@ -516,6 +522,9 @@ mod tests {
             (r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#, None),
             (r#"{"jsonrpc":"2.0","id":{},"method":"ping"}"#, None),
             (r#"{"jsonrpc":"2.0","id":2,"method":5}"#, Some("2")),
+            // Fuzzer regression: an id number beyond f64 was echoed into an unparseable reply.
+            (r#"{"jsonrpc":"2.0","id":2444444444444444444444E4444,"method":"resources/read"}"#, None),
+            (r#"{"jsonrpc":"2.0","id":-1e999,"method":"ping"}"#, None),
             (r#"{"jsonrpc":"2.0","id":2,"method":""}"#, Some("2")),
             (r#"{"jsonrpc":"2.0","id":2,"method":"x","result":1}"#, Some("2")),
             (r#"{"jsonrpc":"2.0","id":2,"result":1,"error":{}}"#, Some("2")),

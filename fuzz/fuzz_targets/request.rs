@@ -8,34 +8,26 @@
 #![no_main]
 
 use std::rc::Rc;
-use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use mcpgw_filter::plugin::Plugin;
 use mcpgw_filter::recording_host::{drive, RecordingHost, RecordingRoot};
 
-struct Fixture {
-    config: Vec<u8>,
-}
+const CONFIG: &[u8] = br#"{"broker":{"authority":"broker.mcp.internal"},
+    "servers":[{"name":"alpha","prefix":"a_","authority":"alpha.mcp.internal"},
+               {"name":"alphabet","prefix":"a_b_","authority":"ab.mcp.internal"},
+               {"name":"plain","prefix":"","authority":"plain.mcp.internal"}],
+    "session":{"keys":["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="]},
+    "max_body_bytes": 65536}"#;
 
-fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| Fixture {
-        config: br#"{"broker":{"authority":"broker.mcp.internal"},
-            "servers":[{"name":"alpha","prefix":"a_","authority":"alpha.mcp.internal"},
-                       {"name":"alphabet","prefix":"a_b_","authority":"ab.mcp.internal"},
-                       {"name":"plain","prefix":"","authority":"plain.mcp.internal"}],
-            "session":{"keys":["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="]},
-            "max_body_bytes": 65536}"#
-            .to_vec(),
-    })
+thread_local! {
+    // One plugin per fuzzing thread, as Envoy has one per worker VM.
+    static PLUGIN: Option<Rc<Plugin>> = Some(Rc::new(Plugin::configure(&mut RecordingRoot::default(), CONFIG).expect("fuzz config is valid")));
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else { return };
-    // Plugin is !Send (Rc); build it per input, it is cheap next to the parse.
-    let Ok(plugin) = Plugin::configure(&mut RecordingRoot::default(), &fixture().config) else { return };
-    let plugin = Rc::new(plugin);
+    let Some(plugin) = PLUGIN.with(Clone::clone) else { return };
     let first_line = body.split(|b| *b == b'\n').next().unwrap_or_default();
     let first_line = String::from_utf8_lossy(first_line).into_owned();
     let len = body.len().to_string();
