@@ -14,7 +14,7 @@ run: setup wasm
 	cargo build --release -p mcpgw-broker
 	scripts/run-demo.sh
 
-test: setup wasm unit wasm-unit lint e2e
+test: setup wasm unit wasm-unit lint e2e istio-test
 
 setup:
 	scripts/setup.sh
@@ -45,8 +45,9 @@ bench:
 # Runs each fuzz target for FUZZ_RUNS executions (see README "Fuzzing").
 FUZZ_RUNS ?= 10000000
 fuzz:
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run request -- -runs=$(FUZZ_RUNS) seeds/request
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run session_token -- -runs=$(FUZZ_RUNS) seeds/session_token
+	mkdir -p fuzz/corpus/request fuzz/corpus/session_token
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O request corpus/request seeds/request -- -runs=$(FUZZ_RUNS) -max_len=8192
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O session_token corpus/session_token seeds/session_token -- -runs=$(FUZZ_RUNS) -max_len=4096
 
 # Istio: push the filter to an OCI registry in both formats Istio's WasmPlugin accepts, and
 # print the oci:// references and the manifest digests for WasmPlugin spec.sha256.
