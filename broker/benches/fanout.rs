@@ -28,18 +28,23 @@ async fn broker(servers: &[backend::RmcpServer], cache_ttl_ms: u64) -> Gateway {
     let app = mcpgw_broker::App::new(rt, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, mcpgw_broker::http::router(app)).await });
     Gateway { url }
 }
 
-async fn post(http: &reqwest::Client, url: &str, session: Option<&str>, body: &Value) -> (Option<String>, Value) {
+/// Sends one request and reads the whole answer as bytes (the client's JSON parsing is not
+/// the broker's cost).
+async fn post(http: &reqwest::Client, url: &str, session: Option<&str>, body: &Value) -> (Option<String>, bytes::Bytes) {
     let mut req = http.post(url).header("content-type", "application/json").header("accept", "application/json, text/event-stream");
     if let Some(s) = session {
         req = req.header("mcp-session-id", s);
     }
     let resp = req.body(body.to_string()).send().await.unwrap();
     let sid = resp.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_string());
-    (sid, resp.json().await.unwrap())
+    (sid, resp.bytes().await.unwrap())
 }
 
 fn init_body() -> Value {
@@ -68,7 +73,8 @@ fn fanout(c: &mut Criterion) {
         });
         let list = json!({"jsonrpc":"2.0","id":2,"method":"tools/list"});
         // Check the setup once: every backend's tools are listed.
-        let (_, v) = rt.block_on(post(&http, &cached.url, Some(&token_c), &list));
+        let (_, raw) = rt.block_on(post(&http, &cached.url, Some(&token_c), &list));
+        let v: Value = serde_json::from_slice(&raw).unwrap();
         assert_eq!(v["result"]["tools"].as_array().unwrap().len(), n * 20);
 
         let init = init_body();

@@ -113,3 +113,29 @@ async fn a_session_survives_a_broker_restart() {
     assert!(metrics.contains("mcpgw_broker_sessions_minted_total 0"), "{metrics}");
     c.cancel().await.unwrap();
 }
+
+/// 10,000 live sessions cost the broker no memory per session (all state is in the tokens).
+/// Ignored by default (about 10 s); run with `--ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn ten_thousand_sessions_do_not_grow_the_broker() {
+    let alpha = RmcpServer::start("alpha", &["echo"]).await;
+    let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
+    let mut tokens = Vec::new();
+    for _ in 0..2_000 {
+        tokens.push(raw_initialize(&broker.url()).await);
+    }
+    let warm = broker.rss_kib();
+    for _ in 0..8_000 {
+        tokens.push(raw_initialize(&broker.url()).await);
+    }
+    let after = broker.rss_kib();
+    // Every session still works.
+    let list = json!({"jsonrpc":"2.0","id":2,"method":"tools/list"});
+    for t in [&tokens[0], &tokens[5_000], &tokens[9_999]] {
+        let (status, _, _) = rpc(&broker.url(), Some(t), &[], list.clone()).await;
+        assert_eq!(status, 200);
+    }
+    eprintln!("broker RSS: {warm} KiB after 2,000 sessions, {after} KiB after 10,000");
+    assert!(after.saturating_sub(warm) < 4 * 1024, "grew {} KiB over 8,000 sessions", after - warm);
+}

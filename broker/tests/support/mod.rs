@@ -87,6 +87,16 @@ impl Broker {
         wait_http(&format!("{}/healthz", self.base())).await;
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().and_then(|c| c.id()).unwrap()
+    }
+
+    /// Resident memory of the broker process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap()
+    }
+
     /// SIGKILL: nothing is flushed, no state survives but the token the client holds.
     pub async fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
