@@ -75,7 +75,7 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
                 Ok(claims) => {
                     let ends = rt.servers.iter().filter_map(|s| {
                         let sid = sessions::backend_sid(&claims, &s.name)?;
-                        let ctx = Ctx { session: Some(sid.into()), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
+                        let ctx = Ctx { session: Some(sid), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
                         let app = app.clone();
                         Some(async move { backend::delete_session(&app, s, &ctx).await })
                     });
@@ -188,7 +188,7 @@ async fn notification(app: &Arc<App>, req: &Incoming) -> Response {
     // every backend of the session is told (one that does not know the id ignores it).
     let sends = rt.servers.iter().filter_map(|s| {
         let sid = sessions::backend_sid(&claims, &s.name)?;
-        let ctx = Ctx { session: Some(sid.into()), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
+        let ctx = Ctx { session: Some(sid), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
         Some(async move { backend::notify(app, s, &ctx, &req.value).await })
     });
     join_all(sends).await;
@@ -221,7 +221,7 @@ async fn legacy_request(app: &Arc<App>, req: &Incoming) -> Response {
         "logging/setLevel" => {
             let sends = rt.servers.iter().filter_map(|s| {
                 let sid = sessions::backend_sid(&claims, &s.name)?;
-                let ctx = Ctx { session: Some(sid.into()), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
+                let ctx = Ctx { session: Some(sid), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
                 Some(async move { backend::request(app, s, &ctx, &req.value).await })
             });
             join_all(sends).await;

@@ -16,7 +16,7 @@ fn stamp(path: &PathBuf) -> Option<(SystemTime, u64)> {
 }
 
 /// Checks the file once; returns whether a new generation was installed.
-pub fn reload_now(app: &App, path: &PathBuf) -> bool {
+pub fn reload_now(app: &App, path: &std::path::Path) -> bool {
     let next = app.runtime().generation + 1;
     match config::load(path, next) {
         Ok(rt) => {

@@ -33,6 +33,7 @@ pub fn subject(rt: &Runtime, headers: &HeaderMap) -> Option<String> {
 
 /// Opens the client's session. Refusals are the spec's "start a new session" signal (404),
 /// or 400 when no session id was sent at all.
+#[allow(clippy::result_large_err)]
 pub fn open(app: &App, rt: &Runtime, headers: &HeaderMap, id: Option<&Value>) -> Result<SessionClaims, Response> {
     let Some(token) = headers.get(mcpgw_common::headers::SESSION_ID).and_then(|v| v.to_str().ok()) else {
         return Err(reply::error(StatusCode::BAD_REQUEST, id, jsonrpc::INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required"));
