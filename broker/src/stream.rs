@@ -155,10 +155,26 @@ pub async fn get(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, 
     respond(app, None, rx, Arc::new(Some))
 }
 
-/// Forwards a client's response to a server request back to the server that asked.
+/// Forwards a client's response to a server request back to the server that asked. An id
+/// the broker did not tag (a request that reached the client on a stream the broker did not
+/// relay, e.g. a tool call's SSE answer through the filter) goes to every backend session of
+/// the client's session; the backends that did not ask ignore it.
 pub async fn forward_response(app: &Arc<App>, claims: Option<&mcpgw_common::session::SessionClaims>, msg: &Value, auth: Option<HeaderValue>) -> bool {
     let rt = app.runtime();
-    let Some((server, id)) = msg.get("id").and_then(route_response) else { return false };
+    let tagged = msg.get("id").and_then(route_response).filter(|(server, _)| rt.server(server).is_some());
+    let Some((server, id)) = tagged else {
+        let Some(claims) = claims else { return false };
+        let sends = rt.servers.iter().filter_map(|s| {
+            let ctx = Ctx {
+                session: Some(crate::sessions::backend_sid(claims, &s.name)?),
+                protocol_version: Some(claims.protocol_version.clone()),
+                authorization: auth.clone(),
+            };
+            Some(async move { backend::notify(app, s, &ctx, msg).await })
+        });
+        futures::future::join_all(sends).await;
+        return true;
+    };
     let Some(s) = rt.server(&server) else { return false };
     let mut out = msg.clone();
     out["id"] = id;

@@ -135,3 +135,38 @@ async fn tampered_and_missing_sessions_are_refused() {
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], -32700);
 }
+
+#[tokio::test]
+async fn operational_endpoints() {
+    let alpha = RmcpServer::start("alpha", &["echo"]).await;
+    let mut broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
+    let base = broker.base();
+    let get = |p: &str| reqwest::get(format!("{base}{p}"));
+    assert_eq!(get("/healthz").await.unwrap().status().as_u16(), 200);
+    assert_eq!(get("/readyz").await.unwrap().status().as_u16(), 200);
+    assert_eq!(get("/.well-known/oauth-protected-resource").await.unwrap().status().as_u16(), 404);
+    assert_eq!(get("/elsewhere").await.unwrap().status().as_u16(), 404);
+
+    // RFC 9728 metadata from the config, at the root and under the endpoint's path.
+    let yaml = config_yaml(broker.port, &[("alpha", &alpha.url, "a_", 5000)])
+        + "oauth:\n  resource: https://gw.example/mcp\n  authorization_servers: [https://auth.example]\n  scopes_supported: [mcp]\n";
+    broker.write_config(&yaml);
+    broker.kill().await;
+    broker.spawn().await;
+    let base = broker.base();
+    for p in ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"] {
+        let v: serde_json::Value = reqwest::get(format!("{base}{p}")).await.unwrap().json().await.unwrap();
+        assert_eq!(v["resource"], "https://gw.example/mcp");
+        assert_eq!(v["authorization_servers"], json!(["https://auth.example"]));
+    }
+    let c = client(&broker.url()).await;
+    tool_names(&c).await;
+    let status = broker.status().await;
+    assert_eq!(status["servers"][0]["tool_count"], 1, "{status}");
+    assert_eq!(status["servers"][0]["prefix"], "a_");
+    let metrics = broker.metrics().await;
+    assert!(metrics.contains(r#"mcpgw_broker_requests_total{method="tools/list"}"#), "{metrics}");
+    assert!(metrics.contains("mcpgw_broker_sessions_minted_total 1"), "{metrics}");
+    assert!(metrics.contains(r#"mcpgw_broker_backend_latency_seconds_count{server="alpha",method="initialize"}"#), "{metrics}");
+    c.cancel().await.unwrap();
+}
