@@ -24,6 +24,7 @@
 //! | `servers[].prefix` | required | exposed-name prefix; `""` makes the server the pass-through default (at most one) |
 //! | `servers[].authority` | required | `:authority` for calls routed to this server (its virtual host / HTTPRoute hostname) |
 //! | `servers[].path` | `/mcp` | upstream `:path` |
+//! | `servers[].sessionless` | `false` | the backend serves MCP 2026-07-28 (sessionless) requests itself, so the filter routes a 2026-07-28 client's calls straight to it; otherwise such calls go to the broker, which opens a short-lived backend session for each |
 //! | `session.keys` | required | 1–4 base64 keys of 32 bytes; the broker mints with the first, the filter accepts all (rotation) |
 //! | `session.subject_header` | none | request header holding the verified caller identity (set by e.g. `jwt_authn`); a session bound to a subject is refused (404) for any other |
 //! | `filter_state` | `true` | also write the request's facts to Envoy filter state (`wasm.mcp_gateway.*`), for access logs and RBAC |
@@ -81,6 +82,8 @@ pub struct ServerConfig {
     pub authority: String,
     #[serde(default = "default_path")]
     pub path: String,
+    #[serde(default)]
+    pub sessionless: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

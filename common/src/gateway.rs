@@ -126,6 +126,10 @@ pub struct GatewayServer {
     /// README). Forced off when `forward_authorization` is on.
     #[serde(default = "d_true")]
     pub cache_lists: bool,
+    /// The backend serves MCP 2026-07-28 sessionless requests: the filter then routes a
+    /// 2026-07-28 client's calls straight to it instead of through the broker.
+    #[serde(default)]
+    pub sessionless: bool,
 }
 
 /// A header value sent upstream; exactly one of `value`, `value_env`, `value_file`.
@@ -297,6 +301,7 @@ impl GatewayConfig {
                 "prefix": s.prefix,
                 "authority": server_authority(&s.name),
                 "path": url.path,
+                "sessionless": s.sessionless,
             }));
         }
         let mut session = serde_json::json!({ "keys": session_keys });

@@ -61,9 +61,19 @@ pub struct SessionClaims {
 }
 
 impl SessionClaims {
+    /// Whether `server` joined this session, and the session id it issued: `Some(None)` for
+    /// a server that joined without issuing one (stored with an empty id), `None` for a server
+    /// that is not part of the session (it failed at initialize, or was added later).
+    pub fn backend(&self, server: &str) -> Option<Option<&str>> {
+        self.backends
+            .iter()
+            .find(|b| b.server == server)
+            .map(|b| Some(b.session_id.as_str()).filter(|id| !id.is_empty()))
+    }
+
     /// The backend's own session id for `server`, if it issued one.
     pub fn backend_session(&self, server: &str) -> Option<&str> {
-        self.backends.iter().find(|b| b.server == server).map(|b| b.session_id.as_str())
+        self.backend(server).flatten()
     }
 }
 
@@ -228,6 +238,11 @@ mod tests {
         assert_eq!(back, claims());
         assert_eq!(back.backend_session("beta"), Some("b-456"));
         assert_eq!(back.backend_session("gamma"), None);
+        assert_eq!(back.backend("gamma"), None);
+        let mut joined_without_id = claims();
+        joined_without_id.backends.push(BackendSession { server: "gamma".into(), session_id: String::new() });
+        assert_eq!(joined_without_id.backend("gamma"), Some(None));
+        assert_eq!(joined_without_id.backend_session("gamma"), None);
     }
 
     #[test]

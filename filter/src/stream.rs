@@ -171,7 +171,7 @@ impl Stream {
             return self.route_to_broker(host, Other::Unknown, Some(&msg));
         }
         match self.destination(&msg) {
-            Ok(Some(dest)) => self.route_to_backend(host, &msg, dest),
+            Ok(Some(dest)) => self.route_routable(host, &msg, dest),
             Ok(None) => self.route_to_broker(host, Other::Unknown, Some(&msg)),
             Err((kind, refusal)) => {
                 self.publish(host, metadata::F_METHOD, msg.method.as_deref());
@@ -220,6 +220,36 @@ impl Stream {
         // The router returns a suffix of the exposed value: keep its offset.
         let own_start = target.value.len().saturating_sub(unprefixed.len());
         Ok(Some(Destination { server, target, own_start, fact }))
+    }
+
+    /// A request that names one backend: straight to it, or via the broker when the client
+    /// speaks 2026-07-28 and the backend does not (the broker then holds a short-lived backend
+    /// session for it), or refused when the client's session does not include the backend.
+    fn route_routable(&mut self, host: &mut dyn Host, msg: &Message<'_>, dest: Destination<'_>) -> Action {
+        let plugin = Rc::clone(&self.plugin);
+        let Some(server) = plugin.config.servers.get(dest.server) else {
+            return self.route_to_broker(host, Other::Unknown, Some(msg));
+        };
+        if let Some(claims) = &self.session {
+            if claims.backend(&server.name).is_none() {
+                let message = format!(
+                    "Server {:?} is not part of this session (it was unavailable at initialize or added since): initialize a new session to use it",
+                    server.name
+                );
+                self.publish(host, metadata::F_METHOD, msg.method.as_deref());
+                return self.refuse(host, ErrorKind::InvalidParams, Refusal::new(200, INVALID_PARAMS, message).with_id(msg.id));
+            }
+        }
+        let modern = self.captured.protocol_version.as_deref().is_some_and(mcp_headers::requires_standard_headers);
+        if modern && !server.sessionless {
+            // The broker routes by the exposed name itself: body and headers go on untouched,
+            // but policy still gets the facts.
+            let own = dest.target.value.get(dest.own_start..).unwrap_or_default();
+            self.publish(host, metadata::F_SERVER, Some(&server.name));
+            self.publish(host, dest.fact, Some(own));
+            return self.route_to_broker(host, Other::Unknown, Some(msg));
+        }
+        self.route_to_backend(host, msg, dest)
     }
 
     fn route_to_backend(&mut self, host: &mut dyn Host, msg: &Message<'_>, dest: Destination<'_>) -> Action {

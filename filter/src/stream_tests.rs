@@ -21,7 +21,7 @@ fn config(extra: Value) -> Value {
         "broker": {"authority": "broker.mcp.internal"},
         "servers": [
             {"name": "alpha", "prefix": "alpha_", "authority": "alpha.mcp.internal", "path": "/a/mcp"},
-            {"name": "beta", "prefix": "beta_", "authority": "beta.mcp.internal"}
+            {"name": "beta", "prefix": "beta_", "authority": "beta.mcp.internal", "sessionless": true}
         ],
         "session": {"keys": [base64_key(&KEY)]},
         "max_body_bytes": 2048
@@ -76,7 +76,11 @@ fn token(subject: Option<&str>, expires_at: u64) -> String {
                 expires_at,
                 subject: subject.map(str::to_string),
                 protocol_version: "2025-11-25".into(),
-                backends: vec![BackendSession { server: "alpha".into(), session_id: "alpha-session-1".into() }],
+                backends: vec![
+                    BackendSession { server: "alpha".into(), session_id: "alpha-session-1".into() },
+                    // Joined without issuing a session id.
+                    BackendSession { server: "beta".into(), session_id: String::new() },
+                ],
             },
             [3; 24],
         )
@@ -222,9 +226,11 @@ fn session_token_selects_the_backend_session_and_is_hidden_on_the_way_back() {
     assert_eq!(h.header("x-mcp-sessionid"), Some("00aa11bb22cc33dd"));
     assert!(h.response_headers.is_empty(), "backend session id must not reach the client");
 
-    // Beta issued no session: the token must not leak to it either.
+    // Beta joined without issuing a session id: no header, and the token must not leak to it.
     let mut h = post(&call("beta_echo"), &[("mcp-session-id", &t)]);
     drive(&p, &mut h);
+    assert!(h.local_reply.is_none());
+    assert_eq!(h.header(":authority"), Some("beta.mcp.internal"));
     assert_eq!(h.header("mcp-session-id"), None);
 
     // The broker gets the token itself.
@@ -285,12 +291,26 @@ fn subject_bound_sessions_refuse_other_callers() {
 fn standard_headers_of_2026_07_28_are_checked_and_rewritten() {
     let p = plugin();
     let v = ("mcp-protocol-version", "2026-07-28");
-    let ok = [v, ("mcp-method", "tools/call"), ("mcp-name", "alpha_echo"), ("mcp-param-region", "eu")];
-    let mut h = post(&call("alpha_echo"), &ok);
+    // beta serves 2026-07-28 itself: routed straight to it, name rewritten in body and header.
+    let ok = [v, ("mcp-method", "tools/call"), ("mcp-name", "beta_echo"), ("mcp-param-region", "eu")];
+    let mut h = post(&call("beta_echo"), &ok);
     drive(&p, &mut h);
     assert!(h.local_reply.is_none());
+    assert_eq!(h.header(":authority"), Some("beta.mcp.internal"));
     assert_eq!(h.header("mcp-name"), Some("echo"));
     assert_eq!(h.header("mcp-param-region"), Some("eu"), "unknown Mcp-Param-* headers are forwarded");
+
+    // alpha speaks only the session protocol: the call goes to the broker untouched, with facts.
+    let ok = [v, ("mcp-method", "tools/call"), ("mcp-name", "alpha_echo")];
+    let body = call("alpha_echo");
+    let mut h = post(&body, &ok);
+    drive(&p, &mut h);
+    assert!(h.local_reply.is_none());
+    assert_eq!(h.header(":authority"), Some("broker.mcp.internal"));
+    assert_eq!(h.body, body.as_bytes());
+    assert_eq!(h.header("mcp-name"), Some("alpha_echo"));
+    assert_eq!(h.header("x-mcp-servername"), Some("alpha"));
+    assert_eq!(h.header("x-mcp-toolname"), Some("echo"));
 
     let encoded = [v, ("mcp-method", "tools/call"), ("mcp-name", "=?base64?YWxwaGFfZWNobw==?=")];
     let mut h = post(&call("alpha_echo"), &encoded);
@@ -414,4 +434,24 @@ fn refusals_leave_their_kind_and_method_in_filter_state() {
     let mut h = post("{", &[]);
     drive(&p, &mut h);
     assert_eq!(h.filter_state.get("mcp_gateway.error").map(String::as_str), Some("parse_error"));
+}
+
+#[test]
+fn servers_outside_the_session_are_refused() {
+    let (p, _) = plugin_with(json!({"servers": [
+        {"name": "alpha", "prefix": "alpha_", "authority": "alpha.mcp.internal"},
+        {"name": "beta", "prefix": "beta_", "authority": "beta.mcp.internal"},
+        {"name": "gamma", "prefix": "gamma_", "authority": "gamma.mcp.internal"}
+    ]}));
+    let t = token(None, 5_000); // holds alpha and beta only
+    let mut h = post(&call("gamma_echo"), &[("mcp-session-id", &t)]);
+    drive(&p, &mut h);
+    assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(200));
+    let r = h.reply_json().unwrap();
+    assert_eq!(r["error"]["code"], -32602);
+    assert!(r["error"]["message"].as_str().unwrap().contains("initialize"));
+    // Without a session (a sessionless client) the server is reachable.
+    let mut h = post(&call("gamma_echo"), &[]);
+    drive(&p, &mut h);
+    assert_eq!(h.header(":authority"), Some("gamma.mcp.internal"));
 }
