@@ -4,6 +4,7 @@
 //! - [`jsonrpc`]: error codes and error bodies both sides answer with.
 //! - [`names`]: prefix rules and the router that maps an exposed name or URI to its server.
 //! - [`session`]: the gateway session token (XChaCha20-Poly1305 sealed claims).
+//! - [`ids`]: how server-to-client request ids are namespaced by server.
 //! - [`headers`]: the 2026-07-28 standard headers (`Mcp-Method`, `Mcp-Name`) and their value encoding.
 //! - [`config`]: the filter's plugin configuration schema and its validation.
 //! - [`gateway`]: the gateway's own config file (broker, CLI) and the filter config derived from it.
@@ -14,6 +15,7 @@
 pub mod config;
 pub mod gateway;
 pub mod headers;
+pub mod ids;
 pub mod jsonrpc;
 pub mod message;
 pub mod names;

@@ -164,6 +164,14 @@ impl<'a> Message<'a> {
         self.body
     }
 
+    /// Byte range of `id`'s JSON in the body.
+    pub fn id_span(&self) -> Option<Range<usize>> {
+        let text = self.id?.get();
+        let start = (text.as_ptr() as usize).checked_sub(self.body.as_ptr() as usize)?;
+        let end = start.checked_add(text.len())?;
+        (end <= self.body.len()).then_some(start..end)
+    }
+
     /// `id` as text, for logs and metadata.
     pub fn id_text(&self) -> Option<&'a str> {
         self.id.map(RawValue::get)
@@ -469,6 +477,7 @@ mod tests {
         assert_eq!(m.kind, Kind::Request);
         assert_eq!(m.method.as_deref(), Some("tools/call"));
         assert_eq!(m.id_text(), Some("7"));
+        assert_eq!(&body[m.id_span().unwrap()], "7");
         let n = m.name.unwrap();
         assert_eq!(n.value, "alpha_echo");
         assert_eq!(&body[n.span.clone()], "\"alpha_echo\"");

@@ -14,8 +14,14 @@ pub trait Host {
     fn request_body(&self, len: usize) -> Option<Vec<u8>>;
     /// Replaces the buffered request body (`old_len` bytes) with `body`.
     fn replace_request_body(&mut self, old_len: usize, body: &[u8]);
+    /// A response header's value.
+    fn response_header(&self, name: &str) -> Option<String>;
     /// Removes a response header.
     fn remove_response_header(&mut self, name: &str);
+    /// The current chunk of the response body, `len` bytes.
+    fn response_body(&self, len: usize) -> Option<Vec<u8>>;
+    /// Replaces the current chunk of the response body (`old_len` bytes) with `body`.
+    fn replace_response_body(&mut self, old_len: usize, body: &[u8]);
     /// Answers the request locally; nothing is forwarded.
     fn send_response(&mut self, status: u32, headers: &[(&str, &str)], body: &[u8]);
     /// Makes Envoy pick the route again after `:authority`/`:path` changed.

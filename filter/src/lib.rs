@@ -19,6 +19,7 @@ pub mod plugin;
 pub mod recording_host;
 pub mod reply;
 pub mod session_cache;
+pub mod sse_ids;
 pub mod stats;
 pub mod stream;
 

@@ -14,6 +14,8 @@ pub struct RecordingHost {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub response_headers: Vec<(String, String)>,
+    /// The response body chunk the filter sees in `on_response_body`.
+    pub response_body: Vec<u8>,
     /// `(status, body)` of a local reply.
     pub local_reply: Option<(u32, Vec<u8>)>,
     pub route_cache_cleared: u32,
@@ -64,8 +66,20 @@ impl Host for RecordingHost {
         self.body = body.to_vec();
     }
 
+    fn response_header(&self, name: &str) -> Option<String> {
+        self.response_headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
     fn remove_response_header(&mut self, name: &str) {
         self.response_headers.retain(|(k, _)| k != name);
+    }
+
+    fn response_body(&self, len: usize) -> Option<Vec<u8>> {
+        self.response_body.get(..len).map(<[u8]>::to_vec)
+    }
+
+    fn replace_response_body(&mut self, _old_len: usize, body: &[u8]) {
+        self.response_body = body.to_vec();
     }
 
     fn send_response(&mut self, status: u32, _headers: &[(&str, &str)], body: &[u8]) {
@@ -110,7 +124,8 @@ impl RootHost for RecordingRoot {
 }
 
 /// Runs one whole request through a fresh [`Stream`]: headers, then the body in one piece
-/// (when there is one), then response headers if the request was forwarded. Returns the
+/// (when there is one), then response headers and the response body in one piece if the
+/// request was forwarded. Returns the
 /// stream's last action.
 pub fn drive(plugin: &Rc<Plugin>, host: &mut RecordingHost) -> Action {
     let mut stream = Stream::new(Rc::clone(plugin));
@@ -122,6 +137,10 @@ pub fn drive(plugin: &Rc<Plugin>, host: &mut RecordingHost) -> Action {
     }
     if action == Action::Continue && host.local_reply.is_none() {
         action = stream.on_response_headers(host);
+        if !host.response_body.is_empty() {
+            let len = host.response_body.len();
+            action = stream.on_response_body(host, len, true);
+        }
     }
     action
 }

@@ -93,6 +93,13 @@ impl HttpContext for Http {
             None => Action::Continue,
         }
     }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        match &mut self.stream {
+            Some(s) => convert(s.on_response_body(&mut Envoy, body_size, end_of_stream)),
+            None => Action::Continue,
+        }
+    }
 }
 
 fn convert(action: stream::Action) -> Action {
@@ -126,6 +133,18 @@ impl Host for Envoy {
 
     fn replace_request_body(&mut self, old_len: usize, body: &[u8]) {
         warn_on_err("set body", hostcalls::set_buffer(BufferType::HttpRequestBody, 0, old_len, body));
+    }
+
+    fn response_header(&self, name: &str) -> Option<String> {
+        hostcalls::get_map_value(MapType::HttpResponseHeaders, name).ok().flatten()
+    }
+
+    fn response_body(&self, len: usize) -> Option<Vec<u8>> {
+        hostcalls::get_buffer(BufferType::HttpResponseBody, 0, len).ok().flatten()
+    }
+
+    fn replace_response_body(&mut self, old_len: usize, body: &[u8]) {
+        warn_on_err("set response body", hostcalls::set_buffer(BufferType::HttpResponseBody, 0, old_len, body));
     }
 
     fn remove_response_header(&mut self, name: &str) {

@@ -8,6 +8,7 @@
 use std::rc::Rc;
 
 use mcpgw_common::headers as mcp_headers;
+use mcpgw_common::ids::unmap_server_request_id;
 use mcpgw_common::jsonrpc::{
     HEADER_MISMATCH, INVALID_PARAMS, REQUEST_TOO_LARGE, RESOURCE_NOT_FOUND, SESSION_NOT_FOUND,
 };
@@ -18,6 +19,7 @@ use crate::host::Host;
 use crate::metadata::{self, Fact};
 use crate::plugin::Plugin;
 use crate::reply::Refusal;
+use crate::sse_ids::SseIdRewriter;
 use crate::stats::{ErrorKind, Other};
 
 /// What the host should do with the stream after a callback.
@@ -45,8 +47,11 @@ pub struct Stream {
     awaiting_body: bool,
     captured: Captured,
     session: Option<Rc<SessionClaims>>,
-    /// The request went straight to a backend: its session id must not reach the client.
-    routed_to_backend: bool,
+    /// The backend the request went straight to: its session id must not reach the client,
+    /// and its server-to-client request ids are namespaced on the way back.
+    routed_to: Option<usize>,
+    /// Rewrites ids in the backend's SSE response.
+    sse: Option<SseIdRewriter>,
     /// A local reply was sent: ignore later callbacks.
     answered: bool,
 }
@@ -68,7 +73,8 @@ impl Stream {
             awaiting_body: false,
             captured: Captured::default(),
             session: None,
-            routed_to_backend: false,
+            routed_to: None,
+            sse: None,
             answered: false,
         }
     }
@@ -167,6 +173,11 @@ impl Stream {
                 host.set_request_header(mcp_headers::METHOD, Some(m));
             }
         }
+        if msg.kind == Kind::Response {
+            if let Some(action) = self.route_response(host, &msg) {
+                return action;
+            }
+        }
         if msg.kind != Kind::Request {
             return self.route_to_broker(host, Other::Unknown, Some(&msg));
         }
@@ -181,8 +192,25 @@ impl Stream {
     }
 
     pub fn on_response_headers(&mut self, host: &mut dyn Host) -> Action {
-        if self.routed_to_backend {
-            host.remove_response_header(mcp_headers::SESSION_ID);
+        let Some(server) = self.routed_to.and_then(|i| self.plugin.config.servers.get(i)) else {
+            return Action::Continue;
+        };
+        host.remove_response_header(mcp_headers::SESSION_ID);
+        let is_sse = host.response_header("content-type").is_some_and(|ct| ct.trim_start().starts_with("text/event-stream"));
+        if is_sse {
+            self.sse = Some(SseIdRewriter::new(&server.name));
+            // Rewriting changes the length; SSE is normally chunked anyway.
+            host.remove_response_header("content-length");
+        }
+        Action::Continue
+    }
+
+    pub fn on_response_body(&mut self, host: &mut dyn Host, body_size: usize, end_of_stream: bool) -> Action {
+        if let Some(rewriter) = &mut self.sse {
+            let chunk = host.response_body(body_size).unwrap_or_default();
+            if let Some(out) = rewriter.push(&chunk, end_of_stream) {
+                host.replace_response_body(body_size, &out);
+            }
         }
         Action::Continue
     }
@@ -220,6 +248,41 @@ impl Stream {
         // The router returns a suffix of the exposed value: keep its offset.
         let own_start = target.value.len().saturating_sub(unprefixed.len());
         Ok(Some(Destination { server, target, own_start, fact }))
+    }
+
+    /// The client's answer to a server request whose id the gateway namespaced
+    /// (`"<server>:<id>"`): straight to that server, with its own id back. `None` when the id
+    /// is not one of ours (the broker then handles it).
+    fn route_response(&mut self, host: &mut dyn Host, msg: &Message<'_>) -> Option<Action> {
+        let id_text = msg.id_text()?;
+        let mapped: String = serde_json::from_str(id_text).ok()?;
+        let (server_name, raw_id) = unmap_server_request_id(&mapped)?;
+        let plugin = Rc::clone(&self.plugin);
+        let index = plugin.config.servers.iter().position(|s| s.name == server_name)?;
+        let server = plugin.config.servers.get(index)?;
+        let backend_session = match &self.session {
+            Some(claims) => claims.backend(&server.name)?,
+            None => None,
+        };
+        // The original id is raw JSON (a number or a string literal): spliced in as it is.
+        let span = msg.id_span()?;
+        let mut body = Vec::with_capacity(msg.body().len() + raw_id.len());
+        body.extend_from_slice(msg.body().get(..span.start)?);
+        body.extend_from_slice(raw_id.as_bytes());
+        body.extend_from_slice(msg.body().get(span.end..)?);
+        host.replace_request_body(msg.body().len(), &body);
+        host.set_request_header("content-length", Some(&body.len().to_string()));
+        host.set_request_header(":authority", Some(&server.authority));
+        host.set_request_header(":path", Some(&server.path));
+        if self.captured.has_session_header || backend_session.is_some() {
+            host.set_request_header(mcp_headers::SESSION_ID, backend_session);
+        }
+        self.publish(host, metadata::F_SERVER, Some(&server.name));
+        self.publish_common(host, msg);
+        host.clear_route_cache();
+        host.increment_counter_opt(plugin.stats.server(index));
+        self.routed_to = Some(index);
+        Some(Action::Continue)
     }
 
     /// A request that names one backend: straight to it, or via the broker when the client
@@ -281,7 +344,7 @@ impl Stream {
         self.publish_common(host, msg);
         host.clear_route_cache();
         host.increment_counter_opt(plugin.stats.server(dest.server));
-        self.routed_to_backend = true;
+        self.routed_to = Some(dest.server);
         Action::Continue
     }
 
