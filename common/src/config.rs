@@ -27,6 +27,8 @@
 //! | `servers[].sessionless` | `false` | the backend serves MCP 2026-07-28 (sessionless) requests itself, so the filter routes a 2026-07-28 client's calls straight to it; otherwise such calls go to the broker, which opens a short-lived backend session for each |
 //! | `session.keys` | required | 1–4 base64 keys of 32 bytes; the broker mints with the first, the filter accepts all (rotation) |
 //! | `session.subject_header` | none | request header holding the verified caller identity (set by e.g. `jwt_authn`); a session bound to a subject is refused (404) for any other |
+//! | `allowed_hosts` | `[]` (no check) | DNS-rebinding protection: the request's `Host`/`:authority` on the MCP endpoint must match one of these (`host`, `host:port`, or `*.domain`; a pattern without a port matches any port), else 403. Use it whenever the gateway listens on loopback |
+//! | `allowed_origins` | `[]` (no check) | same patterns for the host of a present `Origin` header; a request without `Origin` (non-browser clients) passes |
 //! | `filter_state` | `true` | also write the request's facts to Envoy filter state (`wasm.mcp_gateway.*`), for access logs and RBAC |
 
 use serde::Deserialize;
@@ -64,6 +66,10 @@ pub struct FilterConfig {
     pub session: SessionConfig,
     #[serde(default = "default_true")]
     pub filter_state: bool,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +112,9 @@ pub struct CompiledConfig {
     /// Lower-cased.
     pub subject_header: Option<String>,
     pub filter_state: bool,
+    /// Lower-cased host patterns; empty: no check.
+    pub allowed_hosts: Vec<String>,
+    pub allowed_origins: Vec<String>,
 }
 
 impl FilterConfig {
@@ -164,8 +173,49 @@ impl FilterConfig {
             sessions,
             subject_header,
             filter_state: self.filter_state,
+            allowed_hosts: check_host_patterns("allowed_hosts", self.allowed_hosts)?,
+            allowed_origins: check_host_patterns("allowed_origins", self.allowed_origins)?,
         })
     }
+}
+
+fn check_host_patterns(what: &str, patterns: Vec<String>) -> Result<Vec<String>, String> {
+    patterns
+        .into_iter()
+        .map(|p| {
+            let body = p.strip_prefix("*.").unwrap_or(&p);
+            let ok = !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+            if ok {
+                Ok(p.to_ascii_lowercase())
+            } else {
+                Err(format!("{what}: {p:?} is not a host, host:port or *.domain pattern"))
+            }
+        })
+        .collect()
+}
+
+/// Whether `authority` (`host[:port]`, as in `Host` or an Origin's host part) matches one of
+/// `patterns` (see [`FilterConfig`]'s `allowed_hosts`). Case-insensitive.
+pub fn host_allowed(patterns: &[String], authority: &str) -> bool {
+    let authority = authority.to_ascii_lowercase();
+    let host = split_port(&authority);
+    patterns.iter().any(|p| {
+        if let Some(domain) = p.strip_prefix("*.") {
+            host.len() > domain.len() + 1 && host.ends_with(domain) && host.as_bytes().get(host.len() - domain.len() - 1) == Some(&b'.')
+        } else if split_port(p).len() == p.len() {
+            host == p
+        } else {
+            authority == *p
+        }
+    })
+}
+
+/// The host part of `host[:port]`, IPv6 literals (`[::1]:80`) included.
+fn split_port(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority.find(']').and_then(|i| authority.get(..=i)).unwrap_or(authority);
+    }
+    authority.rsplit_once(':').map_or(authority, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { authority })
 }
 
 fn check_upstream(what: &str, u: &Upstream) -> Result<(), String> {
@@ -200,6 +250,17 @@ mod tests {
         assert_eq!(c.max_body_bytes, 4 * 1024 * 1024);
         assert_eq!(c.broker.path, "/mcp");
         assert!(c.filter_state);
+    }
+
+    #[test]
+    fn host_patterns() {
+        let p: Vec<String> = ["localhost", "127.0.0.1", "[::1]", "*.example.com", "api.test:8443"].iter().map(|s| s.to_string()).collect();
+        for ok in ["localhost", "LOCALHOST:8080", "127.0.0.1:1", "[::1]:9", "a.example.com", "a.b.example.com:1", "api.test:8443"] {
+            assert!(host_allowed(&p, ok), "{ok}");
+        }
+        for bad in ["evil.example.org", "example.com", "xexample.com", "api.test:9", "api.test", "localhost.evil.com", "127.0.0.2"] {
+            assert!(!host_allowed(&p, bad), "{bad}");
+        }
     }
 
     #[test]

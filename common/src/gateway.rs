@@ -85,6 +85,11 @@ pub struct GatewayConfig {
     /// RFC 9728 protected-resource metadata, served by the broker when present.
     #[serde(default)]
     pub oauth: Option<OAuthResource>,
+    /// DNS-rebinding protection: `Host`/`Origin` values the MCP endpoint accepts (`host`,
+    /// `host:port`, `*.domain`). Unset: loopback names when `listen` is a loopback address,
+    /// no check otherwise. `[]`: no check.
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -290,6 +295,22 @@ impl GatewayConfig {
         Router::new(&enabled).map_err(|e| format!("servers: {e}"))
     }
 
+    /// `allowed_hosts`, with the loopback default applied.
+    pub fn effective_allowed_hosts(&self) -> Vec<String> {
+        match &self.allowed_hosts {
+            Some(list) => list.clone(),
+            None => {
+                let host = self.listen.rsplit_once(':').map_or(self.listen.as_str(), |(h, _)| h);
+                let loopback = host == "localhost" || host == "[::1]" || host.starts_with("127.");
+                if loopback {
+                    ["localhost", "127.0.0.1", "[::1]"].iter().map(|h| h.to_string()).collect()
+                } else {
+                    Vec::new()
+                }
+            }
+        }
+    }
+
     /// The filter's plugin configuration for this gateway, given the resolved session keys
     /// (base64, first mints). Feed it to [`crate::config::FilterConfig::from_json`].
     pub fn filter_config_json(&self, session_keys: &[String]) -> Result<serde_json::Value, String> {
@@ -308,7 +329,10 @@ impl GatewayConfig {
         if let (Some(h), Some(obj)) = (&self.session.subject_header, session.as_object_mut()) {
             obj.insert("subject_header".into(), serde_json::Value::String(h.clone()));
         }
+        let allowed_hosts = self.effective_allowed_hosts();
         Ok(serde_json::json!({
+            "allowed_hosts": allowed_hosts,
+            "allowed_origins": allowed_hosts,
             "mcp_paths": [self.mcp_path],
             "max_body_bytes": self.limits.max_body_bytes,
             "broker": { "authority": BROKER_AUTHORITY, "path": self.mcp_path },

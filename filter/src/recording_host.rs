@@ -40,6 +40,12 @@ impl RecordingHost {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// Sets a request header before the filter runs (replacing any of that name).
+    pub fn set_request_header_for_test(&mut self, name: &str, value: &str) {
+        self.headers.retain(|(k, _)| k != name);
+        self.headers.push((name.to_string(), value.to_string()));
+    }
+
     /// The local reply's body parsed as JSON.
     pub fn reply_json(&self) -> Option<serde_json::Value> {
         self.local_reply.as_ref().and_then(|(_, b)| serde_json::from_slice(b).ok())

@@ -56,6 +56,7 @@ pub enum ErrorKind {
     SessionForged = 8,
     SessionExpired = 9,
     SessionSubject = 10,
+    ForbiddenOrigin = 11,
 }
 impl ErrorKind {
     /// The name used in the counter and in filter state `mcp_gateway.error`.
@@ -64,7 +65,7 @@ impl ErrorKind {
     }
 }
 
-const ERROR_NAMES: [&str; 11] = [
+const ERROR_NAMES: [&str; 12] = [
     "parse_error",
     "invalid_request",
     "batch",
@@ -76,6 +77,7 @@ const ERROR_NAMES: [&str; 11] = [
     "session_forged",
     "session_expired",
     "session_subject",
+    "forbidden_origin",
 ];
 
 /// Counter ids, resolved once at configure time.

@@ -9,8 +9,9 @@ use std::rc::Rc;
 
 use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::ids::unmap_server_request_id;
+use mcpgw_common::config::host_allowed;
 use mcpgw_common::jsonrpc::{
-    HEADER_MISMATCH, INVALID_PARAMS, REQUEST_TOO_LARGE, RESOURCE_NOT_FOUND, SESSION_NOT_FOUND,
+    HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, REQUEST_TOO_LARGE, RESOURCE_NOT_FOUND, SESSION_NOT_FOUND,
 };
 use mcpgw_common::message::{self, Kind, Located, Message, ParseError, Reference};
 use mcpgw_common::session::{SessionClaims, TokenError};
@@ -106,6 +107,9 @@ impl Stream {
         let plugin = Rc::clone(&self.plugin);
         if !path.is_some_and(|p| plugin.is_mcp_path(p)) {
             return Action::Continue;
+        }
+        if let Err(why) = self.check_host_and_origin(&headers) {
+            return self.refuse(host, ErrorKind::ForbiddenOrigin, Refusal::new(403, INVALID_REQUEST, why));
         }
 
         if let Some(token) = session_token {
@@ -421,6 +425,28 @@ impl Stream {
             (Some(_), _) => Err(ErrorKind::SessionSubject),
             (None, _) => Ok(claims),
         }
+    }
+
+    /// DNS-rebinding protection: `Host` and `Origin` must name this gateway, when configured.
+    fn check_host_and_origin(&self, headers: &[(String, String)]) -> Result<(), String> {
+        let cfg = &self.plugin.config;
+        if cfg.allowed_hosts.is_empty() && cfg.allowed_origins.is_empty() {
+            return Ok(());
+        }
+        let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        if !cfg.allowed_hosts.is_empty() {
+            let authority = get(":authority").or_else(|| get("host")).unwrap_or_default();
+            if !host_allowed(&cfg.allowed_hosts, authority) {
+                return Err(format!("Forbidden: Host {authority:?} is not allowed on this gateway"));
+            }
+        }
+        if let (false, Some(origin)) = (cfg.allowed_origins.is_empty(), get("origin")) {
+            let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest.split('/').next().unwrap_or_default());
+            if !host_allowed(&cfg.allowed_origins, origin_host) {
+                return Err(format!("Forbidden: Origin {origin:?} is not allowed on this gateway"));
+            }
+        }
+        Ok(())
     }
 
     /// MCP 2026-07-28: `Mcp-Method` and `Mcp-Name` must be present and agree with the body.
