@@ -1,0 +1,422 @@
+//! The one source of the gateway's Envoy configuration: from a [`GatewayConfig`] to the
+//! listener (wasm filter + routes), the clusters, and the bootstrap around them, either
+//! static (one self-contained file, for people who run their own Envoy) or dynamic (a
+//! bootstrap whose LDS and CDS come from files, which `mcp-gateway up` rewrites atomically
+//! when the gateway config changes: Envoy applies them without a restart).
+//!
+//! The choices behind the shape are explained in envoy-configs/README.md: V8,
+//! `allow_on_headers_stop_iteration`, `FAIL_CLOSED`, buffer limit = `max_body_bytes` + 256 KiB,
+//! MCP routes with `timeout: 0s` + `idle_timeout`, `host_rewrite_literal`, internal virtual
+//! hosts that match only the MCP path.
+
+use std::path::{Path, PathBuf};
+
+use mcpgw_common::gateway::{parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY};
+use serde_json::{json, Value};
+
+/// Envoy refuses (413, plain text) buffered bodies over the listener's buffer limit; it sits
+/// this far above the filter's `max_body_bytes` so the filter's JSON-RPC 413 fires first.
+pub const BUFFER_SLACK: usize = 256 * 1024;
+pub const LISTENER_NAME: &str = "mcp_gateway";
+pub const BROKER_CLUSTER: &str = "broker";
+pub const DEFAULT_CLUSTER: &str = "default_upstream";
+const LISTENER_TYPE: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
+const CLUSTER_TYPE: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+
+/// What the gateway config does not say (where things are on this machine).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The filter module, as Envoy will open it.
+    pub wasm_path: String,
+    /// Envoy's admin interface, `host:port`.
+    pub admin: String,
+    /// Access log file (JSON lines); `None` for no access log.
+    pub access_log: Option<String>,
+    /// HTTP filters (Envoy `HttpFilter` objects) placed after the wasm filter, before the router.
+    pub extra_http_filters: Vec<Value>,
+    /// Where non-MCP paths go (`host:port`). Without it they get a 404 from Envoy, except the
+    /// RFC 9728 metadata paths, which the broker serves.
+    pub default_upstream: Option<String>,
+    /// Idle timeout of MCP routes (long tool calls and SSE streams have no overall timeout).
+    pub idle_timeout: String,
+    /// CA bundle for https backends.
+    pub ca_bundle: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            wasm_path: "target/wasm32-wasip1/release/mcpgw_filter.wasm".into(),
+            admin: "127.0.0.1:9901".into(),
+            access_log: Some("/dev/stdout".into()),
+            extra_http_filters: Vec::new(),
+            default_upstream: None,
+            idle_timeout: "300s".into(),
+            ca_bundle: "/etc/ssl/certs/ca-certificates.crt".into(),
+        }
+    }
+}
+
+/// The listener and clusters for one gateway config.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub listener: Value,
+    pub clusters: Vec<Value>,
+    pub admin: Value,
+}
+
+/// `host:port` → (address for a socket, port). `0.0.0.0`/`[::]` become loopback: this is where
+/// Envoy *connects*.
+fn split_host_port(s: &str) -> Result<(String, u16), String> {
+    let (h, p) = s.rsplit_once(':').ok_or_else(|| format!("{s:?} is not host:port"))?;
+    let port = p.parse::<u16>().map_err(|_| format!("{s:?}: bad port"))?;
+    let host = h.trim_start_matches('[').trim_end_matches(']').to_string();
+    if host.is_empty() {
+        return Err(format!("{s:?} has no host"));
+    }
+    Ok((host, port))
+}
+
+fn connect_host(host: &str) -> String {
+    match host {
+        "0.0.0.0" => "127.0.0.1".into(),
+        "::" => "::1".into(),
+        h => h.into(),
+    }
+}
+
+fn socket_address(host: &str, port: u16) -> Value {
+    json!({ "socket_address": { "address": host, "port_value": port } })
+}
+
+fn cluster(name: &str, host: &str, port: u16, tls: bool, ca_bundle: &str) -> Value {
+    let is_ip = host.parse::<std::net::IpAddr>().is_ok();
+    let mut c = json!({
+        "@type": CLUSTER_TYPE,
+        "name": name,
+        "type": if is_ip { "STATIC" } else { "STRICT_DNS" },
+        "connect_timeout": "2s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": socket_address(host, port) } }] }]
+        }
+    });
+    if tls {
+        if let Some(o) = c.as_object_mut() {
+            o.insert(
+                "transport_socket".into(),
+                json!({
+                    "name": "envoy.transport_sockets.tls",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                        "sni": host,
+                        "common_tls_context": { "validation_context": {
+                            "trusted_ca": { "filename": ca_bundle },
+                            "match_typed_subject_alt_names": [{ "san_type": "DNS", "matcher": { "exact": host } }]
+                        } }
+                    }
+                }),
+            );
+        }
+    }
+    c
+}
+
+/// A credential's value, resolved like the broker does (`value_file` relative to `base`).
+fn credential_value(c: &mcpgw_common::gateway::Credential, base: Option<&Path>) -> Result<String, String> {
+    if let Some(v) = &c.value {
+        return Ok(v.clone());
+    }
+    if let Some(e) = &c.value_env {
+        return std::env::var(e).map_err(|_| format!("credential.value_env: {e:?} is not set"));
+    }
+    if let Some(f) = &c.value_file {
+        let p = Path::new(f);
+        let p = match base {
+            Some(b) if p.is_relative() => b.join(p),
+            _ => p.to_path_buf(),
+        };
+        return std::fs::read_to_string(&p)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| format!("credential.value_file {f:?}: cannot read: {}", e.kind()));
+    }
+    Err("credential: no value".into())
+}
+
+/// Renders the listener and clusters. `session_keys` are the resolved keys (base64, first
+/// mints); `base` is the config file's folder (for relative `value_file`s).
+pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>, opts: &Options) -> Result<Rendered, String> {
+    cfg.validate()?;
+    if let Some(s) = cfg.servers.iter().find(|s| server_authority(&s.name) == BROKER_AUTHORITY) {
+        return Err(format!("server {:?}: the name \"broker\" is reserved (its virtual host is the broker's)", s.name));
+    }
+    let filter_config = cfg.filter_config_json(session_keys)?;
+    let mcp_match = json!({ "path": cfg.mcp_path });
+    let mcp_route = |cluster: &str, host_rewrite: &str| {
+        json!({
+            "cluster": cluster,
+            "host_rewrite_literal": host_rewrite,
+            // No overall timeout: long tool calls and SSE streams; idle_timeout bounds silence.
+            "timeout": "0s",
+            "idle_timeout": opts.idle_timeout,
+        })
+    };
+
+    let mut vhosts = Vec::new();
+    let mut clusters = Vec::new();
+    for s in cfg.enabled_servers() {
+        let u = parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
+        let host = u.host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let default_port = if u.tls { 443 } else { 80 };
+        let host_rewrite = if u.port == default_port { u.host.clone() } else { format!("{}:{}", u.host, u.port) };
+        let upstream_path = u.path.split('?').next().unwrap_or("/").to_string();
+        let mut route = json!({
+            "match": { "path": upstream_path },
+            "route": mcp_route(&s.name, &host_rewrite),
+        });
+        if let Some(r) = route.as_object_mut() {
+            // The client's Authorization is not for this backend (MCP forbids token passthrough)...
+            if !s.forward_authorization {
+                r.insert("request_headers_to_remove".into(), json!(["authorization"]));
+            }
+            // ...a configured credential is (Envoy removes before it adds).
+            if let Some(c) = &s.credential {
+                let value = credential_value(c, base).map_err(|e| format!("server {:?}: {e}", s.name))?;
+                r.insert(
+                    "request_headers_to_add".into(),
+                    json!([{ "header": { "key": c.header.to_ascii_lowercase(), "value": value }, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD" }]),
+                );
+            }
+        }
+        // Only the upstream path the filter sets: a client naming this authority itself gets
+        // a 404 on every other path (and on the MCP path the filter rewrites :authority).
+        vhosts.push(json!({ "name": s.name, "domains": [server_authority(&s.name)], "routes": [route] }));
+        clusters.push(cluster(&s.name, &host, u.port, u.tls, &opts.ca_bundle));
+    }
+
+    let (bhost, bport) = split_host_port(&cfg.broker.listen).map_err(|e| format!("broker.listen: {e}"))?;
+    let bhost = connect_host(&bhost);
+    let broker_rewrite = if bhost.contains(':') { format!("[{bhost}]:{bport}") } else { format!("{bhost}:{bport}") };
+    vhosts.push(json!({
+        "name": "broker",
+        "domains": [BROKER_AUTHORITY],
+        "routes": [{ "match": mcp_match, "route": mcp_route(BROKER_CLUSTER, &broker_rewrite) }]
+    }));
+    clusters.push(cluster(BROKER_CLUSTER, &bhost, bport, false, &opts.ca_bundle));
+
+    // Everything that is not the MCP endpoint: the filter leaves it alone (it only strips
+    // client-sent x-mcp-* headers). RFC 9728 metadata comes from the broker.
+    let mut default_routes = vec![json!({
+        "match": { "prefix": "/.well-known/oauth-protected-resource" },
+        "route": { "cluster": BROKER_CLUSTER, "host_rewrite_literal": broker_rewrite }
+    })];
+    match &opts.default_upstream {
+        Some(up) => {
+            let (h, p) = split_host_port(up).map_err(|e| format!("default upstream: {e}"))?;
+            let h = connect_host(&h);
+            let rewrite = if h.contains(':') { format!("[{h}]:{p}") } else { format!("{h}:{p}") };
+            // With a default upstream, it gets everything (metadata included).
+            default_routes = vec![json!({ "match": { "prefix": "/" }, "route": { "cluster": DEFAULT_CLUSTER, "host_rewrite_literal": rewrite } })];
+            clusters.push(cluster(DEFAULT_CLUSTER, &h, p, false, &opts.ca_bundle));
+        }
+        None => default_routes.push(json!({ "match": { "prefix": "/" }, "direct_response": { "status": 404 } })),
+    }
+    vhosts.push(json!({ "name": "default", "domains": ["*"], "routes": default_routes }));
+
+    let mut http_filters = vec![json!({
+        "name": "mcp_gateway",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": "mcp_gateway",
+                "root_id": "mcp_gateway",
+                // The filter pauses in on_request_headers to read the body before routing;
+                // without this Envoy turns the pause into StopAll and the request stalls.
+                "allow_on_headers_stop_iteration": true,
+                // A security boundary: if its VM dies, 503 rather than unfiltered traffic.
+                "failure_policy": "FAIL_CLOSED",
+                "vm_config": {
+                    "vm_id": "mcp_gateway",
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": { "local": { "filename": opts.wasm_path } }
+                },
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": serde_json::to_string_pretty(&filter_config).map_err(|e| e.to_string())?
+                }
+            }
+        }
+    })];
+    http_filters.extend(opts.extra_http_filters.iter().cloned());
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
+    }));
+
+    let mut hcm = json!({
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "mcp_gateway",
+        "codec_type": "AUTO",
+        // A GET notification stream may stay quiet for long: route idle_timeout decides.
+        "stream_idle_timeout": "3600s",
+        "route_config": { "name": "mcp_routes", "virtual_hosts": vhosts },
+        "http_filters": http_filters,
+    });
+    if let (Some(path), Some(o)) = (&opts.access_log, hcm.as_object_mut()) {
+        o.insert("access_log".into(), json!([{
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": path,
+                "log_format": { "json_format": {
+                    "time": "%START_TIME%",
+                    "http_method": "%REQ(:METHOD)%",
+                    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+                    "authority": "%REQ(:AUTHORITY)%",
+                    "status": "%RESPONSE_CODE%",
+                    "flags": "%RESPONSE_FLAGS%",
+                    "details": "%RESPONSE_CODE_DETAILS%",
+                    "upstream": "%UPSTREAM_CLUSTER%",
+                    "mcp_method": "%REQ(x-mcp-method)%",
+                    "mcp_server": "%REQ(x-mcp-servername)%",
+                    "mcp_tool": "%REQ(x-mcp-toolname)%",
+                    "fs_method": "%FILTER_STATE(wasm.mcp_gateway.method:PLAIN)%",
+                    "fs_server": "%FILTER_STATE(wasm.mcp_gateway.server:PLAIN)%",
+                    "fs_tool": "%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%",
+                    "fs_id": "%FILTER_STATE(wasm.mcp_gateway.id:PLAIN)%",
+                    "fs_session": "%FILTER_STATE(wasm.mcp_gateway.session:PLAIN)%"
+                } }
+            }
+        }]));
+    }
+
+    let (lhost, lport) = split_host_port(&cfg.listen).map_err(|e| format!("listen: {e}"))?;
+    let listener = json!({
+        "@type": LISTENER_TYPE,
+        "name": LISTENER_NAME,
+        "address": socket_address(&lhost, lport),
+        // Envoy caps buffered bodies at this: at least the filter's limit, plus slack.
+        "per_connection_buffer_limit_bytes": cfg.limits.max_body_bytes + BUFFER_SLACK,
+        "filter_chains": [{ "filters": [{ "name": "envoy.filters.network.http_connection_manager", "typed_config": hcm }] }]
+    });
+    let (ahost, aport) = split_host_port(&opts.admin).map_err(|e| format!("admin: {e}"))?;
+    Ok(Rendered { listener, clusters, admin: json!({ "address": socket_address(&ahost, aport) }) })
+}
+
+fn strip_type(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("@type");
+    }
+    v
+}
+
+impl Rendered {
+    /// One self-contained bootstrap (static_resources).
+    pub fn static_bootstrap(&self) -> Value {
+        json!({
+            "admin": self.admin,
+            "static_resources": {
+                "listeners": [strip_type(self.listener.clone())],
+                "clusters": self.clusters.iter().cloned().map(strip_type).collect::<Vec<_>>(),
+            }
+        })
+    }
+
+    /// A bootstrap whose listener and clusters come from `lds` and `cds` (xDS files Envoy
+    /// watches: replace them by rename and Envoy applies them without a restart).
+    pub fn dynamic_bootstrap(&self, lds: &Path, cds: &Path) -> Value {
+        json!({
+            "node": { "id": "mcp-gateway", "cluster": "mcp-gateway" },
+            "admin": self.admin,
+            "dynamic_resources": {
+                "lds_config": { "path_config_source": { "path": lds.display().to_string() }, "resource_api_version": "V3" },
+                "cds_config": { "path_config_source": { "path": cds.display().to_string() }, "resource_api_version": "V3" },
+            }
+        })
+    }
+
+    pub fn lds(&self) -> Value {
+        json!({ "resources": [self.listener] })
+    }
+
+    pub fn cds(&self) -> Value {
+        json!({ "resources": self.clusters })
+    }
+
+    /// CDS with these clusters and those of `older` (used while a change is applied, so no
+    /// route ever names a cluster Envoy does not have).
+    pub fn cds_union(&self, older: &Rendered) -> Value {
+        let mut all = self.clusters.clone();
+        for c in &older.clusters {
+            if !all.iter().any(|x| x.get("name") == c.get("name")) {
+                all.push(c.clone());
+            }
+        }
+        json!({ "resources": all })
+    }
+}
+
+pub const HEADER: &str = "# Generated by `mcp-gateway render` from the gateway config. Do not edit: change the\n\
+# gateway config (or the renderer, gateway/src/render.rs) and render again.\n\
+# Why it looks like this: envoy-configs/README.md.\n";
+
+pub fn to_yaml(v: &Value) -> Result<String, String> {
+    serde_norway::to_string(v).map_err(|e| format!("cannot write YAML: {e}"))
+}
+
+/// Writes `text` to `path` atomically: a temporary file in the same folder, then rename (Envoy's
+/// file watcher reacts to the move).
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename to {}: {e}", path.display()))
+}
+
+/// Writes the dynamic set into `dir`: `envoy.yaml` (bootstrap), `lds.yaml`, `cds.yaml`.
+/// Returns the bootstrap's path.
+pub fn write_dynamic(r: &Rendered, dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (lds, cds, boot) = (dir.join("lds.yaml"), dir.join("cds.yaml"), dir.join("envoy.yaml"));
+    write_atomic(&cds, &format!("{HEADER}{}", to_yaml(&r.cds())?))?;
+    write_atomic(&lds, &format!("{HEADER}{}", to_yaml(&r.lds())?))?;
+    write_atomic(&boot, &format!("{HEADER}{}", to_yaml(&r.dynamic_bootstrap(&lds, &cds))?))?;
+    Ok(boot)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn cfg(yaml: &str) -> GatewayConfig {
+        serde_norway::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn one_cluster_and_vhost_per_server_plus_broker_and_default() {
+        let c = cfg("listen: 127.0.0.1:8080\nservers:\n - {name: a, url: 'http://127.0.0.1:7001/mcp', prefix: a_}\n - {name: b, url: 'https://example.com/x/mcp', prefix: b_, forward_authorization: true, credential: {value: 'Bearer t'}}\nsession: {key_env: X}\n");
+        let r = render(&c, &["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()], None, &Options::default()).unwrap();
+        let names: Vec<_> = r.clusters.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["a", "b", "broker"]);
+        assert_eq!(r.clusters[1]["type"], "STRICT_DNS");
+        let vhosts = &r.listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"];
+        assert_eq!(vhosts[0]["domains"][0], "a.mcp.internal");
+        assert_eq!(vhosts[0]["routes"][0]["route"]["host_rewrite_literal"], "127.0.0.1:7001");
+        assert_eq!(vhosts[0]["routes"][0]["request_headers_to_remove"][0], "authorization");
+        assert_eq!(vhosts[1]["routes"][0]["match"]["path"], "/x/mcp");
+        assert_eq!(vhosts[1]["routes"][0]["route"]["host_rewrite_literal"], "example.com");
+        assert!(vhosts[1]["routes"][0].get("request_headers_to_remove").is_none());
+        assert_eq!(vhosts[1]["routes"][0]["request_headers_to_add"][0]["header"]["value"], "Bearer t");
+        assert_eq!(vhosts[2]["domains"][0], BROKER_AUTHORITY);
+        assert_eq!(r.listener["per_connection_buffer_limit_bytes"], 4 * 1024 * 1024 + BUFFER_SLACK);
+    }
+
+    #[test]
+    fn refuses_a_server_named_broker() {
+        let c = cfg("servers:\n - {name: broker, url: 'http://127.0.0.1:1/mcp', prefix: x_}\nsession: {key_env: X}\n");
+        assert!(render(&c, &[], None, &Options::default()).unwrap_err().contains("reserved"));
+    }
+}

@@ -1,0 +1,417 @@
+//! `mcp-gateway up`: broker (in-process, the broker library) + Envoy (child process, dynamic
+//! LDS/CDS from files) + with the embedded default, the two demo servers (in-process).
+//!
+//! Hot reload: the config file is polled (mtime and size, once a second). The broker reloads
+//! the same file by itself; here the listener (filter config, routes) and clusters are
+//! re-rendered and handed to Envoy by atomically replacing its LDS/CDS files. The order keeps
+//! every route pointing at a known cluster: CDS (old ∪ new clusters), then LDS, then CDS (new).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+use crate::render::{self, Rendered};
+use crate::{default_config_text, find_wasm, repo_roots, Args, DefaultPorts, DEFAULT_KEY_ENV};
+
+const START_DEADLINE: Duration = Duration::from_secs(60);
+const APPLY_DEADLINE: Duration = Duration::from_secs(5);
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn signalled() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
+const SETUP_HINT: &str = "run `make setup` (scripts/setup.sh installs Envoy 1.40 into .venv), or pass --envoy PATH";
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// `--envoy`, else the project's venv (`.venv/lib/python3.*/site-packages/envoy/_bin/envoy`),
+/// else `envoy` on PATH.
+pub fn find_envoy(flag: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = flag {
+        return if is_executable(p) {
+            Ok(p.to_path_buf())
+        } else {
+            Err(format!("Envoy not found: {} is not an executable file; {SETUP_HINT}", p.display()))
+        };
+    }
+    let mut looked = Vec::new();
+    for root in repo_roots() {
+        let lib = root.join(".venv/lib");
+        let mut pythons: Vec<PathBuf> = std::fs::read_dir(&lib)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        pythons.sort();
+        pythons.insert(0, lib.join("python3.11"));
+        for py in pythons {
+            let p = py.join("site-packages/envoy/_bin/envoy");
+            if is_executable(&p) {
+                return Ok(p);
+            }
+        }
+        looked.push(lib.join("python3.11/site-packages/envoy/_bin/envoy").display().to_string());
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join("envoy");
+            if is_executable(&p) {
+                return Ok(p);
+            }
+        }
+    }
+    looked.push("envoy on PATH".into());
+    Err(format!("Envoy not found (looked for {}); {SETUP_HINT}", looked.join(", ")))
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Everything `up` needs to (re-)render.
+struct Renderer {
+    path: PathBuf,
+    listen: String,
+    opts: render::Options,
+}
+
+impl Renderer {
+    fn load(&self) -> Result<(Rendered, mcpgw_common::gateway::GatewayConfig), String> {
+        // The broker's loader: the same parsing, validation and secret resolution it applies.
+        let rt = mcpgw_broker::config::load(&self.path, 0)?;
+        let mut cfg = rt.config.clone();
+        let base = self.path.parent();
+        let keys = mcpgw_broker::config::resolve_key_texts(&cfg, base)?;
+        // Envoy cannot move a listener to another address: the listen address is the start-up one.
+        if cfg.listen != self.listen {
+            tracing::warn!(configured = %cfg.listen, kept = %self.listen, "listen changed: it takes effect on the next start");
+            cfg.listen = self.listen.clone();
+        }
+        Ok((render::render(&cfg, &keys, base, &self.opts)?, cfg))
+    }
+}
+
+struct Admin {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Admin {
+    async fn get(&self, path: &str) -> Option<(u16, String)> {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.ok()?;
+        let status = r.status().as_u16();
+        Some((status, r.text().await.ok()?))
+    }
+
+    async fn counter(&self, name: &str) -> u64 {
+        let Some((200, text)) = self.get(&format!("/stats?filter={name}")).await else { return 0 };
+        text.lines()
+            .filter_map(|l| l.split_once(": "))
+            .filter(|(k, _)| *k == name)
+            .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
+            .next()
+            .unwrap_or(0)
+    }
+
+    async fn ready(&self) -> bool {
+        matches!(self.get("/ready").await, Some((200, t)) if t.trim() == "LIVE")
+            && self.counter("listener_manager.total_listeners_active").await >= 1
+    }
+
+    /// Waits until Envoy counted one more update (accepted or rejected) for `api` (`cds`/`lds`).
+    async fn wait_update(&self, stat_prefix: &str, before: (u64, u64)) -> Result<(), String> {
+        let deadline = Instant::now() + APPLY_DEADLINE;
+        loop {
+            let now = self.updates(stat_prefix).await;
+            if now.1 > before.1 {
+                return Err(format!("Envoy rejected the new {stat_prefix} (see its log)"));
+            }
+            if now.0 > before.0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("Envoy did not pick up the new {stat_prefix} file"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn updates(&self, stat_prefix: &str) -> (u64, u64) {
+        (self.counter(&format!("{stat_prefix}.update_success")).await, self.counter(&format!("{stat_prefix}.update_rejected")).await)
+    }
+}
+
+const CDS: &str = "cluster_manager.cds";
+const LDS: &str = "listener_manager.lds";
+
+/// Hands a new rendering to the running Envoy without a restart.
+async fn apply(admin: &Admin, dir: &Path, old: &Rendered, new: &Rendered) -> Result<(), String> {
+    let write = |name: &str, v: &serde_json::Value| -> Result<(), String> {
+        render::write_atomic(&dir.join(name), &format!("{}{}", render::HEADER, render::to_yaml(v)?))
+    };
+    let before = admin.updates(CDS).await;
+    write("cds.yaml", &new.cds_union(old))?;
+    admin.wait_update(CDS, before).await?;
+    let before = admin.updates(LDS).await;
+    write("lds.yaml", &new.lds())?;
+    admin.wait_update(LDS, before).await?;
+    let before = admin.updates(CDS).await;
+    write("cds.yaml", &new.cds())?;
+    admin.wait_update(CDS, before).await
+}
+
+fn spawn_envoy(envoy: &Path, bootstrap: &Path, log: &Path, admin_port: u16) -> Result<Child, String> {
+    let out = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    let base_id = 1000 + (std::process::id() as u64 * 7 + u64::from(admin_port)) % 60000;
+    let mut cmd = Command::new(envoy);
+    cmd.arg("-c")
+        .arg(bootstrap)
+        .args(["--concurrency", "2", "--disable-hot-restart", "--base-id", &base_id.to_string()])
+        // Listener updates drain old connections; keep that short for a local gateway.
+        .args(["--drain-time-s", "5", "--log-level", "info"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        // Its own process group: a terminal's Ctrl-C reaches `up`, which stops Envoy itself.
+        .process_group(0)
+        .kill_on_drop(true);
+    // If `up` dies without cleaning up (SIGKILL), the kernel stops Envoy too.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    cmd.spawn().map_err(|e| format!("cannot start Envoy {}: {e}", envoy.display()))
+}
+
+async fn stop_envoy(child: &mut Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    if let Some(pid) = child.id() {
+        unsafe {
+            libc::kill(pid as i32, libc::SIGTERM);
+        }
+    }
+    if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_err() {
+        let _ = child.kill().await;
+    }
+}
+
+pub async fn run(a: Args, generated_key: bool) -> i32 {
+    let stop_demos = CancellationToken::new();
+    let rundir = std::env::temp_dir().join(format!("mcp-gateway-{}", std::process::id()));
+    let code = match run_inner(a, generated_key, &rundir, &stop_demos).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("mcp-gateway up: {e}");
+            1
+        }
+    };
+    stop_demos.cancel();
+    let _ = std::fs::remove_dir_all(&rundir);
+    code
+}
+
+async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &CancellationToken) -> Result<(), String> {
+    let envoy = find_envoy(a.envoy.as_deref())?;
+    let (wasm, exists) = find_wasm(a.wasm.as_deref());
+    if !exists {
+        return Err(format!(
+            "the filter module {} is missing: build it with `make wasm` (cargo build --release -p mcpgw-filter --target wasm32-wasip1)",
+            wasm.display()
+        ));
+    }
+    let wasm = wasm.canonicalize().unwrap_or(wasm);
+    std::fs::create_dir_all(rundir).map_err(|e| format!("cannot create {}: {e}", rundir.display()))?;
+
+    // The gateway config: the user's file, or the embedded default with its demo servers.
+    let mut demo_urls = Vec::new();
+    let path = match &a.config {
+        Some(p) => p.canonicalize().map_err(|e| format!("--config {}: {e}", p.display()))?,
+        None => {
+            let bind = || async {
+                tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("cannot listen for a demo server: {e}"))
+            };
+            let (weather, clock) = (bind().await?, bind().await?);
+            let port = |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.port()).unwrap_or(0);
+            let ports = DefaultPorts {
+                listen: a.listen.clone().unwrap_or_else(|| "127.0.0.1:8080".into()),
+                broker: free_port()?,
+                weather: port(&weather),
+                clock: port(&clock),
+            };
+            for (name, l) in [("weather", weather), ("clock", clock)] {
+                demo_urls.push(format!("{name} http://127.0.0.1:{}/mcp", port(&l)));
+                let stop = stop_demos.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = crate::demo::serve(name, l, stop).await {
+                        tracing::error!(server = name, error = %e, "demo server stopped");
+                    }
+                });
+            }
+            let p = rundir.join("gateway.yaml");
+            std::fs::write(&p, default_config_text(&ports)).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+            p
+        }
+    };
+    let first = mcpgw_broker::config::load(&path, 0).map_err(|e| format!("{}: {e}", path.display()))?;
+    let listen = a.listen.clone().unwrap_or_else(|| first.config.listen.clone());
+    std::net::TcpListener::bind(&listen)
+        .map_err(|e| format!("cannot listen on {listen} ({e}): pick another address with --listen HOST:PORT"))?;
+    let admin_addr = match &a.admin {
+        Some(ad) => ad.clone(),
+        None => format!("127.0.0.1:{}", free_port()?),
+    };
+    let admin_port = admin_addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(0);
+    let access_log = match a.access_log.as_deref() {
+        Some("none") => None,
+        Some(p) => Some(p.to_string()),
+        None => Some(rundir.join("access.log").display().to_string()),
+    };
+    let renderer = Renderer {
+        path: path.clone(),
+        listen: listen.clone(),
+        opts: render::Options { wasm_path: wasm.display().to_string(), admin: admin_addr.clone(), access_log, ..Default::default() },
+    };
+    let (mut current, cfg) = renderer.load().map_err(|e| format!("{}: {e}", path.display()))?;
+    let xds = rundir.join("envoy");
+    let bootstrap = render::write_dynamic(&current, &xds)?;
+
+    // The broker, in-process.
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_broker, broker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let broker = tokio::spawn(mcpgw_broker::run(path.clone(), None, Some(bound_tx), async move {
+        let _ = broker_stopped.await;
+    }));
+    let broker_addr = match bound_rx.await {
+        Ok(addr) => addr,
+        Err(_) => {
+            let e = broker.await.map_err(|e| e.to_string()).and_then(|r| r).err().unwrap_or_default();
+            return Err(format!("the broker did not start: {e}"));
+        }
+    };
+
+    let envoy_log = rundir.join("envoy.log");
+    let mut child = spawn_envoy(&envoy, &bootstrap, &envoy_log, admin_port)?;
+    let admin = Admin {
+        base: format!("http://{admin_addr}"),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(2)).build().map_err(|e| e.to_string())?,
+    };
+    let broker_ready = format!("http://{broker_addr}/readyz");
+    let deadline = Instant::now() + START_DEADLINE;
+    let signal = signalled();
+    tokio::pin!(signal);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            let _ = stop_broker.send(());
+            return Err(format!("Envoy exited during start-up ({status}); its log ends with:\n{}", log_tail(&envoy_log, 30)));
+        }
+        let broker_ok = matches!(admin.http.get(&broker_ready).send().await, Ok(r) if r.status().is_success());
+        if broker_ok && admin.ready().await {
+            break;
+        }
+        if Instant::now() > deadline {
+            stop_envoy(&mut child).await;
+            return Err(format!(
+                "not healthy after {}s (broker ready: {broker_ok}); Envoy's log ends with:\n{}",
+                START_DEADLINE.as_secs(),
+                log_tail(&envoy_log, 30)
+            ));
+        }
+        tokio::select! {
+            _ = &mut signal => { stop_envoy(&mut child).await; return Ok(()); }
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+
+    let url = format!("http://{listen}{}", cfg.mcp_path);
+    let mut banner = format!("\nMCP gateway ready: {url}\n");
+    if a.config.is_none() {
+        banner.push_str("  config: embedded default (two bundled demo servers whose tools clash: echo, add, now)\n");
+        for d in &demo_urls {
+            banner.push_str(&format!("    {d}\n"));
+        }
+    } else {
+        banner.push_str(&format!("  config: {} (changes are applied while running)\n", path.display()));
+    }
+    for s in cfg.enabled_servers() {
+        banner.push_str(&format!("  server {:<12} prefix {:<12} {}\n", s.name, format!("{:?}", s.prefix), s.url));
+    }
+    if generated_key {
+        banner.push_str(&format!(
+            "  session key: generated for this run ({DEFAULT_KEY_ENV} is not set); sessions end with this process\n"
+        ));
+    }
+    banner.push_str(&format!(
+        "  broker http://{broker_addr}   envoy admin http://{admin_addr} (pid {})   logs {}\n",
+        child.id().unwrap_or(0),
+        rundir.display()
+    ));
+    banner.push_str(&format!("  try: npx --prefix tests/node mcp-inspector --cli {url} --transport http --method tools/list\n"));
+    banner.push_str("  Ctrl-C stops the gateway.\n");
+    println!("{banner}");
+
+    let mut last = stamp(&path);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let outcome = loop {
+        tokio::select! {
+            _ = &mut signal => break Ok(()),
+            status = child.wait() => {
+                break Err(format!("Envoy exited ({}); its log ends with:\n{}",
+                    status.map(|s| s.to_string()).unwrap_or_default(), log_tail(&envoy_log, 30)));
+            }
+            _ = tick.tick() => {
+                let now = stamp(&path);
+                if now == last || now.is_none() {
+                    continue;
+                }
+                last = now;
+                match renderer.load() {
+                    Ok((next, _)) => match apply(&admin, &xds, &current, &next).await {
+                        Ok(()) => {
+                            tracing::info!(path = %path.display(), "Envoy configuration updated (no restart)");
+                            current = next;
+                        }
+                        Err(e) => tracing::error!(error = %e, "Envoy configuration update failed"),
+                    },
+                    Err(e) => tracing::error!(path = %path.display(), error = %e, "configuration refused; the last good one stays in force"),
+                }
+            }
+        }
+    };
+    eprintln!("mcp-gateway: stopping");
+    stop_envoy(&mut child).await;
+    let _ = stop_broker.send(());
+    // Graceful shutdown waits for open client streams; do not wait for them forever.
+    let _ = tokio::time::timeout(Duration::from_secs(3), broker).await;
+    outcome
+}
