@@ -8,7 +8,7 @@ SHELL := /bin/bash
 WASM := target/wasm32-wasip1/release/mcpgw_filter.wasm
 PY := .venv/bin/python
 
-.PHONY: run test setup wasm unit wasm-unit lint e2e bench fuzz oci istio istio-test
+.PHONY: run test setup wasm unit wasm-unit lint e2e bench loadbench fuzz oci istio istio-test
 
 run: setup wasm
 	cargo build --release -p mcpgw-broker
@@ -41,6 +41,13 @@ e2e:
 
 bench:
 	cargo bench -p mcpgw-benches
+
+# Side-by-side load benchmark (benches/README.md): backend direct, plain Envoy, Envoy's native
+# mcp_router, our gateway; writes benches/results/. Knobs: ROUNDS, DURATION, WARMUP, SESSIONS,
+# ENVOY_CONCURRENCY (environment) or benches/loadbench.py --help.
+loadbench: setup wasm
+	cargo build --release -p mcpgw-broker -p mcpgw-bench-backend
+	$(PY) benches/loadbench.py
 
 # Runs each fuzz target for FUZZ_RUNS executions (see README "Fuzzing").
 FUZZ_RUNS ?= 10000000
