@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Where does our filter's time go? Envoy CPU per tools/call for variants of configuration (d),
+next to plain Envoy (b), measured like benches/loadbench.py (same stack, h2load, /proc ticks),
+interleaved and repeated. Variants (each its own Envoy, one worker):
+  b         plain router
+  d         our filter as benchmarked (filter state on)
+  d-nofs    our filter with `filter_state: false` (no set_property host calls)
+  d-idle    our filter loaded, but /mcp is not one of its mcp_paths: it only reads the headers
+            once and strips x-mcp-* (the fixed cost of a wasm filter on the path)
+Run with backends in session mode (SSE answers, which the filter rewrites) and in stateless
+mode (JSON answers). Usage: .venv/bin/python benches/ablate.py [--rounds 3] [--duration 4]
+Prints a Markdown table; benches/README.md quotes it.
+"""
+import argparse, base64, copy, json, os, secrets, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import loadbench as lb  # noqa: E402
+
+VARIANTS = ["b", "d", "d-nofs", "d-idle"]
+
+
+def variant_configs(key: str) -> dict:
+    lb.PORTS.update({"d-nofs": 18004, "d-idle": 18005})
+    lb.ADMIN.update({"d-nofs": 18904, "d-idle": 18905})
+    out = {}
+    for v in ("d-nofs", "d-idle"):
+        cfg = lb.envoy_ours(key)
+        cfg["admin"]["address"]["socket_address"]["port_value"] = lb.ADMIN[v]
+        lst = cfg["static_resources"]["listeners"][0]
+        lst["address"]["socket_address"]["port_value"] = lb.PORTS[v]
+        hcm = lst["filter_chains"][0]["filters"][0]["typed_config"]
+        fc = lb.filter_config(key)
+        if v == "d-nofs":
+            fc["filter_state"] = False
+        else:
+            fc["mcp_paths"] = ["/not-this-one"]
+            # Everything else goes to backend s0, as in (b).
+            hcm["route_config"]["virtual_hosts"][-1]["routes"] = [
+                {"match": {"prefix": "/"}, "route": {"cluster": "s0", "timeout": "0s"}}]
+        hcm["http_filters"][0]["typed_config"]["config"]["configuration"]["value"] = json.dumps(fc)
+        out[v] = cfg
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=4)
+    ap.add_argument("--conc", type=int, default=16)
+    a = ap.parse_args()
+    lb.ARGS = argparse.Namespace(envoy_concurrency=1)
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    work = Path(tempfile.mkdtemp(prefix="ablate-"))
+    procs = lb.Procs(work)
+    table = []
+    try:
+        for stateless in (False, True):
+            lb.start_stack(procs, work, key, stateless=stateless)
+            for v, cfg in variant_configs(key).items():
+                p = work / f"envoy-{v}.json"
+                p.write_text(json.dumps(cfg))
+                procs.start(f"envoy-{v}", [lb.envoy_bin(), "-c", str(p), "--concurrency", "1", "--disable-hot-restart", "-l", "warning"])
+                lb.wait_port(lb.ADMIN[v], path="/ready")
+            res = {v: [] for v in VARIANTS}
+            bodies, heads = {}, {}
+            for v in VARIANTS:
+                tool_cfg = "b" if v in ("b", "d-idle") else "d"
+                lb.port_of_orig = lb.port_of
+                port = lb.PORTS[v]
+                h = dict(lb.BASE_HEADERS)
+                if not (stateless and tool_cfg == "b"):
+                    # session: from the backend itself for b/d-idle, from the broker for d*
+                    import http.client
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    st, hh, msg = lb.post(conn, lb.init_body())
+                    sid = hh.get("mcp-session-id")
+                    if sid:
+                        lb.post(conn, lb.rpc_body("notifications/initialized", id_=None), sid)
+                        h.update({"mcp-session-id": sid, "mcp-protocol-version": lb.PROTOCOL})
+                body = work / f"{v}.json"
+                body.write_bytes(lb.call_body(tool_cfg, "hello"))
+                bodies[v], heads[v] = body, h
+            for r in range(a.rounds):
+                for v in VARIANTS[r % 4:] + VARIANTS[:r % 4]:
+                    pid = procs.pid(f"envoy-{v}")
+                    t0 = lb.cpu_ticks(pid)
+                    x = lb.h2load(lb.PORTS[v], bodies[v], heads[v], a.conc, a.duration, 0.5, work / "log")
+                    cpu = (lb.cpu_ticks(pid) - t0) / lb.TICK * 1e6 / x["done"]
+                    if x["errors"]:
+                        raise RuntimeError(f"{v}: {x['errors']} errors")
+                    res[v].append((x["rps"], cpu, x.get("p50", 0)))
+                    print(f"  {'json' if stateless else 'sse '} r{r} {v:7s} {x['rps']:7.0f} req/s  Envoy CPU {cpu:5.0f} us/req  p50 {x.get('p50', 0)} us", flush=True)
+            for v in VARIANTS:
+                med = lambda i: statistics.median(t[i] for t in res[v])  # noqa: E731
+                table.append(("JSON (stateless)" if stateless else "SSE (session)", v, med(0), med(1), med(2)))
+            procs.stop_all()
+    finally:
+        procs.stop_all()
+    print("\n| backend answers | variant | req/s | Envoy CPU µs/req | Δ CPU vs b | p50 µs |\n|---|---|---:|---:|---:|---:|")
+    for mode, v, rps, cpu, p50 in table:
+        base = next(c for m, vv, _, c, _ in table if m == mode and vv == "b")
+        print(f"| {mode} | {v} | {rps:.0f} | {cpu:.0f} | {cpu - base:+.0f} | {p50:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
