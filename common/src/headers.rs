@@ -26,6 +26,13 @@ pub fn requires_standard_headers(protocol_version: &str) -> bool {
     protocol_version.len() == HEADERS_VERSION.len() && protocol_version >= HEADERS_VERSION
 }
 
+/// Methods that 2026-07-28 removed (`subscriptions/listen` replaces resource subscriptions):
+/// a request at that version names no backend and needs no `Mcp-Name`; whoever answers it
+/// (the broker) says the method does not exist.
+pub fn removed_in_standard_headers_era(method: &str) -> bool {
+    matches!(method, "resources/subscribe" | "resources/unsubscribe")
+}
+
 /// Which body field `Mcp-Name` mirrors for `method`, if any.
 pub fn name_field(method: &str) -> Option<NameField> {
     match method {

@@ -225,6 +225,9 @@ impl Stream {
     fn destination<'m>(&self, msg: &'m Message<'m>) -> Result<Option<Destination<'m>>, (ErrorKind, Refusal)> {
         let router = &self.plugin.config.router;
         let method = msg.method.as_deref().unwrap_or_default();
+        if self.is_modern() && mcp_headers::removed_in_standard_headers_era(method) {
+            return Ok(None);
+        }
         let (target, by_uri, fact, what) = match method {
             "tools/call" => (required(&msg.name, "params.name")?, false, metadata::F_TOOL, "tool"),
             "prompts/get" => (required(&msg.name, "params.name")?, false, metadata::F_PROMPT, "prompt"),
@@ -307,8 +310,7 @@ impl Stream {
                 return self.refuse(host, ErrorKind::InvalidParams, Refusal::new(200, INVALID_PARAMS, message).with_id(msg.id));
             }
         }
-        let modern = self.captured.protocol_version.as_deref().is_some_and(mcp_headers::requires_standard_headers);
-        if modern && !server.sessionless {
+        if self.is_modern() && !server.sessionless {
             // The broker routes by the exposed name itself: body and headers go on untouched,
             // but policy still gets the facts.
             let own = dest.target.value.get(dest.own_start..).unwrap_or_default();
@@ -427,6 +429,11 @@ impl Stream {
         }
     }
 
+    /// Whether the client speaks 2026-07-28 or later (sessionless, standard headers).
+    fn is_modern(&self) -> bool {
+        self.captured.protocol_version.as_deref().is_some_and(mcp_headers::requires_standard_headers)
+    }
+
     /// DNS-rebinding protection: `Host` and `Origin` must name this gateway, when configured.
     fn check_host_and_origin(&self, headers: &[(String, String)]) -> Result<(), String> {
         let cfg = &self.plugin.config;
@@ -461,6 +468,9 @@ impl Stream {
         let header_method = mcp_headers::decode_value(header_method).ok_or_else(|| mismatch("Mcp-Method header is not validly encoded".into()))?;
         if header_method != method {
             return Err(mismatch(format!("Mcp-Method {header_method:?} does not match the body's method {method:?}")));
+        }
+        if mcp_headers::removed_in_standard_headers_era(method) {
+            return Ok(());
         }
         let Some(field) = mcp_headers::name_field(method) else { return Ok(()) };
         let body_value = match field {

@@ -508,3 +508,17 @@ fn dns_rebinding_host_and_origin_checks() {
     drive(&p, &mut no_origin);
     assert!(no_origin.local_reply.is_none());
 }
+
+#[test]
+fn methods_removed_in_2026_07_28_go_to_the_broker_unchecked() {
+    let p = plugin();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"alpha+file:///x"}}"#;
+    let mut h = post(body, &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "resources/subscribe")]);
+    drive(&p, &mut h);
+    assert!(h.local_reply.is_none(), "{:?}", h.reply_json());
+    assert_eq!(h.header(":authority"), Some("broker.mcp.internal"));
+    // The session protocol still routes them to the backend.
+    let mut h = post(body, &[]);
+    drive(&p, &mut h);
+    assert_eq!(h.header(":authority"), Some("alpha.mcp.internal"));
+}
