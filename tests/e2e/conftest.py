@@ -1,15 +1,16 @@
 """End-to-end fixtures: real Envoy 1.40 + the built filter .wasm + real MCP backends.
 
-Nothing is built here: the filter must already be built
-(`cargo build -p mcpgw-filter --target wasm32-wasip1 --release`), or MCPGW_WASM must name a
-.wasm. Every process is started in its own process group on 127.0.0.1 with free ports, and
+Nothing is built here: the filter (`cargo build -p mcpgw-filter --target wasm32-wasip1
+--release`, or MCPGW_WASM), the broker and the CLI (`cargo build -p mcpgw-broker -p
+mcp-gateway`; `make test` does both) must already be built. Every process is started in its own process group on 127.0.0.1 with free ports, and
 is stopped (TERM, then KILL) when the session ends, whatever happened.
 
-Layout (the one of envoy-configs/, rendered from the same template with --rbac):
+Layout (the one of envoy-configs/, from one gateway config: the broker reads it, and
+`mcp-gateway render --http-filters rbac-deny-tool.yaml` turns it into Envoy's config):
 
     client -> Envoy :listen  --alpha.mcp.internal-->  py_backend alpha   (tools echo, whoami, ...)
                              --beta.mcp.internal--->  py_backend beta    (the same names)
-                             --broker.mcp.internal->  the broker         (see broker_command)
+                             --broker.mcp.internal->  mcpgw-broker       (see broker_command)
                              --anything else------->  http_echo          (non-MCP paths)
 """
 
@@ -55,6 +56,16 @@ MODERN = "2026-07-28"
 # ---- the broker ----------------------------------------------------------------------------
 
 
+def newest_binary(name: str, env: str) -> Path:
+    """$<env>, else the newest of target/{debug,release}/<name> (`make test` builds debug)."""
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    found = [p for p in (ROOT / "target/debug" / name, ROOT / "target/release" / name) if p.is_file()]
+    if not found:
+        raise RuntimeError(f"{name} is not built: run `cargo build -p {name}` (make test does)")
+    return max(found, key=lambda p: p.stat().st_mtime)
+
+
 @dataclass
 class BrokerContext:
     """What a broker needs to know to be started in front of the test backends."""
@@ -64,16 +75,13 @@ class BrokerContext:
     alpha_port: int
     beta_port: int
     workdir: Path
+    config: Path  # the gateway config (the same file the Envoy config was rendered from)
 
 
 def broker_command(ctx: BrokerContext) -> list[str]:
-    """The command that serves the broker route (initialize, lists, ping, GET/DELETE).
-
-    Until the real broker (broker/) is wired in, a third plain SDK backend named "broker"
-    stands in, so that the official client's handshake and lists work and the tests exercise
-    the filter alone. Switching to the real broker is this one line.
-    """
-    return [PYTHON, str(SERVERS / "py_backend.py"), "broker", str(ctx.port), "--stateless"]
+    """The real broker (broker/, binary mcpgw-broker) on the test's gateway config; the
+    session key reaches it through $MCPGW_SESSION_KEY (see start_gateway)."""
+    return [str(newest_binary("mcpgw-broker", "MCPGW_BROKER_BIN")), "--config", str(ctx.config)]
 
 
 # ---- processes -----------------------------------------------------------------------------
@@ -245,10 +253,20 @@ class Gateway:
 
 
 def start_gateway(
-    workdir: Path, procs: list[Proc], *, key: str | None = None, rbac: bool = True, max_body_bytes: int | None = None
+    workdir: Path,
+    procs: list[Proc],
+    *,
+    key: str | None = None,
+    rbac: bool = True,
+    max_body_bytes: int | None = None,
+    stateless: bool = True,
 ) -> Gateway:
     """Starts backends, the broker, the echo upstream and Envoy. Every process is appended to
-    `procs` as soon as it is started: the caller stops them (stop_all), also when this raises."""
+    `procs` as soon as it is started: the caller stops them (stop_all), also when this raises.
+
+    `stateless`: the backends are stateless SDK servers that serve MCP 2026-07-28 themselves
+    (`sessionless: true` in the gateway config); otherwise they speak the session protocol
+    and every gateway session carries their own session ids."""
     if not ENVOY.is_file():
         raise RuntimeError(f"Envoy not found at {ENVOY}: run scripts/setup.sh")
     if not WASM.is_file():
@@ -273,24 +291,35 @@ def start_gateway(
     )
     started = procs
     for name in ("alpha", "beta"):
-        argv = [PYTHON, str(SERVERS / "py_backend.py"), name, str(ports[name]), "--stateless"]
+        argv = [PYTHON, str(SERVERS / "py_backend.py"), name, str(ports[name])] + (["--stateless"] if stateless else [])
         started.append(Proc(name, argv, workdir / f"{name}.log"))
-    broker = broker_command(BrokerContext(ports["broker"], key, ports["alpha"], ports["beta"], workdir))
-    started.append(Proc("broker", broker, workdir / "broker.log"))
+    # One gateway config for the broker and for Envoy (rendered by `mcp-gateway render`).
+    gateway_yaml = workdir / "gateway.yaml"
+    gateway_yaml.write_text(
+        json.dumps(
+            envoy_render.gateway_config(
+                listen=("127.0.0.1", ports["listen"]),
+                broker=("127.0.0.1", ports["broker"]),
+                alpha=("127.0.0.1", ports["alpha"]),
+                beta=("127.0.0.1", ports["beta"]),
+                sessionless=stateless,
+                max_body_bytes=max_body,
+            ),
+            indent=2,
+        )
+    )
+    broker = broker_command(BrokerContext(ports["broker"], key, ports["alpha"], ports["beta"], workdir, gateway_yaml))
+    started.append(Proc("broker", broker, workdir / "broker.log", env={envoy_render.KEY_ENV: key}))
     started.append(Proc("echo", [PYTHON, str(SERVERS / "http_echo.py"), str(ports["echo"])], workdir / "echo.log"))
 
     config = workdir / "envoy.yaml"
     config.write_text(
-        envoy_render.render(
-            wasm_path=WASM,
-            listen_port=ports["listen"],
-            admin_port=ports["admin"],
-            alpha=("127.0.0.1", ports["alpha"]),
-            beta=("127.0.0.1", ports["beta"]),
-            broker=("127.0.0.1", ports["broker"]),
-            default=("127.0.0.1", ports["echo"]),
+        envoy_render.render_gateway(
+            json.loads(gateway_yaml.read_text()),
             key=key,
-            max_body_bytes=max_body,
+            wasm_path=WASM,
+            admin_port=ports["admin"],
+            default=("127.0.0.1", ports["echo"]),
             access_log_path=str(gw.access_log),
             rbac=rbac,
         )
@@ -316,6 +345,17 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     procs: list[Proc] = []
     try:
         yield start_gateway(tmp_path_factory.mktemp("gateway"), procs)
+    finally:
+        stop_all(procs)
+
+
+@pytest.fixture(scope="session")
+def session_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The same layout with session-protocol backends (not stateless, not `sessionless`): a
+    gateway session then holds each backend's own session id."""
+    procs: list[Proc] = []
+    try:
+        yield start_gateway(tmp_path_factory.mktemp("session-gateway"), procs, rbac=False, stateless=False)
     finally:
         stop_all(procs)
 

@@ -57,19 +57,29 @@ def test_internal_virtual_hosts_only_serve_the_mcp_path(healthy: Gateway, host: 
 
 
 def test_client_chosen_authority_does_not_override_routing(healthy: Gateway) -> None:
-    # ...and on /mcp the filter decides the authority: a call for beta_ goes to beta even when
-    # the client says "Host: alpha.mcp.internal".
+    # ...and on /mcp a client cannot pick a backend by naming its virtual host: the gateway
+    # listens on loopback, so DNS-rebinding protection refuses any other Host outright, before
+    # routing (and with an allowed Host, the filter sets :authority itself).
+    before = healthy.upstream_requests()
     r = healthy.post(tool_call("beta_echo", {"text": "h"}, id=2), {"host": "alpha.mcp.internal"})
+    assert r.status_code == 403, r.text
+    assert r.json()["error"]["code"] == -32600
+    assert healthy.upstream_requests() == before
+    r = healthy.post(tool_call("beta_echo", {"text": "h"}, id=2), {"host": "localhost"})
     assert r.status_code == 200, r.text
     assert json.loads(rpc_message(r)["result"]["content"][0]["text"]) == {"server": "beta", "text": "h"}
+
+
+MODERN_HEADERS = {"mcp-protocol-version": "2026-07-28"}
 
 
 @pytest.mark.parametrize(
     "body, status",
     [
         ({"jsonrpc": "2.0", "id": 1, "method": "ping"}, 200),
-        ({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, 200),
-        ({"jsonrpc": "2.0", "id": 3, "method": "resources/templates/list"}, 200),
+        # Lists without a session: the 2026-07-28 way (the broker answers them sessionless).
+        ({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}}, 200),
+        ({"jsonrpc": "2.0", "id": 3, "method": "resources/templates/list", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}}, 200),
         ({"jsonrpc": "2.0", "method": "notifications/initialized"}, 202),
         ({"jsonrpc": "2.0", "id": 99, "result": {}}, 202),  # a client's answer to a server request
     ],
@@ -77,7 +87,8 @@ def test_client_chosen_authority_does_not_override_routing(healthy: Gateway) -> 
 )
 def test_everything_else_goes_to_the_broker(healthy: Gateway, body: dict, status: int) -> None:
     before = healthy.upstream_requests()
-    r = healthy.post(body)
+    headers = {**MODERN_HEADERS, "mcp-method": body["method"]} if "params" in body else {}
+    r = healthy.post(body, headers)
     after = healthy.upstream_requests()
     assert r.status_code == status, r.text
     assert after["broker"] == before["broker"] + 1
@@ -97,8 +108,8 @@ def test_get_and_delete_go_to_the_broker(healthy: Gateway, method: str) -> None:
         before["beta"],
         before["default_upstream"],
     )
-    # The stand-in broker is a stateless SDK server: it has no GET stream or session to
-    # delete. What matters here is that the request reached it (an SDK answer, not Envoy's).
+    # Without a session the broker answers 400 (a session id is required); what matters here
+    # is that the request reached it (the broker's answer, not Envoy's).
     assert status in (200, 202, 204, 400, 405), status
 
 

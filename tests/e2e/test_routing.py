@@ -21,6 +21,15 @@ from conftest import Gateway, assert_healthy
 pytestmark = pytest.mark.anyio
 
 CLIENT_MODES = ["auto", "legacy"]  # auto negotiates 2026-07-28; legacy uses initialize
+# The core routing tests run against both kinds of backends: stateless SDK servers that serve
+# 2026-07-28 themselves (`sessionless: true`), and session-protocol SDK servers, whose own
+# session ids then travel inside the gateway's session token.
+BACKENDS = ["gateway", "session_gateway"]
+
+
+@pytest.fixture(params=BACKENDS)
+def any_gateway(request: pytest.FixtureRequest) -> Gateway:
+    return request.getfixturevalue(request.param)
 
 
 def text(result: Any) -> str:
@@ -29,13 +38,39 @@ def text(result: Any) -> str:
 
 
 @pytest.mark.parametrize("mode", CLIENT_MODES)
-async def test_same_tool_name_reaches_each_backend(gateway: Gateway, mode: str) -> None:
-    async with Client(gateway.url, mode=mode) as client:
+async def test_same_tool_name_reaches_each_backend(any_gateway: Gateway, mode: str) -> None:
+    async with Client(any_gateway.url, mode=mode) as client:
         a = json.loads(text(await client.call_tool("alpha_echo", {"text": "to alpha"})))
         b = json.loads(text(await client.call_tool("beta_echo", {"text": "to beta"})))
         assert a == {"server": "alpha", "text": "to alpha"}
         assert b == {"server": "beta", "text": "to beta"}
         assert text(await client.call_tool("alpha_whoami", {})) == "alpha"
+
+
+async def test_backend_session_ids_travel_in_the_token(session_gateway: Gateway) -> None:
+    # Session-protocol backends: the broker's initialize gave each one its own session; the
+    # filter opens the client's token and hands each backend its own id, never the token.
+    seen: list[dict[str, dict]] = []
+    for _ in range(2):
+        async with Client(session_gateway.url, mode="legacy") as client:
+            calls = {}
+            for server in ("alpha", "beta"):
+                first = json.loads(text(await client.call_tool(f"{server}_headers", {})))
+                again = json.loads(text(await client.call_tool(f"{server}_headers", {})))
+                assert first["mcp-session-id"] == again["mcp-session-id"]  # one backend session per gateway session
+                calls[server] = first
+            listed = {t.name for t in (await client.list_tools()).tools}
+            assert {"alpha_echo", "beta_echo"} <= listed
+        seen.append(calls)
+    for calls in seen:
+        alpha, beta = calls["alpha"], calls["beta"]
+        assert alpha["mcp-session-id"] and beta["mcp-session-id"]
+        assert alpha["mcp-session-id"] != beta["mcp-session-id"]
+        # The public gateway session id is the same for both; the backend ids are not it.
+        assert alpha["x-mcp-sessionid"] == beta["x-mcp-sessionid"]
+        assert alpha["mcp-session-id"] != alpha["x-mcp-sessionid"]
+    # Two client sessions, two backend sessions.
+    assert seen[0]["alpha"]["mcp-session-id"] != seen[1]["alpha"]["mcp-session-id"]
 
 
 async def test_client_negotiates_modern_protocol_through_gateway(gateway: Gateway) -> None:
@@ -46,8 +81,8 @@ async def test_client_negotiates_modern_protocol_through_gateway(gateway: Gatewa
 
 
 @pytest.mark.parametrize("mode", CLIENT_MODES)
-async def test_prefix_is_stripped_before_the_backend(gateway: Gateway, mode: str) -> None:
-    async with Client(gateway.url, mode=mode) as client:
+async def test_prefix_is_stripped_before_the_backend(any_gateway: Gateway, mode: str) -> None:
+    async with Client(any_gateway.url, mode=mode) as client:
         for server in ("alpha", "beta"):
             seen = json.loads(text(await client.call_tool(f"{server}_called_as", {})))
             assert seen == {"server": server, "name": "called_as", "method": "tools/call"}
@@ -198,7 +233,8 @@ async def test_access_log_prints_method_server_and_tool(gateway: Gateway) -> Non
 async def test_access_log_shows_broker_requests(gateway: Gateway) -> None:
     async with Client(gateway.url) as client:
         tools = await client.list_tools()
-    assert {t.name for t in tools.tools} >= {"echo", "whoami"}  # the broker stand-in's own list
+    # The broker's merged list: both servers' tools, prefixed.
+    assert {t.name for t in tools.tools} >= {"alpha_echo", "beta_echo", "alpha_whoami", "beta_whoami"}
     entry = gateway.wait_access_entry(lambda e: e["fs_method"] == "tools/list")
     assert entry["upstream"] == "broker"
     assert entry["mcp_method"] == "tools/list"

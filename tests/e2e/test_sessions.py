@@ -35,14 +35,25 @@ def test_valid_session_gives_the_backend_its_own_session_id(healthy: Gateway) ->
 
 
 def test_backend_without_a_session_gets_no_session_header(healthy: Gateway) -> None:
-    token = mint(healthy.key, id="sess-43", issued_at=now(), expires_at=now() + 600, backends={"alpha": "alpha-only"})
+    # An empty backend session id: the server joined the session without issuing an id.
+    token = mint(healthy.key, id="sess-43", issued_at=now(), expires_at=now() + 600, backends={"alpha": "alpha-only", "beta": ""})
     beta = headers_seen(healthy, "beta_headers", token)
     assert "mcp-session-id" not in beta
     assert beta["x-mcp-sessionid"] == "sess-43"
 
 
+def test_server_absent_from_the_session_is_refused_locally(healthy: Gateway) -> None:
+    # A server that did not join the session (it failed at initialize, or was added later)
+    # is not called; the client is told to initialize again.
+    token = mint(healthy.key, id="sess-44", issued_at=now(), expires_at=now() + 600, backends={"alpha": "alpha-only"})
+    before = healthy.upstream_requests()
+    r = healthy.post(tool_call("beta_headers", id=26), {"mcp-session-id": token})
+    assert healthy.upstream_requests() == before
+    assert rpc_message(r)["error"]["code"] == -32602
+
+
 def test_session_id_reaches_the_access_log(healthy: Gateway) -> None:
-    token = mint(healthy.key, id="sess-log-77", issued_at=now(), expires_at=now() + 600, backends={})
+    token = mint(healthy.key, id="sess-log-77", issued_at=now(), expires_at=now() + 600, backends={"alpha": ""})
     healthy.post(tool_call("alpha_whoami", id=22), {"mcp-session-id": token})
     entry = healthy.wait_access_entry(lambda e: e["fs_session"] == "sess-log-77")
     assert entry["fs_tool"] == "whoami" and entry["status"] == 200
