@@ -1,5 +1,6 @@
 # The two commands a newcomer needs:
 #   make run    set up (first time), build, and run the gateway with the embedded demo config
+#               (mcp-gateway up: broker + Envoy + two demo MCP servers; Ctrl-C stops it)
 #   make test   set up (first time), build, and run every test: unit (native and wasm),
 #               lints, and end to end through the real Envoy with real MCP clients and servers
 # Everything else here is a step of those two.
@@ -10,9 +11,11 @@ PY := .venv/bin/python
 
 .PHONY: run test setup wasm unit wasm-unit lint e2e bench loadbench fuzz oci istio istio-test
 
+# The demo gateway: broker + Envoy + two bundled demo MCP servers, on http://127.0.0.1:8080/mcp.
+# Pass options through ARGS, e.g. make run ARGS="--config my-gateway.yaml --listen 127.0.0.1:9090".
 run: setup wasm
-	cargo build --release -p mcpgw-broker
-	scripts/run-demo.sh
+	cargo build --release -p mcp-gateway
+	target/release/mcp-gateway up $(ARGS)
 
 test: setup wasm unit wasm-unit lint e2e istio-test
 
@@ -36,7 +39,9 @@ lint:
 	cargo clippy -p mcpgw-common -p mcpgw-filter --target wasm32-wasip1 --release -- -D warnings
 	cargo clippy --workspace --all-targets -- -D warnings
 
-e2e:
+# The e2e harness runs the real broker and renders Envoy's config with the CLI (debug builds).
+e2e: wasm
+	cargo build -p mcpgw-broker -p mcp-gateway
 	$(PY) -m pytest tests/e2e -q
 
 bench:
