@@ -9,7 +9,7 @@ SHELL := /bin/bash
 WASM := target/wasm32-wasip1/release/mcpgw_filter.wasm
 PY := .venv/bin/python
 
-.PHONY: run test setup wasm unit wasm-unit lint e2e bench loadbench fuzz oci istio istio-test
+.PHONY: run test setup wasm unit wasm-unit lint e2e conformance bench loadbench fuzz oci istio istio-test
 
 # The demo gateway: broker + Envoy + two bundled demo MCP servers, on http://127.0.0.1:8080/mcp.
 # Pass options through ARGS, e.g. make run ARGS="--config my-gateway.yaml --listen 127.0.0.1:9090".
@@ -17,7 +17,7 @@ run: setup wasm
 	cargo build --release -p mcp-gateway
 	target/release/mcp-gateway up $(ARGS)
 
-test: setup wasm unit wasm-unit lint e2e istio-test
+test: setup wasm unit wasm-unit lint e2e conformance istio-test
 
 setup:
 	scripts/setup.sh
@@ -43,6 +43,13 @@ lint:
 e2e: wasm
 	cargo build -p mcpgw-broker -p mcp-gateway
 	$(PY) -m pytest tests/e2e -q
+
+# The official MCP conformance suite against its fixture backend, directly and through the
+# gateway (mcp-gateway up), for 2025-11-25 and 2026-07-28 (tests/conformance, README).
+# The debug CLI built here, not a possibly stale release one.
+conformance: wasm
+	cargo build -p mcpgw-broker -p mcp-gateway
+	MCPGW_GATEWAY_BIN=target/debug/mcp-gateway $(PY) -m pytest tests/conformance -q
 
 bench:
 	cargo bench -p mcpgw-benches
