@@ -34,6 +34,9 @@ pub enum Action {
 /// Request headers the body phase needs, captured in the single headers read.
 #[derive(Debug, Default)]
 struct Captured {
+    /// The request's `:path`, to skip rewriting it to the same value (each write crosses
+    /// into Envoy).
+    path: String,
     protocol_version: Option<String>,
     mcp_method: Option<String>,
     mcp_name: Option<String>,
@@ -105,9 +108,10 @@ impl Stream {
             }
         }
         let plugin = Rc::clone(&self.plugin);
-        if !path.is_some_and(|p| plugin.is_mcp_path(p)) {
+        let Some(path) = path.filter(|p| plugin.is_mcp_path(p)) else {
             return Action::Continue;
-        }
+        };
+        self.captured.path = path.to_string();
         if let Err(why) = self.check_host_and_origin(&headers) {
             return self.refuse(host, ErrorKind::ForbiddenOrigin, Refusal::new(403, INVALID_REQUEST, why));
         }
@@ -280,7 +284,7 @@ impl Stream {
         host.replace_request_body(msg.body().len(), &body);
         host.set_request_header("content-length", Some(&body.len().to_string()));
         host.set_request_header(":authority", Some(&server.authority));
-        host.set_request_header(":path", Some(&server.path));
+        self.set_path(host, &server.path);
         if self.captured.has_session_header || backend_session.is_some() {
             host.set_request_header(mcp_headers::SESSION_ID, backend_session);
         }
@@ -338,7 +342,7 @@ impl Stream {
             }
         }
         host.set_request_header(":authority", Some(&server.authority));
-        host.set_request_header(":path", Some(&server.path));
+        self.set_path(host, &server.path);
         // The client's token becomes this backend's own session id (or none).
         let backend_session = self.session.as_ref().and_then(|c| c.backend_session(&server.name));
         if self.captured.has_session_header || backend_session.is_some() {
@@ -360,7 +364,7 @@ impl Stream {
             host.increment_counter_opt(plugin.stats.other(class));
         }
         host.set_request_header(":authority", Some(&plugin.config.broker.authority));
-        host.set_request_header(":path", Some(&plugin.config.broker.path));
+        self.set_path(host, &plugin.config.broker.path);
         if let Some(msg) = msg {
             self.publish(host, metadata::F_METHOD, msg.method.as_deref());
             self.publish_common(host, msg);
@@ -370,6 +374,12 @@ impl Stream {
         host.clear_route_cache();
         host.increment_counter_opt(plugin.stats.broker());
         Action::Continue
+    }
+
+    fn set_path(&self, host: &mut dyn Host, path: &str) {
+        if self.captured.path != path {
+            host.set_request_header(":path", Some(path));
+        }
     }
 
     // ---- metadata ------------------------------------------------------------------------
