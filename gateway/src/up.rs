@@ -252,6 +252,12 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
     }
     let wasm = wasm.canonicalize().unwrap_or(wasm);
     std::fs::create_dir_all(rundir).map_err(|e| format!("cannot create {}: {e}", rundir.display()))?;
+    // The rendered files hold the session keys and upstream credentials: owner only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(rundir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot restrict {}: {e}", rundir.display()))?;
+    }
 
     // The gateway config: the user's file, or the embedded default with its demo servers.
     let mut demo_urls = Vec::new();
