@@ -53,6 +53,15 @@ def test_envoy_runs_the_pulled_module_via_ecds(registry: Registry, published: di
     assert ext["typed_config"]["value"]["config"]["allow_on_headers_stop_iteration"] is True
 
     converted = agent_convert(ext, registry, tmp_path, published["oci"]["sha256"])
+    # The test backends below are stateless SDK servers that serve MCP 2026-07-28 themselves,
+    # and the official client speaks 2026-07-28 first: mark them `sessionless` so the filter
+    # routes those calls straight to them (otherwise they go to the broker, which this test
+    # replaces by a plain backend). Everything else in the config is the manifest's.
+    plugin = converted["typed_config"]["config"]["configuration"]
+    filter_cfg = json.loads(plugin["value"])
+    for server in filter_cfg["servers"]:
+        server["sessionless"] = True
+    plugin["value"] = json.dumps(filter_cfg)
     ecds_file = tmp_path / "ecds.yaml"
     ecds_file.write_text(
         json.dumps({"resources": [{"@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig", **converted}]})
