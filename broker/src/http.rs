@@ -14,7 +14,7 @@ use mcpgw_common::{headers as mcp_headers, jsonrpc};
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::backend::{self, Ctx, MODERN_VERSION};
+use crate::backend::{self, Ctx};
 use crate::lists::{self, Access};
 use crate::{init, modern, ops, reply, routed, sessions, stream};
 
@@ -65,7 +65,10 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
         Method::GET => {
             app.metrics.request("GET");
             match sessions::open(&app, &rt, req.headers(), None) {
-                Ok(claims) => stream::get(&app, &claims, auth).await,
+                Ok(claims) => {
+                    let last = header_str(req.headers(), "last-event-id").map(String::from);
+                    stream::get(&app, &claims, auth, last.as_deref()).await
+                }
                 Err(r) => r,
             }
         }
@@ -122,8 +125,14 @@ async fn post(app: Arc<App>, req: Request) -> Response {
     let meta = value.pointer("/params/_meta").cloned();
     let header_version = header_str(&parts.headers, mcp_headers::PROTOCOL_VERSION).map(String::from);
     let meta_version = meta.as_ref().and_then(|m| m.get("io.modelcontextprotocol/protocolVersion")).and_then(Value::as_str).map(String::from);
-    let version = header_version.clone().or(meta_version);
-    let modern = version.as_deref().is_some_and(mcp_headers::requires_standard_headers);
+    // The era, as the official SDKs decide it: a header naming a session-protocol version is
+    // the session protocol; any other header value is 2026-07-28 or later, or a version this
+    // gateway does not serve, both answered by the 2026-07-28 checks. Without a header, a
+    // 2026-07-28 `_meta` version still counts as modern (and is refused for the missing header).
+    let modern = match header_version.as_deref() {
+        Some(h) => !init::SUPPORTED.contains(&h),
+        None => meta_version.as_deref().is_some_and(mcp_headers::requires_standard_headers),
+    };
     app.metrics.request(if kind == Kind::Response { "response" } else { &method });
     let req = Incoming {
         authorization: parts.headers.get(header::AUTHORIZATION).cloned(),
@@ -136,9 +145,14 @@ async fn post(app: Arc<App>, req: Request) -> Response {
         modern,
         meta,
     };
-    if modern && kind != Kind::Response {
-        let v = version.unwrap_or_default();
-        if v != MODERN_VERSION {
+    if modern && kind == Kind::Request {
+        if let Err(r) = modern::check_request(&req, header_version.as_deref(), || check_standard_headers(&req)) {
+            return r;
+        }
+    } else if modern && kind == Kind::Notification {
+        // Notifications carry no `_meta` envelope: the header version and `Mcp-Method` only.
+        let v = header_version.or(meta_version).unwrap_or_default();
+        if !modern::SUPPORTED_VERSIONS.contains(&v.as_str()) {
             return modern::unsupported_version(req.id.as_ref(), &v);
         }
         if let Err(why) = check_standard_headers(&req) {
@@ -163,6 +177,10 @@ fn check_standard_headers(req: &Incoming) -> Result<(), String> {
         Some(m) if m == req.method => {}
         Some(m) => return Err(format!("Mcp-Method header {m:?} does not match the body's method {:?}", req.method)),
         None => return Err("Mcp-Method header is required at protocol 2026-07-28".into()),
+    }
+    // A method 2026-07-28 removed names nothing: it is answered "not found" whatever it carries.
+    if mcp_headers::removed_in_standard_headers_era(&req.method) {
+        return Ok(());
     }
     if let Some(field) = mcp_headers::name_field(&req.method) {
         let key = if field == mcp_headers::NameField::Name { "name" } else { "uri" };
@@ -236,17 +254,18 @@ async fn modern_request(app: &Arc<App>, req: &Incoming) -> Response {
     let id = req.id.clone().unwrap_or(Value::Null);
     match req.method.as_str() {
         "server/discover" => modern::discover(app, &rt, req).await,
-        "ping" => reply::result(&id, modern::finish(json!({}))),
         "subscriptions/listen" => modern::listen(app, &rt, req).await,
         m if lists::items_key(m).is_some() => {
             let params = req.value.get("params");
             match lists::aggregated(app, &rt, &id, m, params, Access::Modern(req.meta.as_ref()), req.authorization.clone(), true).await {
                 Ok(body) => reply::json(StatusCode::OK, body),
-                Err((code, msg)) => reply::error(StatusCode::OK, Some(&id), code, &msg),
+                Err((code, msg)) => reply::modern_error(Some(&id), code, &msg),
             }
         }
-        m if routed::is_routed(m) => routed::modern(app, &rt, req).await,
-        // `initialize` does not exist at 2026-07-28 (nor do the other session-only methods).
-        _ => reply::error(StatusCode::OK, Some(&id), jsonrpc::METHOD_NOT_FOUND, &format!("Method not found: {}", req.method)),
+        m if routed::is_routed(m) && !mcp_headers::removed_in_standard_headers_era(m) => routed::modern(app, &rt, req).await,
+        // 2026-07-28 removed `initialize`, `ping`, `logging/setLevel` and resource
+        // (un)subscription (`subscriptions/listen` replaces them): HTTP 404 with -32601, as
+        // for any method the gateway does not know.
+        _ => reply::modern_error(Some(&id), jsonrpc::METHOD_NOT_FOUND, &format!("Method not found: {}", req.method)),
     }
 }

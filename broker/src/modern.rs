@@ -22,6 +22,14 @@ use crate::{era, reply, stream};
 
 pub const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
+pub const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
+pub const CLIENT_CAPABILITIES_META: &str = "io.modelcontextprotocol/clientCapabilities";
+
+/// The versions `server/discover` lists, and the only ones an unsupported-version error
+/// names (clients compare the two): the session-protocol versions are negotiated by
+/// `initialize`, which a 2026-07-28 client does not send.
+pub const SUPPORTED_VERSIONS: &[&str] = &[MODERN_VERSION];
 
 /// Stamps a 2026-07-28 result as the spec requires.
 pub fn finish(mut result: Value) -> Value {
@@ -36,13 +44,43 @@ pub fn finish(mut result: Value) -> Value {
 }
 
 pub fn unsupported_version(id: Option<&Value>, asked: &str) -> Response {
-    let mut supported = vec![MODERN_VERSION.to_string()];
-    supported.extend(crate::init::SUPPORTED.iter().map(|s| s.to_string()));
+    let supported = SUPPORTED_VERSIONS;
     let body = json!({"jsonrpc": "2.0", "id": id, "error": {
         "code": UNSUPPORTED_PROTOCOL_VERSION,
         "message": format!("Unsupported protocol version {asked}"),
         "data": {"supported": supported, "requested": asked}}});
     reply::json(StatusCode::BAD_REQUEST, body.to_string().into_bytes())
+}
+
+/// The per-request checks of a 2026-07-28 request, in the official SDK's order (first
+/// failure wins): `params._meta` carries the protocol version and the client capabilities
+/// (else -32602); `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` mirror the body (else
+/// -32020); the version is one this gateway serves (else -32022 with `data.supported` and
+/// `data.requested`). All are HTTP 400.
+pub fn check_request(req: &Incoming, header_version: Option<&str>, check_headers: impl FnOnce() -> Result<(), String>) -> Result<(), Response> {
+    let id = req.id.as_ref();
+    let bad = |code: i32, m: String| reply::modern_error(id, code, &m);
+    let Some(meta) = req.meta.as_ref().and_then(Value::as_object) else {
+        return Err(bad(jsonrpc::INVALID_PARAMS, format!("params._meta must be an object carrying {PROTOCOL_VERSION_META:?} and {CLIENT_CAPABILITIES_META:?}")));
+    };
+    let missing: Vec<&str> = [PROTOCOL_VERSION_META, CLIENT_CAPABILITIES_META].into_iter().filter(|k| !meta.contains_key(*k)).collect();
+    if !missing.is_empty() {
+        return Err(bad(jsonrpc::INVALID_PARAMS, format!("params._meta is missing {}", missing.join(", "))));
+    }
+    let version = meta.get(PROTOCOL_VERSION_META).and_then(Value::as_str);
+    match header_version {
+        Some(h) if Some(h) == version => {}
+        Some(_) => return Err(bad(jsonrpc::HEADER_MISMATCH, "MCP-Protocol-Version header does not match params._meta's protocol version".into())),
+        None => return Err(bad(jsonrpc::HEADER_MISMATCH, "MCP-Protocol-Version header is required at protocol 2026-07-28".into())),
+    }
+    check_headers().map_err(|why| bad(jsonrpc::HEADER_MISMATCH, why))?;
+    let Some(version) = version else {
+        return Err(bad(jsonrpc::INVALID_PARAMS, "the protocol version in params._meta must be a string".into()));
+    };
+    if !SUPPORTED_VERSIONS.contains(&version) {
+        return Err(unsupported_version(id, version));
+    }
+    Ok(())
 }
 
 pub async fn discover(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Response {
@@ -63,7 +101,7 @@ pub async fn discover(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Resp
         }
     }
     let mut result = json!({
-        "supportedVersions": [MODERN_VERSION],
+        "supportedVersions": SUPPORTED_VERSIONS,
         "capabilities": merge_capabilities(caps.iter()),
         "ttlMs": 0,
         "cacheScope": "private",
@@ -85,7 +123,7 @@ const LIST_FLAGS: [(&str, &str); 3] = [
 
 pub async fn listen(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Response {
     let Some(id) = req.id.clone() else {
-        return reply::error(StatusCode::BAD_REQUEST, None, jsonrpc::INVALID_REQUEST, "subscriptions/listen requires a request id");
+        return reply::modern_error(None, jsonrpc::INVALID_REQUEST, "subscriptions/listen requires a request id");
     };
     let requested = req.value.pointer("/params/notifications").cloned().unwrap_or_else(|| json!({}));
     let mut honored = Map::new();
@@ -149,8 +187,8 @@ pub async fn listen(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
                     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/subscribe", "params": {"uri": uri}});
                     let _ = backend::request(&app, &s, &eph.ctx, &body).await;
                 }
-                if let Some(resp) = stream::open_get(&app, &s, &eph.ctx).await {
-                    stream::pump(app.clone(), s.clone(), resp, tx, false).await;
+                if let Some(resp) = stream::open_get(&app, &s, &eph.ctx, None).await {
+                    stream::pump(app.clone(), s.clone(), resp, tx, true).await;
                 }
                 eph.close(&app, &s).await;
             }
@@ -172,5 +210,5 @@ pub async fn listen(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
         meta.as_object_mut()?.insert(SUBSCRIPTION_ID.into(), id.clone());
         Some(m)
     });
-    stream::respond(app, Some(ack), rx, shaper)
+    stream::respond(app, Some(ack), rx, shaper, false)
 }

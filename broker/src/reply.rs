@@ -22,6 +22,23 @@ pub fn error(status: StatusCode, id: Option<&Value>, code: i32, message: &str) -
     json(status, mcpgw_common::jsonrpc::error_body(raw.as_deref(), code, message))
 }
 
+/// The HTTP status a 2026-07-28 error travels with (the same table as the official SDKs):
+/// client faults are 400, an unknown or removed method is 404, anything else 200.
+pub fn modern_status(code: i32) -> StatusCode {
+    use mcpgw_common::jsonrpc::*;
+    match code {
+        PARSE_ERROR | INVALID_REQUEST | INVALID_PARAMS | HEADER_MISMATCH => StatusCode::BAD_REQUEST,
+        crate::modern::MISSING_REQUIRED_CLIENT_CAPABILITY | crate::modern::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
+        METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    }
+}
+
+/// A JSON-RPC error to a 2026-07-28 request, with the status [`modern_status`] gives.
+pub fn modern_error(id: Option<&Value>, code: i32, message: &str) -> Response {
+    error(modern_status(code), id, code, message)
+}
+
 pub fn accepted() -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::ACCEPTED;

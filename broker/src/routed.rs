@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use futures::StreamExt;
-use mcpgw_common::jsonrpc;
+use mcpgw_common::{headers as mcp_headers, jsonrpc};
 use mcpgw_common::message::{self, Reference};
 use mcpgw_common::session::SessionClaims;
 use serde_json::Value;
@@ -58,13 +58,34 @@ pub fn route(rt: &Runtime, body: &[u8]) -> Result<(Arc<Server>, Vec<u8>), (i32, 
     Ok((server, new_body))
 }
 
-/// Streams the backend's answer back (JSON or SSE), without its session id.
-async fn proxy(app: &App, s: &Server, ctx: &Ctx, method: &str, name: Option<String>, body: Vec<u8>, id: Option<&Value>) -> Response {
-    let mut h = backend::headers(s, ctx, Some(method));
-    if let (Some(n), true) = (name, h.contains_key(mcpgw_common::headers::METHOD)) {
-        if let Ok(v) = HeaderValue::from_str(&mcpgw_common::headers::encode_value(&n)) {
-            h.insert(mcpgw_common::headers::NAME, v);
+/// The prefix of the SEP-2243 custom headers (`Mcp-Param-<Name>`) that mirror tool
+/// arguments; the backend checks them against the body, so they travel with the call.
+pub const PARAM_HEADER_PREFIX: &str = "mcp-param-";
+
+/// The 2026-07-28 headers for the backend, from the client's: every `Mcp-Param-*` as sent,
+/// and `Mcp-Name` for the backend's own name: the client's value as it came (plain or
+/// `=?base64?…?=`) when the name is unchanged, else the backend's name, encoded.
+fn modern_headers(h: &mut HeaderMap, client: &HeaderMap, exposed: Option<&str>, own: Option<&str>) {
+    for (k, v) in client {
+        if k.as_str().starts_with(PARAM_HEADER_PREFIX) {
+            h.append(k.clone(), v.clone());
         }
+    }
+    let Some(own) = own else { return };
+    let value = match client.get(mcp_headers::NAME) {
+        Some(v) if exposed == Some(own) => Some(v.clone()),
+        _ => HeaderValue::from_str(&mcp_headers::encode_value(own)).ok(),
+    };
+    if let Some(v) = value {
+        h.insert(mcp_headers::NAME, v);
+    }
+}
+
+/// Streams the backend's answer back (JSON or SSE), without its session id.
+async fn proxy(app: &App, s: &Server, ctx: &Ctx, method: &str, extra: Option<HeaderMap>, body: Vec<u8>, id: Option<&Value>) -> Response {
+    let mut h = backend::headers(s, ctx, Some(method));
+    if let Some(extra) = extra {
+        h.extend(extra);
     }
     let sent = tokio::time::timeout(s.timeout, app.http.post(&s.url).headers(h).body(body).send()).await;
     let resp = match sent {
@@ -113,23 +134,30 @@ pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
     let id = req.id.as_ref();
     let (s, body) = match route(rt, &req.body) {
         Ok(x) => x,
-        Err((code, m)) => return reply::error(StatusCode::OK, id, code, &m),
+        Err((code, m)) => return reply::modern_error(id, code, &m),
     };
     let era = match era::probe(app, rt.generation, &s).await {
         Ok(e) => e,
-        Err(e) => return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable: {e}", s.name)),
+        Err(e) => return reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable: {e}", s.name)),
     };
-    let own_name = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
-        let p = v.get("params")?;
-        p.get("name").or_else(|| p.get("uri")).and_then(Value::as_str).map(String::from)
-    });
     if era.modern {
+        let name_of = |v: &Value| -> Option<String> {
+            let field = match mcp_headers::name_field(&req.method)? {
+                mcp_headers::NameField::Name => "name",
+                mcp_headers::NameField::Uri => "uri",
+            };
+            v.pointer(&format!("/params/{field}")).and_then(Value::as_str).map(String::from)
+        };
+        let own = serde_json::from_slice::<Value>(&body).ok().and_then(|v| name_of(&v));
+        let exposed = name_of(&req.value);
+        let mut extra = HeaderMap::new();
+        modern_headers(&mut extra, &req.headers, exposed.as_deref(), own.as_deref());
         let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: req.authorization.clone() };
-        return proxy(app, &s, &ctx, &req.method, own_name, body, id).await;
+        return proxy(app, &s, &ctx, &req.method, Some(extra), body, id).await;
     }
     let eph = match backend::open_ephemeral(app, &s, req.meta.as_ref(), req.authorization.clone()).await {
         Ok(e) => e,
-        Err(e) => return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable: {e}", s.name)),
+        Err(e) => return reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable: {e}", s.name)),
     };
     let mut value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Some(p) = value.get_mut("params").and_then(Value::as_object_mut) {
@@ -148,6 +176,43 @@ pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
             }
             reply::json(StatusCode::OK, msg.to_string().into_bytes())
         }
-        Err(e) => reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} failed: {e}", s.name)),
+        Err(e) => reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} failed: {e}", s.name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn client(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn param_headers_travel_and_mcp_name_names_the_backends_tool() {
+        let c = client(&[("mcp-param-region", "us-east"), ("mcp-param-tags", "a"), ("mcp-param-tags", "b"), ("mcp-name", "a_echo"), ("x-other", "no")]);
+        let mut h = HeaderMap::new();
+        modern_headers(&mut h, &c, Some("a_echo"), Some("echo"));
+        assert_eq!(h.get("mcp-param-region").unwrap(), "us-east");
+        assert_eq!(h.get_all("mcp-param-tags").iter().count(), 2);
+        assert_eq!(h.get("mcp-name").unwrap(), "echo");
+        assert!(h.get("x-other").is_none());
+
+        // A stripped name that is not plain ASCII is sent base64-encoded.
+        let c = client(&[("mcp-name", "=?base64?YV9ow6lsbG8=?=")]);
+        let mut h = HeaderMap::new();
+        modern_headers(&mut h, &c, Some("a_héllo"), Some("héllo"));
+        assert_eq!(h.get("mcp-name").unwrap(), "=?base64?aMOpbGxv?=");
+
+        // An unchanged name keeps the client's own form.
+        let c = client(&[("mcp-name", "=?base64?ZWNobw==?=")]);
+        let mut h = HeaderMap::new();
+        modern_headers(&mut h, &c, Some("echo"), Some("echo"));
+        assert_eq!(h.get("mcp-name").unwrap(), "=?base64?ZWNobw==?=");
     }
 }

@@ -60,7 +60,16 @@ impl Parser {
 
 /// Encodes one JSON-RPC message as an SSE `message` event.
 pub fn encode(json: &serde_json::Value) -> bytes::Bytes {
-    bytes::Bytes::from(format!("event: message\ndata: {json}\n\n"))
+    encode_with_id(None, json)
+}
+
+/// Encodes one JSON-RPC message as an SSE `message` event with an event id (one without
+/// line breaks; any other is left out).
+pub fn encode_with_id(id: Option<&str>, json: &serde_json::Value) -> bytes::Bytes {
+    match id.filter(|i| !i.contains(['\n', '\r', '\0'])) {
+        Some(id) => bytes::Bytes::from(format!("id: {id}\nevent: message\ndata: {json}\n\n")),
+        None => bytes::Bytes::from(format!("event: message\ndata: {json}\n\n")),
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use futures::StreamExt;
+use mcpgw_common::ids::{map_server_request_id, unmap_server_request_id};
 use mcpgw_common::names::expose_uri;
 use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::{json, Value};
@@ -35,7 +36,7 @@ pub fn from_backend(s: &Server, mut msg: Value) -> Value {
     }
     if method.is_some() {
         if let Some(id) = msg.get("id").filter(|v| !v.is_null()) {
-            msg["id"] = Value::String(format!("{}:{}", s.name, id));
+            msg["id"] = Value::String(map_server_request_id(&s.name, &id.to_string()));
         }
     }
     msg
@@ -44,12 +45,59 @@ pub fn from_backend(s: &Server, mut msg: Value) -> Value {
 /// For a client's JSON-RPC response to a server request: the server it is for and the id
 /// the server used.
 pub fn route_response(id: &Value) -> Option<(String, Value)> {
-    let (server, raw) = id.as_str()?.split_once(':')?;
+    let (server, raw) = unmap_server_request_id(id.as_str()?)?;
     Some((server.to_string(), serde_json::from_str(raw).ok()?))
 }
 
-/// Reads one backend SSE response into `tx` until the client goes away or it ends.
-pub async fn pump(app: Arc<App>, s: Arc<Server>, resp: reqwest::Response, tx: mpsc::Sender<Value>, skip_ack: bool) {
+/// One message relayed to the client, with its SSE event id as the client sees it
+/// (`<server>:<backend's event id>`, see [`event_id`]).
+pub type Relayed = (Option<String>, Value);
+
+/// The event id the client sees for event `id` of `server`'s stream. A client that resumes
+/// with it (GET with `Last-Event-ID`) is resumed on that server alone.
+pub fn event_id(server: &str, id: &str) -> String {
+    format!("{server}:{id}")
+}
+
+/// How a GET resumes (its `Last-Event-ID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// No `Last-Event-ID`: every backend's stream is opened afresh.
+    Fresh,
+    /// An id the broker minted (`<server>:<id>`, the server is in the session): that server
+    /// resumes from its own id, the others' streams are opened afresh.
+    Server(String, String),
+    /// An id the broker did not mint: a tool call's SSE answer that went straight from a
+    /// backend to the client through the filter, which leaves event ids alone. Whose it is
+    /// cannot be told, so every backend of the session is asked to resume after it; a
+    /// backend that does not know it answers with an error or an empty stream. The client's
+    /// stream ends when every resumed backend stream has ended.
+    Any(String),
+}
+
+impl Resume {
+    pub fn parse(last_event_id: Option<&str>, is_member: impl Fn(&str) -> bool) -> Resume {
+        let Some(l) = last_event_id.filter(|l| !l.is_empty()) else { return Resume::Fresh };
+        match l.split_once(':') {
+            Some((server, raw)) if is_member(server) => Resume::Server(server.to_string(), raw.to_string()),
+            _ => Resume::Any(l.to_string()),
+        }
+    }
+
+    /// The `Last-Event-ID` to send to `server`.
+    fn for_server(&self, server: &str) -> Option<&str> {
+        match self {
+            Resume::Fresh => None,
+            Resume::Server(s, raw) => (s == server).then_some(raw.as_str()),
+            Resume::Any(l) => Some(l.as_str()),
+        }
+    }
+}
+
+/// Reads one backend SSE response into `tx` until the client goes away or it ends. A listen
+/// stream (`listen`) drops the backend's acknowledgement and its closing result; a GET
+/// stream relays responses too (a resumed request stream ends with its response).
+pub async fn pump(app: Arc<App>, s: Arc<Server>, resp: reqwest::Response, tx: mpsc::Sender<Relayed>, listen: bool) {
     let mut parser = sse::Parser::default();
     let mut body = resp.bytes_stream();
     loop {
@@ -64,25 +112,30 @@ pub async fn pump(app: Arc<App>, s: Arc<Server>, resp: reqwest::Response, tx: mp
         for ev in parser.push(&chunk) {
             let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
             let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
-            if skip_ack && method == "notifications/subscriptions/acknowledged" {
+            if listen && method == "notifications/subscriptions/acknowledged" {
                 continue;
             }
-            if msg.get("result").is_some() && msg.get("method").is_none() {
+            if listen && msg.get("result").is_some() && msg.get("method").is_none() {
                 // The end of a listen stream; the client's stream stays open.
                 continue;
             }
             app.cache.invalidate_for_notification(&s.name, method);
-            if tx.send(from_backend(&s, msg)).await.is_err() {
+            let id = ev.id.as_deref().filter(|i| !i.is_empty()).map(|i| event_id(&s.name, i));
+            if tx.send((id, from_backend(&s, msg))).await.is_err() {
                 return;
             }
         }
     }
 }
 
-/// Opens a backend's GET stream (session protocol). `None` when it offers none.
-pub async fn open_get(app: &App, s: &Server, ctx: &Ctx) -> Option<reqwest::Response> {
+/// Opens a backend's GET stream (session protocol), resuming after `last_event_id` if given.
+/// `None` when it offers none.
+pub async fn open_get(app: &App, s: &Server, ctx: &Ctx, last_event_id: Option<&str>) -> Option<reqwest::Response> {
     let mut h = backend::headers(s, ctx, None);
     h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+    if let Some(v) = last_event_id.and_then(|l| HeaderValue::from_str(l).ok()) {
+        h.insert("last-event-id", v);
+    }
     h.remove(reqwest::header::CONTENT_TYPE);
     let resp = tokio::time::timeout(s.timeout, app.http.get(&s.url).headers(h).send()).await.ok()?.ok()?;
     if !resp.status().is_success() {
@@ -94,7 +147,8 @@ pub async fn open_get(app: &App, s: &Server, ctx: &Ctx) -> Option<reqwest::Respo
 
 /// The client-facing SSE response: `first` (e.g. a listen acknowledgement), then backend
 /// messages and gateway events, each passed through `shape`, with keep-alive comments.
-pub fn respond(app: &Arc<App>, first: Option<Value>, mut rx: mpsc::Receiver<Value>, shape: Shaper) -> Response {
+/// With `replay_only` the stream carries backend messages alone and ends with them.
+pub fn respond(app: &Arc<App>, first: Option<Value>, mut rx: mpsc::Receiver<Relayed>, shape: Shaper, replay_only: bool) -> Response {
     let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(64);
     let mut gw = app.events.subscribe();
     let gauge = app.metrics.streams_open.clone();
@@ -117,15 +171,19 @@ pub fn respond(app: &Arc<App>, first: Option<Value>, mut rx: mpsc::Receiver<Valu
         loop {
             let msg = tokio::select! {
                 _ = out_tx.closed() => return,
-                m = rx.recv() => match m { Some(m) => Some(m), None => { rx = mpsc::channel(1).1; None } },
-                g = gw.recv() => match g { Ok(g) => Some(g), Err(broadcast::error::RecvError::Lagged(_)) => None, Err(_) => None },
+                m = rx.recv() => match m {
+                    Some(m) => Some(m),
+                    None if replay_only => return,
+                    None => { rx = mpsc::channel(1).1; None }
+                },
+                g = gw.recv(), if !replay_only => match g { Ok(g) => Some((None, g)), Err(broadcast::error::RecvError::Lagged(_)) => None, Err(_) => None },
                 _ = keepalive.tick() => {
                     if out_tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() { return; }
                     None
                 }
             };
-            if let Some(m) = msg.and_then(|m| shape(m)) {
-                if out_tx.send(sse::encode(&m)).await.is_err() {
+            if let Some((id, m)) = msg.and_then(|(id, m)| Some((id, shape(m)?))) {
+                if out_tx.send(sse::encode_with_id(id.as_deref(), &m)).await.is_err() {
                     return;
                 }
             }
@@ -137,22 +195,25 @@ pub fn respond(app: &Arc<App>, first: Option<Value>, mut rx: mpsc::Receiver<Valu
     r
 }
 
-/// GET on the endpoint: merges the client's backend sessions' streams.
-pub async fn get(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, auth: Option<HeaderValue>) -> Response {
+/// GET on the endpoint: merges the client's backend sessions' streams, resuming them as
+/// `last_event_id` says (see [`Resume`]).
+pub async fn get(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, auth: Option<HeaderValue>, last_event_id: Option<&str>) -> Response {
     let rt = app.runtime();
+    let resume = Resume::parse(last_event_id, |name| crate::sessions::backend_sid(claims, name).is_some());
     let (tx, rx) = mpsc::channel(256);
     for s in &rt.servers {
         let Some(sid) = crate::sessions::backend_sid(claims, &s.name) else { continue };
         let ctx = Ctx { session: Some(sid.to_string()), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
+        let after = resume.for_server(&s.name).map(String::from);
         let (app, s, tx) = (app.clone(), s.clone(), tx.clone());
         tokio::spawn(async move {
-            if let Some(resp) = open_get(&app, &s, &ctx).await {
+            if let Some(resp) = open_get(&app, &s, &ctx, after.as_deref()).await {
                 pump(app, s, resp, tx, false).await;
             }
         });
     }
     drop(tx);
-    respond(app, None, rx, Arc::new(Some))
+    respond(app, None, rx, Arc::new(Some), matches!(resume, Resume::Any(_)))
 }
 
 /// Forwards a client's response to a server request back to the server that asked. An id
@@ -211,6 +272,10 @@ mod tests {
         let m = from_backend(&s, json!({"jsonrpc":"2.0","id":7,"method":"roots/list"}));
         assert_eq!(m["id"], "alpha:7");
         assert_eq!(route_response(&m["id"]), Some(("alpha".into(), json!(7))));
+        let m = from_backend(&s, json!({"jsonrpc":"2.0","id":"req:1","method":"roots/list"}));
+        assert_eq!(m["id"], r#"alpha:"req:1""#);
+        assert_eq!(route_response(&m["id"]), Some(("alpha".into(), json!("req:1"))));
+        assert_eq!(route_response(&json!("alpha:abc")), None, "not one of ours");
         let n = from_backend(&s, json!({"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"file:///x"}}));
         assert_eq!(n["params"]["uri"], "alpha+file:///x");
     }

@@ -56,7 +56,7 @@ async fn modern_client_against_modern_and_session_only_backends() {
     let (status, _, msg) = rpc(&url, None, &modern_headers("tools/call", Some("b_echo")), call).await;
     assert_eq!((status, msg["error"]["code"].clone()), (400, json!(-32020)));
     let (status, _, msg) = rpc(&url, None, &modern_headers("initialize", None), modern("initialize", 6, json!({}))).await;
-    assert_eq!((status, msg["error"]["code"].clone()), (200, json!(-32601)), "{msg}");
+    assert_eq!((status, msg["error"]["code"].clone()), (404, json!(-32601)), "{msg}");
 }
 
 struct SseReader {

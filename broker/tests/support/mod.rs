@@ -279,3 +279,45 @@ pub fn modern_meta() -> serde_json::Value {
         "io.modelcontextprotocol/clientCapabilities": {}
     })
 }
+
+/// The conformance suite's fixture backend (tests/conformance/fixture_server.py): an official
+/// Python SDK server that speaks both eras, validates `Mcp-Param-*` headers, and keeps an
+/// SSE event store (its `test_reconnection` tool closes its stream mid-call).
+pub struct Fixture {
+    pub url: String,
+    child: Child,
+}
+
+impl Fixture {
+    pub async fn start() -> Option<Fixture> {
+        let python = repo_root().join(".venv/bin/python");
+        let script = repo_root().join("tests/conformance/fixture_server.py");
+        if !python.exists() || !script.exists() {
+            eprintln!("SKIP: {} or {} is missing (run the project's setup)", python.display(), script.display());
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new(python)
+            .arg(script)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .ok()?;
+        let url = format!("http://127.0.0.1:{port}/mcp");
+        for _ in 0..300 {
+            if reqwest::get(&url).await.is_ok() {
+                return Some(Fixture { url, child });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the conformance fixture did not start");
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
