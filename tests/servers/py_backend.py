@@ -17,19 +17,53 @@ through the gateway's prefixes:
 - resource `info://server`          -> "server=<NAME>"
 - template `item://{item_id}/data`  -> "<NAME> item <item_id>"
 
+Server-to-client flows (tests/e2e/test_flows.py; need a session-protocol backend):
+
+- tool `progress_steps(steps)`    -> reports progress 1..steps (total=steps), then "<NAME> did <steps> steps"
+- tool `ask(question)`            -> elicits {answer: str}; JSON {"server", "action", "answer"}
+- tool `sample(prompt)`           -> sampling/createMessage; JSON {"server", "model", "text"}
+- tool `wait_cancellable(tag)`    -> sleeps up to 60 s; a cancellation is recorded under `tag`
+- tool `cancellations(tag)`       -> JSON {"server", "tag", "started", "cancelled"} for that tag
+- tool `blob(size, seed)`         -> `size` deterministic printable bytes (see `blob_text`)
+
 DNS-rebinding protection is off: behind Envoy the Host header is whatever the proxy sends
 (the test configs rewrite it to 127.0.0.1:PORT anyway).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 
 import anyio
 
+from mcp import types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import BaseModel
+
+
+def blob_text(size: int, seed: str) -> str:
+    """`size` printable ASCII characters derived from `seed` (hex of a SHA-256 chain): a test
+    can rebuild the same text and compare byte for byte."""
+    out: list[str] = []
+    block = seed.encode()
+    n = 0
+    while n < size:
+        block = hashlib.sha256(block).digest()
+        h = block.hex()
+        out.append(h)
+        n += len(h)
+    return "".join(out)[:size]
+
+
+class Answer(BaseModel):
+    answer: str
+
+
+# tag -> {"started": bool, "cancelled": bool}: what wait_cancellable saw (per process).
+CANCELLATIONS: dict[str, dict[str, bool]] = {}
 
 
 def build(name: str) -> MCPServer:
@@ -67,6 +101,47 @@ def build(name: str) -> MCPServer:
     @server.tool(description="Denied by the gateway's RBAC example (wasm.mcp_gateway.tool filter state).")
     def forbidden() -> str:
         return f"{name}: forbidden was allowed"
+
+    @server.tool(description="Report progress 1..steps (total = steps), then answer.")
+    async def progress_steps(steps: int, ctx: Context) -> str:
+        for i in range(1, steps + 1):
+            await ctx.report_progress(i, steps, f"{name} step {i}")
+        return f"{name} did {steps} steps"
+
+    @server.tool(description="Elicit an answer from the client (elicitation/create); report what came back.")
+    async def ask(question: str, ctx: Context) -> str:
+        got = await ctx.elicit(f"{name} asks: {question}", schema=Answer)
+        answer = got.data.answer if got.action == "accept" and got.data is not None else None
+        return json.dumps({"server": name, "action": got.action, "answer": answer})
+
+    @server.tool(description="Ask the client's model (sampling/createMessage); report its answer.")
+    async def sample(prompt: str, ctx: Context) -> str:
+        got = await ctx.session.create_message(
+            [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=f"{name}: {prompt}"))],
+            max_tokens=32,
+            related_request_id=ctx.request_id,
+        )
+        content = got.content
+        return json.dumps({"server": name, "model": got.model, "text": getattr(content, "text", None)})
+
+    @server.tool(description="Wait up to 60 s; a cancellation is recorded under `tag` (see cancellations).")
+    async def wait_cancellable(tag: str) -> str:
+        CANCELLATIONS[tag] = {"started": True, "cancelled": False}
+        try:
+            await anyio.sleep(60)
+        except anyio.get_cancelled_exc_class():
+            CANCELLATIONS[tag]["cancelled"] = True
+            raise
+        return f"{name} waited for {tag}"
+
+    @server.tool(description="What wait_cancellable saw for `tag`.")
+    def cancellations(tag: str) -> str:
+        seen = CANCELLATIONS.get(tag, {"started": False, "cancelled": False})
+        return json.dumps({"server": name, "tag": tag, **seen})
+
+    @server.tool(description="`size` deterministic printable characters derived from `seed`.")
+    def blob(size: int, seed: str) -> str:
+        return blob_text(size, seed)
 
     @server.prompt(description="A greeting naming the server.")
     def greet(who: str) -> str:
