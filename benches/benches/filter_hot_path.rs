@@ -49,6 +49,11 @@ fn hot_path(c: &mut Criterion) {
             ("mcp-session-id", token.as_str()),
         ];
         let template = RecordingHost::request(&headers, &body);
+        // Measure the routed path, not a refusal: check once that this request is routed.
+        let mut probe = template.clone();
+        drive(&plugin, &mut probe);
+        assert!(probe.local_reply.is_none(), "bench request was refused: {:?}", probe.reply_json());
+        assert_eq!(probe.header(":authority"), Some("srv7.mcp.internal"));
         g.bench_with_input(BenchmarkId::new("full_request", label), &template, |b, template| {
             b.iter_batched_ref(
                 || template.clone(),

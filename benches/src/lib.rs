@@ -31,7 +31,9 @@ pub fn token() -> Result<String, String> {
         id: "0123456789abcdef".into(),
         issued_at: 0,
         expires_at: u64::MAX,
-        subject: Some("user@example.com".into()),
+        // Unbound: the bench plugin configures no subject header, and a bound session would
+        // be refused (fail closed) before the body is even read.
+        subject: None,
         protocol_version: "2025-11-25".into(),
         backends: (0..10)
             .map(|i| BackendSession { server: format!("srv{i}"), session_id: format!("{i:08}-5f0c-4d7e-9c1a-0b6a2d9e4f11") })
