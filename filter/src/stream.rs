@@ -511,7 +511,10 @@ impl Stream {
 
     fn refuse(&mut self, host: &mut dyn Host, kind: ErrorKind, refusal: Refusal) -> Action {
         let body = refusal.body();
-        self.refuse_raw(host, kind, refusal.status, &body)
+        // A 2026-07-28 request has no session stream to carry an error in-band: like the
+        // official SDKs (and the broker), the client's fault is also an HTTP 400.
+        let status = if refusal.status == 200 && self.is_modern() { 400 } else { refusal.status };
+        self.refuse_raw(host, kind, status, &body)
     }
 
     fn refuse_raw(&mut self, host: &mut dyn Host, kind: ErrorKind, status: u32, body: &[u8]) -> Action {

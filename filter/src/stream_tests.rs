@@ -522,3 +522,13 @@ fn methods_removed_in_2026_07_28_go_to_the_broker_unchecked() {
     drive(&p, &mut h);
     assert_eq!(h.header(":authority"), Some("alpha.mcp.internal"));
 }
+
+#[test]
+fn unknown_names_are_http_400_for_2026_07_28_clients() {
+    let p = plugin();
+    let headers = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "gamma_echo")];
+    let mut h = post(&call("gamma_echo"), &headers);
+    drive(&p, &mut h);
+    assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(400));
+    assert_eq!(h.reply_json().unwrap()["error"]["code"], -32602);
+}
