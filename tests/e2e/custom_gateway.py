@@ -34,6 +34,7 @@ class Backend:
     prefix: str | None = None  # default "<name>_"
     path: str = "/mcp"
     env: dict[str, str] | None = None
+    port_env: str | None = None  # also pass the port in this environment variable (e.g. PORT)
     config: dict[str, Any] | None = None  # extra server fields (timeout_ms, sessionless, ...)
 
 
@@ -55,7 +56,8 @@ def start_custom_gateway(workdir: Path, procs: list[Proc], backends: list[Backen
         procs=procs,
     )
     for b in backends:
-        procs.append(Proc(b.name, b.argv(ports[b.name]), workdir / f"{b.name}.log", env=b.env))
+        env = {**(b.env or {}), **({b.port_env: str(ports[b.name])} if b.port_env else {})}
+        procs.append(Proc(b.name, b.argv(ports[b.name]), workdir / f"{b.name}.log", env=env))
     servers = [
         {
             "name": b.name,

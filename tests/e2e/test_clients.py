@@ -229,3 +229,58 @@ def test_inspector_cli_lists_and_calls_prefixed_tools(request: pytest.FixtureReq
     assert json.loads(called["content"][0]["text"]) == {"server": "alpha", "text": "hi"}
     called = inspector(gw.url, "--method", "tools/call", "--tool-name", "beta_echo", "--tool-arg", "text=ho")
     assert json.loads(called["content"][0]["text"]) == {"server": "beta", "text": "ho"}
+
+
+# ---- 9. npm server-everything as a backend -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def everything_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """server-everything (prefix `ev_`, session protocol) next to an SDK backend. It has no
+    HOST setting (app.listen(PORT)), so tests/servers/node_loopback.cjs makes it bind 127.0.0.1."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node not found: install Node.js")
+    everything = Backend(
+        "ev",
+        lambda port: [node, "--require", str(SERVERS / "node_loopback.cjs"), str(EVERYTHING), "streamableHttp"],
+        port_env="PORT",
+        config={"sessionless": False},
+    )
+    procs: list[Proc] = []
+    try:
+        yield start_custom_gateway(tmp_path_factory.mktemp("everything"), procs, [everything, py_backend("alpha")])
+    finally:
+        stop_all(procs)
+
+
+@pytest.mark.anyio
+async def test_server_everything_through_the_gateway(everything_gateway: Gateway) -> None:
+    async with Client(everything_gateway.url, mode="legacy") as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert {"ev_echo", "ev_get-sum", "alpha_echo"} <= tools, tools
+        echoed = await client.call_tool("ev_echo", {"message": "through the gateway"})
+        assert "through the gateway" in text(echoed)
+        total = await client.call_tool("ev_get-sum", {"a": 2, "b": 40})
+        assert "42" in text(total)
+        assert json.loads(text(await client.call_tool("alpha_echo", {"text": "x"}))) == {"server": "alpha", "text": "x"}
+
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        assert {"ev_simple-prompt", "ev_args-prompt", "alpha_greet"} <= prompts, prompts
+        simple = await client.get_prompt("ev_simple-prompt", {})
+        assert simple.messages and simple.messages[0].content.text
+        args = await client.get_prompt("ev_args-prompt", {"city": "Lyon"})
+        assert "Lyon" in json.dumps([m.content.model_dump() for m in args.messages])
+
+        templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
+        text_template = next(t for t in templates if "resource/dynamic/text/" in t)
+        assert text_template.startswith("ev+"), templates
+        uri = text_template.replace("{resourceId}", "7")
+        read = await client.read_resource(uri)
+        assert read.contents and "7" in read.contents[0].text
+
+        resources = (await client.list_resources()).resources
+        ev_resources = [r for r in resources if str(r.uri).startswith("ev+")]
+        assert ev_resources, [str(r.uri) for r in resources]
+        first = await client.read_resource(str(ev_resources[0].uri))
+        assert first.contents
