@@ -57,6 +57,9 @@ pub fn unsupported_version(id: Option<&Value>, asked: &str) -> Response {
 /// (else -32602); `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` mirror the body (else
 /// -32020); the version is one this gateway serves (else -32022 with `data.supported` and
 /// `data.requested`). All are HTTP 400.
+// The error is the finished HTTP response, built only on the refusal path: the same
+// trade-off as sessions::open.
+#[allow(clippy::result_large_err)]
 pub fn check_request(req: &Incoming, header_version: Option<&str>, check_headers: impl FnOnce() -> Result<(), String>) -> Result<(), Response> {
     let id = req.id.as_ref();
     let bad = |code: i32, m: String| reply::modern_error(id, code, &m);
