@@ -73,7 +73,8 @@ def gateway_config(
     backends as serving MCP 2026-07-28 themselves (the stateless SDK test servers do)."""
     if servers is None:
         servers = [
-            {"name": n, "url": f"http://{h}:{p}/mcp", "prefix": f"{n}_", "sessionless": sessionless}
+            # 30 s: how long a backend may stay silent before the gateway answers for it.
+            {"name": n, "url": f"http://{h}:{p}/mcp", "prefix": f"{n}_", "sessionless": sessionless, "timeout_ms": 30000}
             for n, (h, p) in (("alpha", alpha), ("beta", beta))
         ]
     return {

@@ -143,6 +143,27 @@ fn credential_value(c: &mcpgw_common::gateway::Credential, base: Option<&Path>) 
     Err("credential: no value".into())
 }
 
+/// When Envoy itself answers a call the filter routed to a backend (connection refused,
+/// reset, idle timeout: any 5xx of its own), the client gets a JSON-RPC error for its request
+/// id that names the server, instead of Envoy's plain-text reply that MCP clients cannot
+/// read. The filter's facts say which request it was: `x-mcp-servername` is only on routed
+/// calls, and filter state holds the server and the raw JSON id.
+fn backend_failure_as_jsonrpc() -> serde_json::Value {
+    let body = concat!(
+        r#"{"jsonrpc":"2.0","id":%FILTER_STATE(wasm.mcp_gateway.id:PLAIN)%,"error":{"code":-32603,"#,
+        r#""message":"MCP server \"%FILTER_STATE(wasm.mcp_gateway.server:PLAIN)%\" is unavailable (%RESPONSE_CODE%: %RESPONSE_CODE_DETAILS%)"}}"#,
+    );
+    json!({ "mappers": [{
+        "filter": { "and_filter": { "filters": [
+            { "status_code_filter": { "comparison": { "op": "GE", "value": { "default_value": 500, "runtime_key": "mcp_gateway.jsonrpc_local_reply_min_status" } } } },
+            { "header_filter": { "header": { "name": "x-mcp-servername", "present_match": true } } },
+        ] } },
+        // 200: a JSON-RPC error is the answer MCP clients surface to the caller.
+        "status_code": 200,
+        "body_format_override": { "text_format_source": { "inline_string": body }, "content_type": "application/json" },
+    }] })
+}
+
 /// Renders the listener and clusters. `session_keys` are the resolved keys (base64, first
 /// mints); `base` is the config file's folder (for relative `value_file`s).
 pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>, opts: &Options) -> Result<Rendered, String> {
@@ -152,13 +173,13 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
     }
     let filter_config = cfg.filter_config_json(session_keys)?;
     let mcp_match = json!({ "path": cfg.mcp_path });
-    let mcp_route = |cluster: &str, host_rewrite: &str| {
+    let mcp_route = |cluster: &str, host_rewrite: &str, idle_timeout: &str| {
         json!({
             "cluster": cluster,
             "host_rewrite_literal": host_rewrite,
             // No overall timeout: long tool calls and SSE streams; idle_timeout bounds silence.
             "timeout": "0s",
-            "idle_timeout": opts.idle_timeout,
+            "idle_timeout": idle_timeout,
         })
     };
 
@@ -172,7 +193,9 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
         let upstream_path = u.path.split('?').next().unwrap_or("/").to_string();
         let mut route = json!({
             "match": { "path": upstream_path },
-            "route": mcp_route(&s.name, &host_rewrite),
+            // The server's timeout bounds how long it may stay silent: a hung backend is
+            // answered within it (a tool that streams progress keeps its call alive).
+            "route": mcp_route(&s.name, &host_rewrite, &format!("{}.{:03}s", s.timeout_ms / 1000, s.timeout_ms % 1000)),
         });
         if let Some(r) = route.as_object_mut() {
             // The client's Authorization is not for this backend (MCP forbids token passthrough)...
@@ -200,7 +223,7 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
     vhosts.push(json!({
         "name": "broker",
         "domains": [BROKER_AUTHORITY],
-        "routes": [{ "match": mcp_match, "route": mcp_route(BROKER_CLUSTER, &broker_rewrite) }]
+        "routes": [{ "match": mcp_match, "route": mcp_route(BROKER_CLUSTER, &broker_rewrite, &opts.idle_timeout) }]
     }));
     clusters.push(cluster(BROKER_CLUSTER, &bhost, bport, false, &opts.ca_bundle));
 
@@ -261,6 +284,7 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
         "stream_idle_timeout": "3600s",
         "route_config": { "name": "mcp_routes", "virtual_hosts": vhosts },
         "http_filters": http_filters,
+        "local_reply_config": backend_failure_as_jsonrpc(),
     });
     if let (Some(path), Some(o)) = (&opts.access_log, hcm.as_object_mut()) {
         o.insert("access_log".into(), json!([{

@@ -71,6 +71,7 @@ def test_running_config_has_what_the_filter_needs(gateway: Gateway) -> None:
 
 async def test_long_tool_call_outlives_the_default_route_timeout(gateway: Gateway) -> None:
     # Envoy's default route timeout is 15 s: with it, this call would come back as a 504.
+    # (The example servers' timeout_ms, their silence budget, is 30 s.)
     from mcp import Client
 
     async with Client(gateway.url) as client:

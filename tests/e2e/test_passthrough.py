@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from conftest import Gateway, rpc_message, tool_call
+from conftest import Gateway, modern_meta, rpc_message, tool_call
 
 SPOOFED = {"x-mcp-method": "tools/call", "x-mcp-toolname": "danger", "x-mcp-servername": "alpha", "x-mcp-sessionid": "s"}
 
@@ -78,8 +78,9 @@ MODERN_HEADERS = {"mcp-protocol-version": "2026-07-28"}
     [
         ({"jsonrpc": "2.0", "id": 1, "method": "ping"}, 200),
         # Lists without a session: the 2026-07-28 way (the broker answers them sessionless).
-        ({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}}, 200),
-        ({"jsonrpc": "2.0", "id": 3, "method": "resources/templates/list", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}}, 200),
+        # params._meta carries the version and the client's capabilities, as 2026-07-28 requires.
+        ({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": modern_meta()}}, 200),
+        ({"jsonrpc": "2.0", "id": 3, "method": "resources/templates/list", "params": {"_meta": modern_meta()}}, 200),
         ({"jsonrpc": "2.0", "method": "notifications/initialized"}, 202),
         ({"jsonrpc": "2.0", "id": 99, "result": {}}, 202),  # a client's answer to a server request
     ],
