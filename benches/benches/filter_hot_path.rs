@@ -4,14 +4,77 @@
 //! - `route_and_rewrite`: router decision and prefix splice into a new body.
 //! - `token_open`: gateway session token decode (base64url + XChaCha20-Poly1305 + postcard).
 //! - `full_request`: the whole Stream (headers, token, body, route, rewrite, metadata) through
-//!   the recording host, i.e. everything but Envoy's host calls.
+//!   the recording host (which also keeps every header, body and filter-state write in maps).
+//! - `full_request_lean_host`: the same Stream through a host that hands over the request and
+//!   discards the writes: the filter's own work, i.e. everything but Envoy's side of the host
+//!   calls.
 //!
 //! Sizes: 300 B, 4 KiB and 256 KiB bodies. Run: `cargo bench -p mcpgw-benches`.
 
+use std::hint::black_box;
+use std::rc::Rc;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mcpgw_common::message;
+use mcpgw_filter::host::Host;
 use mcpgw_filter::recording_host::{drive, RecordingHost};
-use std::hint::black_box;
+use mcpgw_filter::stream::{Action, Stream};
+
+/// Hands the filter a fixed request and drops what it writes, like a host whose calls cost
+/// nothing: what remains is the filter's own work.
+struct LeanHost<'a> {
+    headers: &'a [(String, String)],
+    body: &'a [u8],
+    routed_to: Option<String>,
+}
+
+impl Host for LeanHost<'_> {
+    fn request_headers(&self) -> Vec<(String, String)> {
+        self.headers.to_vec()
+    }
+    fn set_request_header(&mut self, name: &str, value: Option<&str>) {
+        if name == ":authority" {
+            self.routed_to = value.map(str::to_string);
+        }
+    }
+    fn request_body(&self, len: usize) -> Option<Vec<u8>> {
+        self.body.get(..len).map(<[u8]>::to_vec)
+    }
+    fn replace_request_body(&mut self, _old_len: usize, body: &[u8]) {
+        black_box(body);
+    }
+    fn response_header(&self, _name: &str) -> Option<String> {
+        Some("application/json".into())
+    }
+    fn remove_response_header(&mut self, _name: &str) {}
+    fn response_body(&self, _len: usize) -> Option<Vec<u8>> {
+        None
+    }
+    fn replace_response_body(&mut self, _old_len: usize, _body: &[u8]) {}
+    fn send_response(&mut self, status: u32, _headers: &[(&str, &str)], _body: &[u8]) {
+        panic!("bench request refused with {status}");
+    }
+    fn clear_route_cache(&mut self) {}
+    fn set_filter_state(&mut self, key: &str, value: &str) {
+        black_box((key, value));
+    }
+    fn increment_counter(&mut self, id: u32) {
+        black_box(id);
+    }
+    fn now_unix_secs(&self) -> u64 {
+        1
+    }
+}
+
+fn lean_request(plugin: &Rc<mcpgw_filter::plugin::Plugin>, headers: &[(String, String)], body: &[u8]) -> Option<String> {
+    let mut host = LeanHost { headers, body, routed_to: None };
+    let mut stream = Stream::new(Rc::clone(plugin));
+    if stream.on_request_headers(&mut host, false) == Action::Pause {
+        stream.on_request_body(&mut host, body.len(), true);
+    }
+    stream.on_response_headers(&mut host);
+    host.routed_to
+}
 
 const SIZES: [(usize, &str); 3] = [(300, "300B"), (4 * 1024, "4KiB"), (256 * 1024, "256KiB")];
 
@@ -54,6 +117,12 @@ fn hot_path(c: &mut Criterion) {
         drive(&plugin, &mut probe);
         assert!(probe.local_reply.is_none(), "bench request was refused: {:?}", probe.reply_json());
         assert_eq!(probe.header(":authority"), Some("srv7.mcp.internal"));
+        let owned: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(lean_request(&plugin, &owned, &body).as_deref(), Some("srv7.mcp.internal"));
+        g.bench_with_input(BenchmarkId::new("full_request_lean_host", label), &body, |b, body| {
+            b.iter(|| lean_request(&plugin, &owned, black_box(body)))
+        });
+
         g.bench_with_input(BenchmarkId::new("full_request", label), &template, |b, template| {
             b.iter_batched_ref(
                 || template.clone(),
