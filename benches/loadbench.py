@@ -134,9 +134,9 @@ def cpu_ticks(pid: int) -> int:
 TICK = os.sysconf("SC_CLK_TCK")
 
 # ---------------------------------------------------------------------------------------------
-# Envoy configurations. The shape of (d) follows envoy-configs/gateway.yaml.tmpl (the gateway's
-# Envoy config today) with ten servers; only this function needs to change to use
-# `mcp-gateway render` once that CLI is in the workspace. Access logs are off in all three so
+# Envoy configurations. The shape of (d) follows the former envoy-configs/gateway.yaml.tmpl
+# with ten servers; only this function needs to change to use `mcp-gateway render`, which now
+# is the one source of the gateway's Envoy config. Access logs are off in all three so
 # that they measure the same thing.
 
 
