@@ -180,6 +180,21 @@ pub struct Everything {
     child: Child,
 }
 
+/// Starts an MCP server process that serves `http://127.0.0.1:<port>/mcp` and waits until it
+/// answers HTTP at all (a GET without a session is refused with a 4xx: that counts as up).
+/// `None` when it cannot be spawned; killed when the returned child is dropped.
+async fn spawn_mcp_child(mut cmd: Command, port: u16, what: &str) -> Option<(String, Child)> {
+    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().ok()?;
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    for _ in 0..300 {
+        if reqwest::get(&url).await.is_ok() {
+            return Some((url, child));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not start");
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -193,26 +208,10 @@ impl Everything {
         }
         let port = free_port();
         let preload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/loopback.cjs");
-        let child = Command::new("node")
-            .arg("--require")
-            .arg(preload)
-            .arg(dist)
-            .arg("streamableHttp")
-            .env("PORT", port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .ok()?;
-        let url = format!("http://127.0.0.1:{port}/mcp");
-        // Any HTTP answer means it is up (GET without a session is refused with 4xx).
-        for _ in 0..300 {
-            if reqwest::get(&url).await.is_ok() {
-                return Some(Everything { url, child });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("server-everything did not start");
+        let mut cmd = Command::new("node");
+        cmd.arg("--require").arg(preload).arg(dist).arg("streamableHttp").env("PORT", port.to_string());
+        let (url, child) = spawn_mcp_child(cmd, port, "server-everything").await?;
+        Some(Everything { url, child })
     }
 }
 
@@ -297,22 +296,10 @@ impl Fixture {
             return None;
         }
         let port = free_port();
-        let child = Command::new(python)
-            .arg(script)
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .ok()?;
-        let url = format!("http://127.0.0.1:{port}/mcp");
-        for _ in 0..300 {
-            if reqwest::get(&url).await.is_ok() {
-                return Some(Fixture { url, child });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the conformance fixture did not start");
+        let mut cmd = Command::new(python);
+        cmd.arg(script).arg(port.to_string());
+        let (url, child) = spawn_mcp_child(cmd, port, "the conformance fixture").await?;
+        Some(Fixture { url, child })
     }
 }
 
