@@ -13,6 +13,7 @@ use mcpgw_common::config::host_allowed;
 use mcpgw_common::jsonrpc::{
     HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, REQUEST_TOO_LARGE, RESOURCE_NOT_FOUND, SESSION_NOT_FOUND,
 };
+use mcpgw_common::config::ServerConfig;
 use mcpgw_common::message::{self, Kind, Located, Message, ParseError, Reference};
 use mcpgw_common::session::{SessionClaims, TokenError};
 
@@ -271,7 +272,9 @@ impl Stream {
         let plugin = Rc::clone(&self.plugin);
         let index = plugin.config.servers.iter().position(|s| s.name == server_name)?;
         let server = plugin.config.servers.get(index)?;
-        let backend_session = match &self.session {
+        // An Rc clone, so the backend's id can be borrowed while `self` is mutated.
+        let session = self.session.clone();
+        let backend_session = match &session {
             Some(claims) => claims.backend(&server.name)?,
             None => None,
         };
@@ -281,19 +284,8 @@ impl Stream {
         body.extend_from_slice(msg.body().get(..span.start)?);
         body.extend_from_slice(raw_id.as_bytes());
         body.extend_from_slice(msg.body().get(span.end..)?);
-        host.replace_request_body(msg.body().len(), &body);
-        host.set_request_header("content-length", Some(&body.len().to_string()));
-        host.set_request_header(":authority", Some(&server.authority));
-        self.set_path(host, &server.path);
-        if self.captured.has_session_header || backend_session.is_some() {
-            host.set_request_header(mcp_headers::SESSION_ID, backend_session);
-        }
-        self.publish(host, metadata::F_SERVER, Some(&server.name));
-        self.publish_common(host, msg);
-        host.clear_route_cache();
-        host.increment_counter_opt(plugin.stats.server(index));
-        self.routed_to = Some(index);
-        Some(Action::Continue)
+        replace_body(host, msg, &body);
+        Some(self.forward_to_server(host, msg, index, server, backend_session))
     }
 
     /// A request that names one backend: straight to it, or via the broker when the client
@@ -322,39 +314,48 @@ impl Stream {
             self.publish(host, dest.fact, Some(own));
             return self.route_to_broker(host, Other::Unknown, Some(msg));
         }
-        self.route_to_backend(host, msg, dest)
+        self.route_to_backend(host, msg, dest, server)
     }
 
-    fn route_to_backend(&mut self, host: &mut dyn Host, msg: &Message<'_>, dest: Destination<'_>) -> Action {
-        let plugin = Rc::clone(&self.plugin);
-        let Some(server) = plugin.config.servers.get(dest.server) else {
-            return self.route_to_broker(host, Other::Unknown, Some(msg));
-        };
+    fn route_to_backend(&mut self, host: &mut dyn Host, msg: &Message<'_>, dest: Destination<'_>, server: &ServerConfig) -> Action {
         let exposed = dest.target.value.as_ref();
         let unprefixed = exposed.get(dest.own_start..).unwrap_or(exposed);
         if unprefixed != exposed {
             if let Some(new_body) = message::splice_string(msg.body(), dest.target.span.clone(), unprefixed) {
-                host.replace_request_body(msg.body().len(), &new_body);
-                host.set_request_header("content-length", Some(&new_body.len().to_string()));
+                replace_body(host, msg, &new_body);
             }
             if self.captured.mcp_name.is_some() {
                 host.set_request_header(mcp_headers::NAME, Some(&mcp_headers::encode_value(unprefixed)));
             }
         }
+        self.publish(host, metadata::F_METHOD, msg.method.as_deref());
+        self.publish(host, dest.fact, Some(unprefixed));
+        let session = self.session.clone();
+        let backend_session = session.as_ref().and_then(|c| c.backend_session(&server.name));
+        self.forward_to_server(host, msg, dest.server, server, backend_session)
+    }
+
+    /// Sends the request to server `index`: its virtual host and path, its own session id in
+    /// place of the client's token (or none), the server and common facts, and remembers it
+    /// for the response (session id hidden, server request ids namespaced).
+    fn forward_to_server(
+        &mut self,
+        host: &mut dyn Host,
+        msg: &Message<'_>,
+        index: usize,
+        server: &ServerConfig,
+        backend_session: Option<&str>,
+    ) -> Action {
         host.set_request_header(":authority", Some(&server.authority));
         self.set_path(host, &server.path);
-        // The client's token becomes this backend's own session id (or none).
-        let backend_session = self.session.as_ref().and_then(|c| c.backend_session(&server.name));
         if self.captured.has_session_header || backend_session.is_some() {
             host.set_request_header(mcp_headers::SESSION_ID, backend_session);
         }
-        self.publish(host, metadata::F_METHOD, msg.method.as_deref());
         self.publish(host, metadata::F_SERVER, Some(&server.name));
-        self.publish(host, dest.fact, Some(unprefixed));
         self.publish_common(host, msg);
         host.clear_route_cache();
-        host.increment_counter_opt(plugin.stats.server(dest.server));
-        self.routed_to = Some(dest.server);
+        host.increment_counter_opt(self.plugin.stats.server(index));
+        self.routed_to = Some(index);
         Action::Continue
     }
 
@@ -527,6 +528,12 @@ impl Stream {
         self.awaiting_body = false;
         Action::Pause
     }
+}
+
+/// Replaces the buffered body with a rewritten one and fixes `content-length`.
+fn replace_body(host: &mut dyn Host, msg: &Message<'_>, body: &[u8]) {
+    host.replace_request_body(msg.body().len(), body);
+    host.set_request_header("content-length", Some(&body.len().to_string()));
 }
 
 fn required<'m>(field: &Option<Located<'m>>, name: &str) -> Result<Located<'m>, (ErrorKind, Refusal)> {
