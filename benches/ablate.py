@@ -7,8 +7,11 @@ interleaved and repeated. Variants (each its own Envoy, one worker):
   d-nofs    our filter with `filter_state: false` (no set_property host calls)
   d-idle    our filter loaded, but /mcp is not one of its mcp_paths: it only reads the headers
             once and strips x-mcp-* (the fixed cost of a wasm filter on the path)
+  --alt N=P  the filter built at P (another commit, a probe build), same config: before/after
+            comparisons of a change, side by side in one run
 Run with backends in session mode (SSE answers, which the filter rewrites) and in stateless
 mode (JSON answers). Usage: .venv/bin/python benches/ablate.py [--rounds 3] [--duration 4]
+  [--variants b,d] [--modes sse] [--alt d-old=/tmp/old.wasm]
 Prints a Markdown table; benches/README.md quotes it.
 """
 import argparse, base64, copy, json, os, secrets, statistics, subprocess, sys, tempfile, time
@@ -18,20 +21,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadbench as lb  # noqa: E402
 
 VARIANTS = ["b", "d", "d-nofs", "d-idle"]
+# Other builds of the filter, same config (--alt NAME=PATH): before/after in one run.
+ALTS: dict[str, str] = {}
 
 
-def variant_configs(key: str) -> dict:
-    lb.PORTS.update({"d-nofs": 18004, "d-idle": 18005})
-    lb.ADMIN.update({"d-nofs": 18904, "d-idle": 18905})
+def variant_configs(key: str, variants: list[str]) -> dict:
+    extra = [v for v in variants if v not in ("b", "d")]
+    for i, v in enumerate(extra):
+        lb.PORTS[v], lb.ADMIN[v] = 18004 + i, 18904 + i
     out = {}
-    for v in ("d-nofs", "d-idle"):
+    for v in extra:
         cfg = lb.envoy_ours(key)
         cfg["admin"]["address"]["socket_address"]["port_value"] = lb.ADMIN[v]
         lst = cfg["static_resources"]["listeners"][0]
         lst["address"]["socket_address"]["port_value"] = lb.PORTS[v]
         hcm = lst["filter_chains"][0]["filters"][0]["typed_config"]
         fc = lb.filter_config(key)
-        if v == "d-nofs":
+        if v in ALTS:
+            vm = hcm["http_filters"][0]["typed_config"]["config"]["vm_config"]
+            vm["code"]["local"]["filename"] = ALTS[v]
+            vm["vm_id"] = f"mcp_gateway_{v}"
+        elif v == "d-nofs":
             fc["filter_state"] = False
         else:
             fc["mcp_paths"] = ["/not-this-one"]
@@ -48,23 +58,30 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=4)
     ap.add_argument("--conc", type=int, default=16)
+    ap.add_argument("--variants", default=",".join(VARIANTS), help=f"a subset of {VARIANTS}, plus --alt names")
+    ap.add_argument("--alt", action="append", default=[], metavar="NAME=PATH",
+                    help="also run the filter built at PATH (a .wasm) as variant NAME, e.g. d-old=/tmp/old.wasm")
+    ap.add_argument("--modes", default="sse,json", help="backend answers: sse (session), json (stateless)")
     a = ap.parse_args()
+    ALTS.update(x.split("=", 1) for x in a.alt)
+    variants = a.variants.split(",") + [n for n in ALTS if n not in a.variants.split(",")]
+    modes = [m == "json" for m in a.modes.split(",")]
     lb.ARGS = argparse.Namespace(envoy_concurrency=1)
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     work = Path(tempfile.mkdtemp(prefix="ablate-"))
     procs = lb.Procs(work)
     table = []
     try:
-        for stateless in (False, True):
+        for stateless in modes:
             lb.start_stack(procs, work, key, stateless=stateless)
-            for v, cfg in variant_configs(key).items():
+            for v, cfg in variant_configs(key, variants).items():
                 p = work / f"envoy-{v}.json"
                 p.write_text(json.dumps(cfg))
                 procs.start(f"envoy-{v}", [lb.envoy_bin(), "-c", str(p), "--concurrency", "1", "--disable-hot-restart", "-l", "warning"])
                 lb.wait_port(lb.ADMIN[v], path="/ready")
-            res = {v: [] for v in VARIANTS}
+            res = {v: [] for v in variants}
             bodies, heads = {}, {}
-            for v in VARIANTS:
+            for v in variants:
                 tool_cfg = "b" if v in ("b", "d-idle") else "d"
                 lb.port_of_orig = lb.port_of
                 port = lb.PORTS[v]
@@ -82,7 +99,7 @@ def main() -> int:
                 body.write_bytes(lb.call_body(tool_cfg, "hello"))
                 bodies[v], heads[v] = body, h
             for r in range(a.rounds):
-                for v in VARIANTS[r % 4:] + VARIANTS[:r % 4]:
+                for v in variants[r % len(variants):] + variants[:r % len(variants)]:
                     pid = procs.pid(f"envoy-{v}")
                     t0 = lb.cpu_ticks(pid)
                     x = lb.h2load(lb.PORTS[v], bodies[v], heads[v], a.conc, a.duration, 0.5, work / "log")
@@ -91,7 +108,7 @@ def main() -> int:
                         raise RuntimeError(f"{v}: {x['errors']} errors")
                     res[v].append((x["rps"], cpu, x.get("p50", 0)))
                     print(f"  {'json' if stateless else 'sse '} r{r} {v:7s} {x['rps']:7.0f} req/s  Envoy CPU {cpu:5.0f} us/req  p50 {x.get('p50', 0)} us", flush=True)
-            for v in VARIANTS:
+            for v in variants:
                 med = lambda i: statistics.median(t[i] for t in res[v])  # noqa: E731
                 table.append(("JSON (stateless)" if stateless else "SSE (session)", v, med(0), med(1), med(2)))
             procs.stop_all()
