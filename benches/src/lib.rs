@@ -38,6 +38,7 @@ pub fn token() -> Result<String, String> {
         backends: (0..10)
             .map(|i| BackendSession { server: format!("srv{i}"), session_id: format!("{i:08}-5f0c-4d7e-9c1a-0b6a2d9e4f11") })
             .collect(),
+        accepts_server_requests: true,
     };
     codec.mint(&claims, [7; 24])
 }

@@ -57,6 +57,20 @@ pub fn merge_capabilities<'a>(all: impl IntoIterator<Item = &'a Value>) -> Value
     Value::Object(out)
 }
 
+/// Whether an `initialize` request's client declared any capability (sampling, elicitation,
+/// roots, experimental, …). One that declared none is sent no server requests, which lets the
+/// filter skip reading the backends' answers (`SessionClaims::accepts_server_requests`). Any
+/// key counts, known or not, so a capability added by a later protocol version keeps the
+/// namespacing on.
+pub fn declares_capabilities(params: &Value) -> bool {
+    match params.get("capabilities") {
+        Some(Value::Object(caps)) => !caps.is_empty(),
+        None | Some(Value::Null) => false,
+        // Not an object: not understood, so assume the worst.
+        Some(_) => true,
+    }
+}
+
 pub fn merge_instructions<'a>(parts: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
     let text: Vec<String> = parts.into_iter().map(|(server, i)| format!("[{server}] {i}")).collect();
     (!text.is_empty()).then(|| text.join("\n\n"))
@@ -108,6 +122,7 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
         subject: sessions::subject(rt, &req.headers),
         protocol_version: version.to_string(),
         backends,
+        accepts_server_requests: declares_capabilities(&params),
     };
     let token = match sessions::mint(rt, &claims) {
         Ok(t) => t,
@@ -145,6 +160,17 @@ mod tests {
         assert_eq!(negotiate(Some("2025-03-26")), "2025-03-26");
         assert_eq!(negotiate(Some("1999-01-01")), "2025-11-25");
         assert_eq!(negotiate(None), "2025-11-25");
+    }
+
+    #[test]
+    fn any_declared_client_capability_counts() {
+        assert!(!declares_capabilities(&json!({"capabilities": {}})));
+        assert!(!declares_capabilities(&json!({})));
+        assert!(!declares_capabilities(&json!({"capabilities": null})));
+        assert!(declares_capabilities(&json!({"capabilities": {"roots": {"listChanged": true}}})));
+        assert!(declares_capabilities(&json!({"capabilities": {"sampling": {}}})));
+        assert!(declares_capabilities(&json!({"capabilities": {"someFutureThing": {}}})));
+        assert!(declares_capabilities(&json!({"capabilities": "odd"})));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Format (all base64url, no padding, so it is a valid visible-ASCII session id):
 //!
 //! ```text
-//! token  = base64url( version:u8 = 1 || nonce:[u8; 24] || XChaCha20-Poly1305(key, nonce, claims, aad) )
+//! token  = base64url( version:u8 = 2 || nonce:[u8; 24] || XChaCha20-Poly1305(key, nonce, claims, aad) )
 //! aad    = "mcpgw-session" || version
 //! claims = postcard(SessionClaims)
 //! ```
@@ -18,6 +18,10 @@
 //! can be configured: the first mints, all open, so keys can be rotated without dropping
 //! sessions. A token that fails authentication under every key, is malformed, or has expired
 //! is refused the same way (HTTP 404), which tells the client to initialize again.
+//!
+//! The version changes whenever the claims change shape (postcard is not self-describing):
+//! tokens of another version are refused as malformed, so clients of an upgraded gateway
+//! initialize once more. Version 2 added `accepts_server_requests`.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -25,7 +29,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const AAD_CONTEXT: &[u8] = b"mcpgw-session";
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
@@ -58,6 +62,12 @@ pub struct SessionClaims {
     pub protocol_version: String,
     /// Backend sessions, one per server that issued one.
     pub backends: Vec<BackendSession>,
+    /// Whether the client declared any capability at initialize. A client that declared none
+    /// is sent no server requests (sampling, elicitation, roots) by a conforming server, so
+    /// the filter can pass a backend's SSE answers through without reading them (it reads
+    /// them to namespace server request ids otherwise). Pings are the exception the protocol
+    /// allows; a client answering one would reach the broker, not the backend.
+    pub accepts_server_requests: bool,
 }
 
 impl SessionClaims {
@@ -222,6 +232,7 @@ mod tests {
                 BackendSession { server: "alpha".into(), session_id: "a-123".into() },
                 BackendSession { server: "beta".into(), session_id: "b-456".into() },
             ],
+            accepts_server_requests: true,
         }
     }
 

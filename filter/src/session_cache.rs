@@ -86,6 +86,7 @@ mod tests {
             subject: None,
             protocol_version: "v".into(),
             backends: vec![],
+            accepts_server_requests: false,
         })
     }
 

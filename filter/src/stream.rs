@@ -205,6 +205,12 @@ impl Stream {
             return Action::Continue;
         };
         host.remove_response_header(mcp_headers::SESSION_ID);
+        // A session whose client declared no capabilities gets no server requests to
+        // namespace: its answers pass through unread (each read copies the chunk out of
+        // Envoy). Without a session (2026-07-28) the client's capabilities are not known here.
+        if self.session.as_ref().is_some_and(|c| !c.accepts_server_requests) {
+            return Action::Continue;
+        }
         let is_sse = host.response_header("content-type").is_some_and(|ct| ct.trim_start().starts_with("text/event-stream"));
         if is_sse {
             self.sse = Some(SseIdRewriter::new(&server.name));

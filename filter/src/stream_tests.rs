@@ -67,6 +67,11 @@ fn call(name: &str) -> String {
 }
 
 fn token(subject: Option<&str>, expires_at: u64) -> String {
+    token_of_client(subject, expires_at, true)
+}
+
+/// A token whose client did (`true`) or did not declare capabilities at initialize.
+fn token_of_client(subject: Option<&str>, expires_at: u64, accepts_server_requests: bool) -> String {
     let codec = SessionCodec::new(&[SessionKey::from_bytes(KEY)]).unwrap();
     codec
         .mint(
@@ -81,6 +86,7 @@ fn token(subject: Option<&str>, expires_at: u64) -> String {
                     // Joined without issuing a session id.
                     BackendSession { server: "beta".into(), session_id: String::new() },
                 ],
+                accepts_server_requests,
             },
             [3; 24],
         )
@@ -251,7 +257,7 @@ fn bad_sessions_get_404() {
     let tampered = String::from_utf8(tampered).unwrap();
     let foreign = SessionCodec::new(&[SessionKey::from_bytes([9; 32])])
         .unwrap()
-        .mint(&SessionClaims { id: "x".into(), issued_at: 0, expires_at: 5_000, subject: None, protocol_version: "v".into(), backends: vec![] }, [1; 24])
+        .mint(&SessionClaims { id: "x".into(), issued_at: 0, expires_at: 5_000, subject: None, protocol_version: "v".into(), backends: vec![], accepts_server_requests: false }, [1; 24])
         .unwrap();
     for (t, why) in [(tampered.as_str(), "tampered"), ("garbage", "garbage"), (foreign.as_str(), "foreign"), (&token(None, 1_000), "expired")] {
         let mut h = post(&call("alpha_echo"), &[("mcp-session-id", t)]);
@@ -485,6 +491,23 @@ fn server_requests_on_a_call_stream_are_namespaced_and_answers_go_back() {
     let mut h = post(r#"{"jsonrpc":"2.0","id":"other:1","result":{}}"#, &[]);
     drive(&p, &mut h);
     assert_eq!(h.header(":authority"), Some("broker.mcp.internal"));
+}
+
+#[test]
+fn answers_to_clients_without_capabilities_pass_through_unread() {
+    let p = plugin();
+    let t = token_of_client(None, 5_000, false);
+    let mut h = post(&call("alpha_ask"), &[("mcp-session-id", &t)]);
+    h.response_headers = vec![
+        ("content-type".into(), "text/event-stream".into()),
+        ("content-length".into(), "77".into()),
+        ("mcp-session-id".into(), "alpha-session-1".into()),
+    ];
+    let sent = b"data: {\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"ping\"}\n\n".to_vec();
+    h.response_body = sent.clone();
+    drive(&p, &mut h);
+    assert_eq!(h.response_body, sent, "not rewritten");
+    assert_eq!(h.response_headers, vec![("content-type".to_string(), "text/event-stream".to_string()), ("content-length".to_string(), "77".to_string())]);
 }
 
 #[test]
