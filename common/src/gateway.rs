@@ -90,6 +90,32 @@ pub struct GatewayConfig {
     /// no check otherwise. `[]`: no check.
     #[serde(default)]
     pub allowed_hosts: Option<Vec<String>>,
+    /// What the filter publishes for Envoy policies, access logs and upstreams.
+    #[serde(default)]
+    pub metadata: MetadataConfig,
+}
+
+/// The filter's `metadata_headers` and `filter_state` (common/src/config.rs documents both).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataConfig {
+    /// Facts set as `x-mcp-*` request headers: `method`, `server`, `tool`, `prompt`,
+    /// `resource_uri`, `session`. Default: all.
+    #[serde(default = "d_metadata_headers")]
+    pub headers: Vec<String>,
+    /// Also write the facts to Envoy filter state (`wasm.mcp_gateway.*`).
+    #[serde(default = "d_true")]
+    pub filter_state: bool,
+}
+
+impl Default for MetadataConfig {
+    fn default() -> Self {
+        MetadataConfig { headers: d_metadata_headers(), filter_state: true }
+    }
+}
+
+fn d_metadata_headers() -> Vec<String> {
+    crate::config::METADATA_HEADER_FACTS.iter().map(|f| f.to_string()).collect()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -271,6 +297,9 @@ impl GatewayConfig {
         if !(min..=max).contains(&self.limits.max_body_bytes) {
             return Err(format!("limits.max_body_bytes must be within {min}..={max}"));
         }
+        if let Some(h) = self.metadata.headers.iter().find(|h| !crate::config::METADATA_HEADER_FACTS.contains(&h.as_str())) {
+            return Err(format!("metadata.headers: {h:?} is not one of {:?}", crate::config::METADATA_HEADER_FACTS));
+        }
         for s in &self.servers {
             parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
             if s.timeout_ms == 0 {
@@ -338,6 +367,8 @@ impl GatewayConfig {
             "broker": { "authority": BROKER_AUTHORITY, "path": self.mcp_path },
             "servers": servers,
             "session": session,
+            "metadata_headers": self.metadata.headers,
+            "filter_state": self.metadata.filter_state,
         }))
     }
 }
@@ -380,6 +411,16 @@ mod tests {
         assert_eq!(compiled.servers.len(), 1);
         assert_eq!(compiled.servers[0].authority, "alpha.mcp.internal");
         assert_eq!(compiled.broker.authority, BROKER_AUTHORITY);
+        assert_eq!(compiled.metadata_headers, 0b11_1111);
+        assert!(compiled.filter_state);
+
+        let mut lean = c.clone();
+        lean.metadata = MetadataConfig { headers: vec!["server".into(), "tool".into()], filter_state: false };
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
+        let json = lean.filter_config_json(&[key]).unwrap();
+        let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
+        assert_eq!(compiled.metadata_headers, 0b110);
+        assert!(!compiled.filter_state);
     }
 
     #[test]
@@ -391,6 +432,9 @@ mod tests {
         assert!(dup.validate().unwrap_err().contains("share the prefix"));
         let url = cfg(serde_json::json!([{ "name": "alpha", "url": "nope", "prefix": "" }]));
         assert!(url.validate().unwrap_err().contains("http://"));
+        let mut meta = cfg(serde_json::json!([{ "name": "alpha", "url": "http://h/", "prefix": "" }]));
+        meta.metadata.headers = vec!["toolname".into()];
+        assert!(meta.validate().unwrap_err().contains("metadata.headers: \"toolname\""));
         let r: Result<GatewayConfig, _> = serde_json::from_value(serde_json::json!({
             "servers": [], "session": { "key_env": "K" }, "typo": 1
         }));

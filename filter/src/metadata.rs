@@ -12,6 +12,9 @@
 //! | `x-mcp-resourceuri` | `resources/read`, `resources/(un)subscribe`, `completion/complete` on a resource | the backend's own URI |
 //! | `x-mcp-sessionid` | requests carrying a valid gateway session | the session's public id (not the token) |
 //!
+//! Which of these headers are set is configurable (`metadata_headers`, by fact name; all by
+//! default); the stripping of client-sent ones is not.
+//!
 //! Values that are not plain printable ASCII are sent `=?base64?…?=`-encoded, as MCP does
 //! for `Mcp-Name`, so a name can never inject a header.
 //!
@@ -19,6 +22,8 @@
 //! `wasm.mcp_gateway.<fact>` with facts `method`, `server`, `tool`, `prompt`, `resource_uri`,
 //! `id`, `session`; and on a local refusal `error` (the refusal kind, as in the
 //! `errors.<kind>` counter) with `method` when the body got that far. Access logs read them as `%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%`.
+
+use mcpgw_common::config::{metadata_header_bit, METADATA_HEADER_FACTS};
 
 pub const METHOD: &str = "x-mcp-method";
 pub const SERVER: &str = "x-mcp-servername";
@@ -33,18 +38,41 @@ pub const TRUSTED_HEADERS: &[&str] = &[METHOD, SERVER, TOOL, PROMPT, RESOURCE_UR
 /// Filter state namespace (Envoy adds `wasm.`).
 pub const NAMESPACE: &str = "mcp_gateway";
 
-/// One published fact: the header it travels in and its filter state key.
+/// One published fact: the header it may travel in (with its bit in the config's
+/// `metadata_headers`) and its filter state key.
 #[derive(Debug, Clone, Copy)]
 pub struct Fact {
-    pub header: Option<&'static str>,
+    pub header: Option<(&'static str, u8)>,
     pub state_key: &'static str,
 }
 
-pub const F_METHOD: Fact = Fact { header: Some(METHOD), state_key: "mcp_gateway.method" };
-pub const F_SERVER: Fact = Fact { header: Some(SERVER), state_key: "mcp_gateway.server" };
-pub const F_TOOL: Fact = Fact { header: Some(TOOL), state_key: "mcp_gateway.tool" };
-pub const F_PROMPT: Fact = Fact { header: Some(PROMPT), state_key: "mcp_gateway.prompt" };
-pub const F_RESOURCE_URI: Fact = Fact { header: Some(RESOURCE_URI), state_key: "mcp_gateway.resource_uri" };
-pub const F_SESSION: Fact = Fact { header: Some(SESSION), state_key: "mcp_gateway.session" };
+const fn header(name: &'static str, index: usize) -> Option<(&'static str, u8)> {
+    Some((name, metadata_header_bit(index)))
+}
+
+// The indexes are those of the fact names in `METADATA_HEADER_FACTS` (checked by a test).
+pub const F_METHOD: Fact = Fact { header: header(METHOD, 0), state_key: "mcp_gateway.method" };
+pub const F_SERVER: Fact = Fact { header: header(SERVER, 1), state_key: "mcp_gateway.server" };
+pub const F_TOOL: Fact = Fact { header: header(TOOL, 2), state_key: "mcp_gateway.tool" };
+pub const F_PROMPT: Fact = Fact { header: header(PROMPT, 3), state_key: "mcp_gateway.prompt" };
+pub const F_RESOURCE_URI: Fact = Fact { header: header(RESOURCE_URI, 4), state_key: "mcp_gateway.resource_uri" };
+pub const F_SESSION: Fact = Fact { header: header(SESSION, 5), state_key: "mcp_gateway.session" };
 pub const F_ERROR: Fact = Fact { header: None, state_key: "mcp_gateway.error" };
 pub const F_ID: Fact = Fact { header: None, state_key: "mcp_gateway.id" };
+
+#[cfg(test)]
+mod tests {
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn header_bits_match_the_config_names() {
+        for fact in [F_METHOD, F_SERVER, F_TOOL, F_PROMPT, F_RESOURCE_URI, F_SESSION] {
+            let (_, bit) = fact.header.unwrap_or(("", 0));
+            let index = METADATA_HEADER_FACTS.iter().position(|n| fact.state_key == format!("mcp_gateway.{n}"));
+            assert_eq!(index.map(metadata_header_bit), Some(bit), "{}", fact.state_key);
+        }
+    }
+}

@@ -393,7 +393,8 @@ impl Stream {
 
     fn publish(&self, host: &mut dyn Host, fact: Fact, value: Option<&str>) {
         let Some(value) = value else { return };
-        if let Some(header) = fact.header {
+        let wanted = fact.header.filter(|(_, bit)| self.plugin.config.metadata_headers & bit != 0);
+        if let Some((header, _)) = wanted {
             host.set_request_header(header, Some(&mcp_headers::encode_value(value)));
         }
         if self.plugin.config.filter_state {

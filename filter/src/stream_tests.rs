@@ -494,6 +494,23 @@ fn server_requests_on_a_call_stream_are_namespaced_and_answers_go_back() {
 }
 
 #[test]
+fn only_the_configured_metadata_headers_are_set_but_all_spoofed_ones_are_stripped() {
+    let (p, _) = plugin_with(json!({"metadata_headers": ["server"]}));
+    let mut h = post(&call("alpha_echo"), &[("x-mcp-toolname", "spoofed"), ("x-mcp-method", "spoofed")]);
+    drive(&p, &mut h);
+    assert_eq!(h.header(":authority"), Some("alpha.mcp.internal"));
+    assert_eq!(h.header("x-mcp-servername"), Some("alpha"));
+    assert_eq!(h.header("x-mcp-toolname"), None);
+    assert_eq!(h.header("x-mcp-method"), None);
+    assert_eq!(h.filter_state.get("mcp_gateway.tool").map(String::as_str), Some("echo"), "filter state unaffected");
+
+    let (p, _) = plugin_with(json!({"metadata_headers": []}));
+    let mut h = post(&call("alpha_echo"), &[]);
+    drive(&p, &mut h);
+    assert!(h.headers.iter().all(|(k, _)| !k.starts_with("x-mcp-")), "{:?}", h.headers);
+}
+
+#[test]
 fn answers_to_clients_without_capabilities_pass_through_unread() {
     let p = plugin();
     let t = token_of_client(None, 5_000, false);

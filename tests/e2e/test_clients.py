@@ -187,6 +187,33 @@ async def test_session_bound_to_its_subject_refuses_another_caller(bound_gateway
             assert r.status_code == 404, (who, body["method"], r.status_code, r.text)
 
 
+# ---- 7b. fewer metadata headers ------------------------------------------------------------
+
+
+@pytest.fixture
+def lean_metadata_gateway(tmp_path: Path) -> Iterator[Gateway]:
+    """`metadata.headers: [server]`, no filter state: what an operator keeps when policies only
+    look at the server (each header costs Envoy CPU, benches/README.md)."""
+    procs: list[Proc] = []
+    try:
+        yield start_custom_gateway(
+            tmp_path, procs, [py_backend("alpha"), py_backend("beta")], metadata={"headers": ["server"], "filter_state": False}
+        )
+    finally:
+        stop_all(procs)
+
+
+@pytest.mark.anyio
+async def test_only_configured_metadata_headers_reach_the_backend_spoofed_ones_never(lean_metadata_gateway: Gateway) -> None:
+    spoofed = {"x-mcp-toolname": "danger", "x-mcp-method": "spoofed/method", "x-mcp-servername": "spoofed"}
+    async with httpx2.AsyncClient(headers=spoofed) as http:
+        async with Client(streamable_http_client(lean_metadata_gateway.url, http_client=http), mode="legacy") as client:
+            seen = json.loads(text(await client.call_tool("alpha_headers", {})))
+    assert seen["x-mcp-servername"] == "alpha"
+    assert "x-mcp-toolname" not in seen and "x-mcp-method" not in seen, seen
+    assert "x-mcp-sessionid" not in seen
+
+
 # ---- 8a. the MCP Inspector CLI -------------------------------------------------------------
 
 
