@@ -2,9 +2,10 @@
 so the end-to-end tests can present valid, expired, foreign and subject-bound sessions to the
 filter without the broker:
 
-    token  = base64url_nopad( 0x01 || nonce[24] || XChaCha20-Poly1305(key, nonce, claims, aad) )
-    aad    = b"mcpgw-session" || 0x01
-    claims = postcard(SessionClaims { id, issued_at, expires_at, subject, protocol_version, backends })
+    token  = base64url_nopad( 0x02 || nonce[24] || XChaCha20-Poly1305(key, nonce, claims, aad) )
+    aad    = b"mcpgw-session" || 0x02
+    claims = postcard(SessionClaims { id, issued_at, expires_at, subject, protocol_version, backends,
+                                      accepts_server_requests })
 
 XChaCha20-Poly1305 is HChaCha20 (below) + the IETF ChaCha20-Poly1305 of `cryptography`.
 """
@@ -17,7 +18,8 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-AAD = b"mcpgw-session\x01"
+VERSION = b"\x02"
+AAD = b"mcpgw-session" + VERSION
 
 
 def _rotl(v: int, n: int) -> int:
@@ -55,14 +57,21 @@ def _str(s: str) -> bytes:
 
 
 def claims_bytes(
-    *, id: str, issued_at: int, expires_at: int, subject: str | None, protocol_version: str, backends: dict[str, str]
+    *,
+    id: str,
+    issued_at: int,
+    expires_at: int,
+    subject: str | None,
+    protocol_version: str,
+    backends: dict[str, str],
+    accepts_server_requests: bool,
 ) -> bytes:
     out = _str(id) + _varint(issued_at) + _varint(expires_at)
     out += b"\x00" if subject is None else b"\x01" + _str(subject)
     out += _str(protocol_version) + _varint(len(backends))
     for server, session_id in backends.items():
         out += _str(server) + _str(session_id)
-    return out
+    return out + (b"\x01" if accepts_server_requests else b"\x00")
 
 
 def mint(
@@ -74,15 +83,17 @@ def mint(
     subject: str | None = None,
     protocol_version: str = "2025-11-25",
     backends: dict[str, str] | None = None,
+    accepts_server_requests: bool = True,
 ) -> str:
     key = base64.b64decode(key_b64)
     nonce = os.urandom(24)
     subkey = hchacha20(key, nonce[:16])
     plain = claims_bytes(
-        id=id, issued_at=issued_at, expires_at=expires_at, subject=subject, protocol_version=protocol_version, backends=backends or {}
+        id=id, issued_at=issued_at, expires_at=expires_at, subject=subject, protocol_version=protocol_version, backends=backends or {},
+        accepts_server_requests=accepts_server_requests,
     )
     sealed = ChaCha20Poly1305(subkey).encrypt(b"\x00\x00\x00\x00" + nonce[16:], plain, AAD)
-    return base64.urlsafe_b64encode(b"\x01" + nonce + sealed).rstrip(b"=").decode()
+    return base64.urlsafe_b64encode(VERSION + nonce + sealed).rstrip(b"=").decode()
 
 
 def _self_test() -> None:
