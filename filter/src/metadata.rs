@@ -23,7 +23,7 @@
 //! `id`, `session`; and on a local refusal `error` (the refusal kind, as in the
 //! `errors.<kind>` counter) with `method` when the body got that far. Access logs read them as `%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%`.
 
-use mcpgw_common::config::{metadata_header_bit, METADATA_HEADER_FACTS};
+use mcpgw_common::config::metadata_header_bit;
 
 pub const METHOD: &str = "x-mcp-method";
 pub const SERVER: &str = "x-mcp-servername";
@@ -66,6 +66,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
+    use mcpgw_common::config::METADATA_HEADER_FACTS;
 
     #[test]
     fn header_bits_match_the_config_names() {
