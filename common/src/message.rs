@@ -190,6 +190,41 @@ pub fn splice_string(body: &[u8], span: Range<usize>, new_value: &str) -> Option
     Some(out)
 }
 
+/// Like [`splice_string`], but keeps the body's length when the new literal is not longer
+/// than the old one (the usual case: a prefix is removed): spaces, which JSON allows before
+/// any value, make up the difference. `content-length` then stays right, and the filter
+/// saves a request-header write (~2.8 µs of Envoy CPU in Envoy 1.40, benches/README.md).
+pub fn splice_string_keeping_length(body: &[u8], span: Range<usize>, new_value: &str) -> Option<Vec<u8>> {
+    let mut literal = Vec::with_capacity(new_value.len() + 2);
+    write_json_string(&mut literal, new_value);
+    splice_raw_keeping_length(body, span.clone(), &literal).or_else(|| splice_string(body, span, new_value))
+}
+
+/// Replaces the JSON value at `span` with the raw JSON `value`.
+pub fn splice_raw(body: &[u8], span: Range<usize>, value: &[u8]) -> Option<Vec<u8>> {
+    let head = body.get(..span.start)?;
+    let tail = body.get(span.end..)?;
+    let mut out = Vec::with_capacity(head.len() + value.len() + tail.len());
+    out.extend_from_slice(head);
+    out.extend_from_slice(value);
+    out.extend_from_slice(tail);
+    Some(out)
+}
+
+/// Replaces the JSON value at `span` with the raw JSON `value`, padded in front with spaces to
+/// the span's length; `None` when `value` is longer than the span.
+pub fn splice_raw_keeping_length(body: &[u8], span: Range<usize>, value: &[u8]) -> Option<Vec<u8>> {
+    let pad = span.len().checked_sub(value.len())?;
+    let head = body.get(..span.start)?;
+    let tail = body.get(span.end..)?;
+    let mut out = Vec::with_capacity(body.len());
+    out.extend_from_slice(head);
+    out.resize(out.len() + pad, b' ');
+    out.extend_from_slice(value);
+    out.extend_from_slice(tail);
+    Some(out)
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
@@ -496,6 +531,22 @@ mod tests {
         let out = splice_string(body.as_bytes(), n.span, "echo\"q").unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["params"]["name"], "echo\"q");
+    }
+
+    #[test]
+    fn length_keeping_splice_pads_with_json_whitespace() {
+        let body = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"alpha_echo","arguments":{}}}"#;
+        let n = ok(body).name.unwrap();
+        let out = splice_string_keeping_length(body.as_bytes(), n.span.clone(), "echo").unwrap();
+        assert_eq!(out.len(), body.len());
+        assert!(std::str::from_utf8(&out).unwrap().contains(r#""name":      "echo","#));
+        // The rewritten body is still one valid message with the backend's name.
+        assert_eq!(ok(std::str::from_utf8(&out).unwrap()).name.unwrap().value, "echo");
+        // A longer literal cannot keep the length: the body grows instead.
+        let out = splice_string_keeping_length(body.as_bytes(), n.span.clone(), "a_much_longer_name").unwrap();
+        assert_eq!(out.len(), body.len() + 8);
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&out).unwrap()["params"]["name"], "a_much_longer_name");
+        assert!(splice_raw_keeping_length(body.as_bytes(), n.span, b"\"a_much_longer_name\"").is_none());
     }
 
     #[test]

@@ -286,10 +286,8 @@ impl Stream {
         };
         // The original id is raw JSON (a number or a string literal): spliced in as it is.
         let span = msg.id_span()?;
-        let mut body = Vec::with_capacity(msg.body().len() + raw_id.len());
-        body.extend_from_slice(msg.body().get(..span.start)?);
-        body.extend_from_slice(raw_id.as_bytes());
-        body.extend_from_slice(msg.body().get(span.end..)?);
+        let body = message::splice_raw_keeping_length(msg.body(), span.clone(), raw_id.as_bytes())
+            .or_else(|| message::splice_raw(msg.body(), span, raw_id.as_bytes()))?;
         replace_body(host, msg, &body);
         Some(self.forward_to_server(host, msg, index, server, backend_session))
     }
@@ -327,7 +325,7 @@ impl Stream {
         let exposed = dest.target.value.as_ref();
         let unprefixed = exposed.get(dest.own_start..).unwrap_or(exposed);
         if unprefixed != exposed {
-            if let Some(new_body) = message::splice_string(msg.body(), dest.target.span.clone(), unprefixed) {
+            if let Some(new_body) = message::splice_string_keeping_length(msg.body(), dest.target.span.clone(), unprefixed) {
                 replace_body(host, msg, &new_body);
             }
             if self.captured.mcp_name.is_some() {
@@ -537,10 +535,13 @@ impl Stream {
     }
 }
 
-/// Replaces the buffered body with a rewritten one and fixes `content-length`.
+/// Replaces the buffered body with a rewritten one and fixes `content-length` when the length
+/// changed (rewrites keep it where they can: each header write costs Envoy CPU).
 fn replace_body(host: &mut dyn Host, msg: &Message<'_>, body: &[u8]) {
     host.replace_request_body(msg.body().len(), body);
-    host.set_request_header("content-length", Some(&body.len().to_string()));
+    if body.len() != msg.body().len() {
+        host.set_request_header("content-length", Some(&body.len().to_string()));
+    }
 }
 
 fn required<'m>(field: &Option<Located<'m>>, name: &str) -> Result<Located<'m>, (ErrorKind, Refusal)> {

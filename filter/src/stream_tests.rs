@@ -109,6 +109,7 @@ fn routes_prefixed_tool_calls_and_strips_the_prefix() {
     assert_eq!(b["params"]["name"], "echo");
     assert_eq!(b["params"]["arguments"]["name"], "keep me", "only params.name is rewritten");
     assert_eq!(h.header("content-length"), Some(h.body.len().to_string().as_str()));
+    assert_eq!(h.body.len(), call("alpha_echo").len(), "prefix replaced by JSON whitespace: same length");
     assert_eq!(h.header("x-mcp-method"), Some("tools/call"));
     assert_eq!(h.header("x-mcp-servername"), Some("alpha"));
     assert_eq!(h.header("x-mcp-toolname"), Some("echo"));
