@@ -58,7 +58,7 @@ bench:
 # mcp_router, our gateway; writes benches/results/. Knobs: ROUNDS, DURATION, WARMUP, SESSIONS,
 # ENVOY_CONCURRENCY (environment) or benches/loadbench.py --help.
 loadbench: setup wasm
-	cargo build --release -p mcpgw-broker -p mcpgw-bench-backend
+	cargo build --release -p mcpgw-broker -p mcpgw-bench-backend -p mcp-gateway
 	$(PY) benches/loadbench.py
 
 # Runs each fuzz target for FUZZ_RUNS executions (see README "Fuzzing").

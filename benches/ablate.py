@@ -3,8 +3,9 @@
 next to plain Envoy (b), measured like benches/loadbench.py (same stack, h2load, /proc ticks),
 interleaved and repeated. Variants (each its own Envoy, one worker):
   b         plain router
-  d         our filter as benchmarked (filter state on)
-  d-nofs    our filter with `filter_state: false` (no set_property host calls)
+  d         our filter as benchmarked: the Envoy config `mcp-gateway render` makes (loadbench's
+            (d)), filter state at the product default (on)
+  d-nofs    the same with `filter_state: false` (no set_property host calls)
   d-idle    our filter loaded, but /mcp is not one of its mcp_paths: it only reads the headers
             once and strips x-mcp-* (the fixed cost of a wasm filter on the path)
   --alt N=P  the filter built at P (another commit, a probe build), same config: before/after
@@ -35,20 +36,21 @@ def variant_configs(key: str, variants: list[str]) -> dict:
         cfg["admin"]["address"]["socket_address"]["port_value"] = lb.ADMIN[v]
         lst = cfg["static_resources"]["listeners"][0]
         lst["address"]["socket_address"]["port_value"] = lb.PORTS[v]
-        hcm = lst["filter_chains"][0]["filters"][0]["typed_config"]
-        fc = lb.filter_config(key)
+        hcm = lb.hcm_of(cfg)
+        # The filter's configuration as `mcp-gateway render` wrote it for (d).
+        fc = lb.filter_config_of(cfg)
         if v in ALTS:
-            vm = hcm["http_filters"][0]["typed_config"]["config"]["vm_config"]
+            vm = lb.wasm_filter(cfg)["vm_config"]
             vm["code"]["local"]["filename"] = ALTS[v]
             vm["vm_id"] = f"mcp_gateway_{v}"
         elif v == "d-nofs":
             fc["filter_state"] = False
         else:
             fc["mcp_paths"] = ["/not-this-one"]
-            # Everything else goes to backend s0, as in (b).
-            hcm["route_config"]["virtual_hosts"][-1]["routes"] = [
-                {"match": {"prefix": "/"}, "route": {"cluster": "s0", "timeout": "0s"}}]
-        hcm["http_filters"][0]["typed_config"]["config"]["configuration"]["value"] = json.dumps(fc)
+            # Everything else (the rendered catch-all virtual host) goes to backend s0, as in (b).
+            default = next(vh for vh in hcm["route_config"]["virtual_hosts"] if vh["name"] == "default")
+            default["routes"] = [{"match": {"prefix": "/"}, "route": {"cluster": "s0", "timeout": "0s"}}]
+        lb.set_filter_config(cfg, fc)
         out[v] = cfg
     return out
 

@@ -5,7 +5,8 @@ Measures the same MCP workloads, in one run on one machine, through
   a  direct      the rmcp backend itself
   b  envoy       Envoy 1.40, HCM + router only (the floor for any Envoy-based gateway)
   c  native      Envoy 1.40, envoy.filters.http.mcp + envoy.filters.http.mcp_router (10 servers)
-  d  ours        Envoy 1.40 + our wasm filter + the broker (10 servers)
+  d  ours        Envoy 1.40 + our wasm filter + the broker (10 servers), Envoy config from
+                 `mcp-gateway render` (the product's own shape)
 with h2load (HTTP/1.1, one request in flight per connection), interleaving the configurations and
 repeating ROUNDS times; reports medians and ratios to (b). Then measures memory (Envoy and broker
 RSS idle and with 10,000 live sessions) and writes benches/results/{results.md,results.json,*.png}.
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 BACKEND_BIN = TARGET / "release" / "mcpgw-bench-backend"
 BROKER_BIN = TARGET / "release" / "mcpgw-broker"
+GATEWAY_BIN = TARGET / "release" / "mcp-gateway"
 WASM = TARGET / "wasm32-wasip1" / "release" / "mcpgw_filter.wasm"
 RESULTS = ROOT / "benches" / "results"
 
@@ -51,7 +53,8 @@ ADMIN = {"b": 18901, "c": 18902, "d": 18903}
 CONFIGS = ["a", "b", "c", "d"]
 LABEL = {"a": "a direct", "b": "b envoy router", "c": "c envoy mcp_router", "d": "d ours (wasm+broker)"}
 MAX_BODY = 4 * 1024 * 1024
-BUFFER_LIMIT = MAX_BODY + 256 * 1024
+BUFFER_LIMIT = MAX_BODY + 256 * 1024  # what mcp-gateway render sets for MAX_BODY (gateway/src/render.rs)
+KEY_ENV = "MCPGW_SESSION_KEY"  # the session key's variable, for the broker and for render
 
 
 def envoy_bin() -> str:
@@ -134,10 +137,10 @@ def cpu_ticks(pid: int) -> int:
 TICK = os.sysconf("SC_CLK_TCK")
 
 # ---------------------------------------------------------------------------------------------
-# Envoy configurations. The shape of (d) follows the former envoy-configs/gateway.yaml.tmpl
-# with ten servers; only this function needs to change to use `mcp-gateway render`, which now
-# is the one source of the gateway's Envoy config. Access logs are off in all three so
-# that they measure the same thing.
+# Envoy configurations. (b) and (c) are written here; (d) is what `mcp-gateway render` (the one
+# source of the gateway's Envoy config, gateway/src/render.rs) makes of gateway_yaml(), the
+# same file the broker runs with. Access logs are off in all three so that they measure the
+# same thing, and all three have the same connection buffer limit.
 
 
 def _backend_clusters() -> list[dict]:
@@ -199,58 +202,67 @@ def envoy_native() -> dict:
     return _bootstrap("c", rc, filters, _backend_clusters())
 
 
-def filter_config(key: str) -> dict:
-    """What GatewayConfig::filter_config_json derives from gateway_yaml(), plus filter_state
-    (on, as in envoy-configs/render.py)."""
-    return {
-        "mcp_paths": ["/mcp"],
-        "max_body_bytes": MAX_BODY,
-        "broker": {"authority": "broker.mcp.internal", "path": "/mcp"},
-        "servers": [{"name": f"s{i}", "prefix": f"s{i}_", "authority": f"s{i}.mcp.internal", "path": "/mcp",
-                     "sessionless": False} for i in range(N_BACKENDS)],
-        "session": {"keys": [key]},
-        "filter_state": True,
-    }
+def render_ours(key: str) -> str:
+    """The static bootstrap `mcp-gateway render` prints for gateway_yaml() (YAML text): the wasm
+    filter at WASM, admin on ADMIN['d'], no access log. The session key reaches the CLI like it
+    reaches the broker, through $MCPGW_SESSION_KEY (gateway_yaml() names that variable)."""
+    with tempfile.TemporaryDirectory(prefix="loadbench-render-") as tmp:
+        gw = Path(tmp) / "gateway.yaml"
+        gw.write_text(gateway_yaml())
+        argv = [str(GATEWAY_BIN), "render", "--config", str(gw), "--wasm", str(WASM),
+                "--listen", f"127.0.0.1:{PORTS['d']}", "--admin", f"127.0.0.1:{ADMIN['d']}", "--access-log", "none"]
+        r = subprocess.run(argv, cwd=ROOT, env={**os.environ, KEY_ENV: key}, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"mcp-gateway render failed ({r.returncode}):\n{r.stderr}")
+    return r.stdout
+
+
+def hcm_of(cfg: dict) -> dict:
+    """The HTTP connection manager of a bootstrap's (first, only) listener."""
+    return cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def wasm_filter(cfg: dict) -> dict:
+    """The `config` of our wasm filter (found by name) in a bootstrap from envoy_ours()."""
+    return next(f for f in hcm_of(cfg)["http_filters"] if f["name"] == "mcp_gateway")["typed_config"]["config"]
+
+
+def filter_config_of(cfg: dict) -> dict:
+    """The filter's plugin configuration (JSON) inside a bootstrap from envoy_ours()."""
+    return json.loads(wasm_filter(cfg)["configuration"]["value"])
+
+
+def set_filter_config(cfg: dict, fc: dict) -> None:
+    wasm_filter(cfg)["configuration"]["value"] = json.dumps(fc)
 
 
 def envoy_ours(key: str) -> dict:
-    vhosts = []
-    for i, p in enumerate(BACKEND_PORTS):
-        vhosts.append({"name": f"s{i}", "domains": [f"s{i}.mcp.internal"], "routes": [
-            {"match": {"path": "/mcp"}, "route": {"cluster": f"s{i}", "host_rewrite_literal": f"127.0.0.1:{p}",
-                                                  "timeout": "0s", "idle_timeout": "300s"}}]})
-    vhosts.append({"name": "broker", "domains": ["broker.mcp.internal"], "routes": [
-        {"match": {"path": "/mcp"}, "route": {"cluster": "broker", "host_rewrite_literal": f"127.0.0.1:{BROKER_PORT}",
-                                              "timeout": "0s", "idle_timeout": "300s"}}]})
-    vhosts.append({"name": "default", "domains": ["*"], "routes": [
-        {"match": {"prefix": "/"}, "route": {"cluster": "broker", "host_rewrite_literal": f"127.0.0.1:{BROKER_PORT}"}}]})
-    wasm = {"name": "mcp_gateway", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-        "config": {
-            "name": "mcp_gateway", "root_id": "mcp_gateway",
-            "allow_on_headers_stop_iteration": True,
-            "failure_policy": "FAIL_CLOSED",
-            "vm_config": {"vm_id": "mcp_gateway", "runtime": "envoy.wasm.runtime.v8",
-                          "code": {"local": {"filename": str(WASM)}}},
-            "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
-                              "value": json.dumps(filter_config(key))},
-        }}}
-    broker = {"name": "broker", "type": "STATIC", "connect_timeout": "2s",
-              "load_assignment": {"cluster_name": "broker", "endpoints": [{"lb_endpoints": [
-                  {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": BROKER_PORT}}}}]}]}}
-    return _bootstrap("d", {"name": "mcp_routes", "virtual_hosts": vhosts}, [wasm, ROUTER],
-                      _backend_clusters() + [broker])
+    """(d): exactly the bootstrap the product renders (static: inline route_config, no RDS), with
+    only the connection buffer limit checked against (b) and (c). Filter state is left at the
+    product's default: render does not write `filter_state`, and the filter defaults it to on."""
+    import yaml  # pyyaml, in .venv (scripts/setup.sh)
+
+    cfg = yaml.safe_load(render_ours(key))
+    lst = cfg["static_resources"]["listeners"][0]
+    have = lst.setdefault("per_connection_buffer_limit_bytes", BUFFER_LIMIT)
+    if have != BUFFER_LIMIT:
+        # The renderer changed its slack: (b) and (c) must follow, or the runs are not alike.
+        raise RuntimeError(f"mcp-gateway render sets per_connection_buffer_limit_bytes {have}, (b)/(c) use {BUFFER_LIMIT}")
+    assert lst["address"]["socket_address"]["port_value"] == PORTS["d"], lst["address"]
+    return cfg
 
 
 def gateway_yaml() -> str:
-    """The broker's config (common/src/gateway.rs). JSON is YAML."""
+    """The gateway config (common/src/gateway.rs) of (d): the broker runs it, and
+    `mcp-gateway render` makes (d)'s Envoy config of it. JSON is YAML."""
     return json.dumps({
         "listen": f"127.0.0.1:{PORTS['d']}",
         "mcp_path": "/mcp",
         "broker": {"listen": f"127.0.0.1:{BROKER_PORT}"},
         "servers": [{"name": f"s{i}", "url": f"http://127.0.0.1:{p}/mcp", "prefix": f"s{i}_"}
                     for i, p in enumerate(BACKEND_PORTS)],
-        "session": {"key_env": "MCPGW_SESSION_KEY"},
+        "session": {"key_env": KEY_ENV},
+        "limits": {"max_body_bytes": MAX_BODY},
     }, indent=1)
 
 
@@ -411,11 +423,21 @@ def machine() -> dict:
             "loadavg_before": Path("/proc/loadavg").read_text().split()[:3], "envoy": env_v, "h2load": h2v}
 
 
+def warn_if_stale(binary: Path, sources: list[str]) -> None:
+    """An old mcp-gateway renders an old Envoy shape without saying so: warn when its sources
+    are newer than it (`make loadbench` rebuilds it)."""
+    files = [f for src in sources for f in ([ROOT / src] if src.endswith(".rs") else (ROOT / src).rglob("*.rs")) if f.exists()]
+    newest = max(files, key=lambda f: f.stat().st_mtime, default=None)
+    if newest and newest.stat().st_mtime > binary.stat().st_mtime:
+        print(f"warning: {binary} is older than {newest.relative_to(ROOT)}: (d) may not be the current Envoy shape "
+              "(cargo build --release -p mcp-gateway)", file=sys.stderr, flush=True)
+
+
 def start_stack(procs: Procs, work: Path, key: str, stateless: bool) -> None:
     start_backend(procs, stateless)
     gw = work / "gateway.yaml"
     gw.write_text(gateway_yaml())
-    procs.start("broker", [str(BROKER_BIN), "--config", str(gw)], {"MCPGW_SESSION_KEY": key})
+    procs.start("broker", [str(BROKER_BIN), "--config", str(gw)], {KEY_ENV: key})
     for which, cfg in (("b", envoy_plain()), ("c", envoy_native()), ("d", envoy_ours(key))):
         path = work / f"envoy-{which}.json"
         path.write_text(json.dumps(cfg, indent=1))
@@ -606,7 +628,9 @@ def write_report(meta: dict, rows: list[dict], agg: dict, mem: dict | None) -> N
          f"Generated by `make loadbench` (benches/loadbench.py) on {meta['date']}, {meta['rounds']} rounds x "
          f"{meta['duration']} s per run (+{meta['warmup']} s warm-up), configurations interleaved. "
          f"Medians over rounds. Protocol era: MCP {PROTOCOL} (session protocol) everywhere; HTTP/1.1, "
-         f"one request in flight per connection (h2load `--h1 -m 1`). Envoy `--concurrency {meta['envoy_concurrency']}`.", "",
+         f"one request in flight per connection (h2load `--h1 -m 1`). Envoy `--concurrency {meta['envoy_concurrency']}`. "
+         f"(d)'s Envoy config: `mcp-gateway render` of the benchmark's gateway config, access log off, filter state "
+         f"{'on' if meta.get('ours_filter_state', True) else 'off'}.", "",
          "## Machine", "",
          f"- nproc {m['nproc']}, CPU {m['cpu']}, memory {m['memory']}, kernel {m['kernel']}",
          f"- load average before the run: {' '.join(m['loadavg_before'])}; after: {' '.join(meta['loadavg_after'])}",
@@ -698,9 +722,10 @@ def main() -> int:
     p.add_argument("--envoy-concurrency", type=int, default=int(os.environ.get("ENVOY_CONCURRENCY", 1)))
     p.add_argument("--no-memory", action="store_true")
     ARGS = p.parse_args()
-    for f in (BACKEND_BIN, BROKER_BIN, WASM):
+    for f in (BACKEND_BIN, BROKER_BIN, GATEWAY_BIN, WASM):
         if not f.exists():
             sys.exit(f"missing {f}: run `make loadbench` (it builds them)")
+    warn_if_stale(GATEWAY_BIN, ["gateway/src", "common/src/gateway.rs", "common/src/config.rs"])
     if not shutil.which("h2load"):
         sys.exit("h2load missing: run scripts/setup.sh (Debian nghttp2-client)")
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rounds": ARGS.rounds, "duration": ARGS.duration,
@@ -708,6 +733,8 @@ def main() -> int:
             "wasm_bytes": WASM.stat().st_size, "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
     print(f"machine: {meta['machine']}\nuptime: {meta['uptime']}", flush=True)
     key = base64.b64encode(secrets.token_bytes(32)).decode()
+    # What (d) runs: absent from the rendered config, filter_state takes the filter's default (on).
+    meta["ours_filter_state"] = filter_config_of(envoy_ours(key)).get("filter_state", True)
     work = Path(tempfile.mkdtemp(prefix="loadbench-"))
     procs = Procs(work)
     # A SIGTERM (e.g. from make's caller) unwinds through `finally` like Ctrl-C does.
