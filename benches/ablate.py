@@ -6,6 +6,8 @@ interleaved and repeated. Variants (each its own Envoy, one worker):
   d         our filter as benchmarked: the Envoy config `mcp-gateway render` makes (loadbench's
             (d)), filter state at the product default (on)
   d-nofs    the same with `filter_state: false` (no set_property host calls)
+  d-nometa  the same with no metadata at all: `filter_state: false`, `metadata_headers: []`
+            (what routing alone costs; the x-mcp-* headers are 4 request-header writes)
   d-idle    our filter loaded, but /mcp is not one of its mcp_paths: it only reads the headers
             once and strips x-mcp-* (the fixed cost of a wasm filter on the path)
   --alt N=P  the filter built at P (another commit, a probe build), same config: before/after
@@ -15,13 +17,13 @@ mode (JSON answers). Usage: .venv/bin/python benches/ablate.py [--rounds 3] [--d
   [--variants b,d] [--modes sse] [--alt d-old=/tmp/old.wasm]
 Prints a Markdown table; benches/README.md quotes it.
 """
-import argparse, base64, copy, json, os, secrets, statistics, subprocess, sys, tempfile, time
+import argparse, shutil, base64, copy, json, os, secrets, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadbench as lb  # noqa: E402
 
-VARIANTS = ["b", "d", "d-nofs", "d-idle"]
+VARIANTS = ["b", "d", "d-nofs", "d-nometa", "d-idle"]
 # Other builds of the filter, same config (--alt NAME=PATH): before/after in one run.
 ALTS: dict[str, str] = {}
 
@@ -45,6 +47,9 @@ def variant_configs(key: str, variants: list[str]) -> dict:
             vm["vm_id"] = f"mcp_gateway_{v}"
         elif v == "d-nofs":
             fc["filter_state"] = False
+        elif v == "d-nometa":
+            fc["filter_state"] = False
+            fc["metadata_headers"] = []
         else:
             fc["mcp_paths"] = ["/not-this-one"]
             # Everything else (the rendered catch-all virtual host) goes to backend s0, as in (b).
@@ -114,6 +119,11 @@ def main() -> int:
                 med = lambda i: statistics.median(t[i] for t in res[v])  # noqa: E731
                 table.append(("JSON (stateless)" if stateless else "SSE (session)", v, med(0), med(1), med(2)))
             procs.stop_all()
+    except BaseException:
+        print(f"logs kept in {work}", file=sys.stderr)
+        raise
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     finally:
         procs.stop_all()
     print("\n| backend answers | variant | req/s | Envoy CPU µs/req | Δ CPU vs b | p50 µs |\n|---|---|---:|---:|---:|---:|")
