@@ -476,32 +476,41 @@ def run_load(procs: Procs, work: Path) -> list[dict]:
             p.write_bytes(data)
             bodies[(cfg, name)] = p
     rows = []
-    for rnd in range(ARGS.rounds):
-        for wi, (wl, conc, _) in enumerate(WORKLOADS):
-            # Rotate the order each round and workload so no configuration always goes first.
-            k = (rnd + wi) % len(CONFIGS)
-            order = CONFIGS[k:] + CONFIGS[:k]
-            for cfg in order:
-                headers = dict(BASE_HEADERS)
-                if wl != "init":
-                    headers["mcp-session-id"] = sessions[cfg]
-                    headers["mcp-protocol-version"] = PROTOCOL
-                pids = pid_for(cfg, procs)
-                before = {n: cpu_ticks(p) for n, p in pids.items()}
-                res = h2load(port_of(cfg), bodies[(cfg, wl)], headers, conc, ARGS.duration, ARGS.warmup,
-                             work / "h2load.log")
-                after = {n: cpu_ticks(p) for n, p in pids.items()}
-                procs.check()
-                total = res["done"]
-                # CPU per request over the whole run (warm-up included in the ticks, not in done:
-                # a slight overestimate, the same for every configuration).
-                for n in pids:
-                    res[f"cpu_us_{n}"] = (after[n] - before[n]) / TICK * 1e6 / max(total, 1)
-                row = {"round": rnd, "config": cfg, "workload": wl, "conc": conc, **res}
-                rows.append(row)
-                print(f"  r{rnd} {wl:8s} c={conc:<3d} {LABEL[cfg]:22s} {res['rps']:9.0f} req/s  p50 {res.get('p50', 0):6d} us"
-                      f"  p99 {res.get('p99', 0):6d} us  errors {res['errors']}"
-                      + "".join(f"  {n} {res[f'cpu_us_{n}']:.0f}us" for n in pids), flush=True)
+    # Session creation goes last, each run on a freshly started backend: rmcp keeps every
+    # session it creates, h2load cannot end them, and tens of thousands of open sessions (10
+    # per initialize through c and d) slow the backend down for every later run. Restarting
+    # it earlier would invalidate the sessions the other workloads use.
+    plan = [(rnd, wi) for rnd in range(ARGS.rounds) for wi, w in enumerate(WORKLOADS) if w[0] != "init"]
+    plan += [(rnd, wi) for rnd in range(ARGS.rounds) for wi, w in enumerate(WORKLOADS) if w[0] == "init"]
+    for rnd, wi in plan:
+        wl, conc, _ = WORKLOADS[wi]
+        # Rotate the order each round and workload so no configuration always goes first.
+        k = (rnd + wi) % len(CONFIGS)
+        order = CONFIGS[k:] + CONFIGS[:k]
+        for cfg in order:
+            if wl == "init":
+                procs.stop("backend")
+                start_backend(procs)
+            headers = dict(BASE_HEADERS)
+            if wl != "init":
+                headers["mcp-session-id"] = sessions[cfg]
+                headers["mcp-protocol-version"] = PROTOCOL
+            pids = pid_for(cfg, procs)
+            before = {n: cpu_ticks(p) for n, p in pids.items()}
+            res = h2load(port_of(cfg), bodies[(cfg, wl)], headers, conc, ARGS.duration, ARGS.warmup,
+                         work / "h2load.log")
+            after = {n: cpu_ticks(p) for n, p in pids.items()}
+            procs.check()
+            total = res["done"]
+            # CPU per request over the whole run (warm-up included in the ticks, not in done:
+            # a slight overestimate, the same for every configuration).
+            for n in pids:
+                res[f"cpu_us_{n}"] = (after[n] - before[n]) / TICK * 1e6 / max(total, 1)
+            row = {"round": rnd, "config": cfg, "workload": wl, "conc": conc, **res}
+            rows.append(row)
+            print(f"  r{rnd} {wl:8s} c={conc:<3d} {LABEL[cfg]:22s} {res['rps']:9.0f} req/s  p50 {res.get('p50', 0):6d} us"
+                  f"  p99 {res.get('p99', 0):6d} us  errors {res['errors']}"
+                  + "".join(f"  {n} {res[f'cpu_us_{n}']:.0f}us" for n in pids), flush=True)
     return rows
 
 
