@@ -30,7 +30,7 @@
 //! | `allowed_hosts` | `[]` (no check) | DNS-rebinding protection: the request's `Host`/`:authority` on the MCP endpoint must match one of these (`host`, `host:port`, or `*.domain`; a pattern without a port matches any port), else 403. Use it whenever the gateway listens on loopback |
 //! | `allowed_origins` | `[]` (no check) | same patterns for the host of a present `Origin` header; a request without `Origin` (non-browser clients) passes |
 //! | `filter_state` | `true` | also write the request's facts to Envoy filter state (`wasm.mcp_gateway.*`), for access logs and RBAC |
-//! | `metadata_headers` | all six | which facts are also set as `x-mcp-*` request headers, by fact name: `method`, `server`, `tool`, `prompt`, `resource_uri`, `session` (`[]`: none). Each header costs about 2.8 µs of Envoy CPU per request in Envoy 1.40 (benches/README.md); keep those your policies, rate limits and upstreams read. Client-sent `x-mcp-*` headers are stripped whatever this says |
+//! | `metadata_headers` | all six | which facts are also set as `x-mcp-*` request headers, by fact name: `method`, `server`, `tool`, `prompt`, `resource_uri`, `session` (`[]`: none). Each header costs about 2.8 µs of Envoy CPU per request in Envoy 1.40 (benches/README.md); keep those your policies, rate limits and upstreams read. Client-sent `x-mcp-*` headers are stripped whatever this says. The Envoy config `mcp-gateway render` writes needs `server` and filter state (its JSON-RPC error for an unavailable backend reads them) |
 
 use serde::Deserialize;
 

@@ -95,7 +95,9 @@ pub struct GatewayConfig {
     pub metadata: MetadataConfig,
 }
 
-/// The filter's `metadata_headers` and `filter_state` (common/src/config.rs documents both).
+/// The filter's `metadata_headers` (common/src/config.rs documents it). Filter state is always
+/// on in the gateway, and `server` must stay among the headers: the JSON-RPC error Envoy's
+/// local-reply mapping writes for an unavailable backend reads both (gateway/src/render.rs).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataConfig {
@@ -103,14 +105,11 @@ pub struct MetadataConfig {
     /// `resource_uri`, `session`. Default: all.
     #[serde(default = "d_metadata_headers")]
     pub headers: Vec<String>,
-    /// Also write the facts to Envoy filter state (`wasm.mcp_gateway.*`).
-    #[serde(default = "d_true")]
-    pub filter_state: bool,
 }
 
 impl Default for MetadataConfig {
     fn default() -> Self {
-        MetadataConfig { headers: d_metadata_headers(), filter_state: true }
+        MetadataConfig { headers: d_metadata_headers() }
     }
 }
 
@@ -300,6 +299,9 @@ impl GatewayConfig {
         if let Some(h) = self.metadata.headers.iter().find(|h| !crate::config::METADATA_HEADER_FACTS.contains(&h.as_str())) {
             return Err(format!("metadata.headers: {h:?} is not one of {:?}", crate::config::METADATA_HEADER_FACTS));
         }
+        if !self.metadata.headers.iter().any(|h| h == "server") {
+            return Err("metadata.headers must include \"server\": the gateway's JSON-RPC error for an unavailable backend is keyed on x-mcp-servername".into());
+        }
         for s in &self.servers {
             parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
             if s.timeout_ms == 0 {
@@ -368,7 +370,7 @@ impl GatewayConfig {
             "servers": servers,
             "session": session,
             "metadata_headers": self.metadata.headers,
-            "filter_state": self.metadata.filter_state,
+            "filter_state": true,
         }))
     }
 }
@@ -415,12 +417,13 @@ mod tests {
         assert!(compiled.filter_state);
 
         let mut lean = c.clone();
-        lean.metadata = MetadataConfig { headers: vec!["server".into(), "tool".into()], filter_state: false };
+        lean.metadata = MetadataConfig { headers: vec!["server".into(), "tool".into()] };
+        lean.validate().unwrap();
         let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
         let json = lean.filter_config_json(&[key]).unwrap();
         let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
         assert_eq!(compiled.metadata_headers, 0b110);
-        assert!(!compiled.filter_state);
+        assert!(compiled.filter_state, "the error mapping needs it");
     }
 
     #[test]
@@ -435,6 +438,8 @@ mod tests {
         let mut meta = cfg(serde_json::json!([{ "name": "alpha", "url": "http://h/", "prefix": "" }]));
         meta.metadata.headers = vec!["toolname".into()];
         assert!(meta.validate().unwrap_err().contains("metadata.headers: \"toolname\""));
+        meta.metadata.headers = vec!["tool".into()];
+        assert!(meta.validate().unwrap_err().contains("must include \"server\""));
         let r: Result<GatewayConfig, _> = serde_json::from_value(serde_json::json!({
             "servers": [], "session": { "key_env": "K" }, "typo": 1
         }));

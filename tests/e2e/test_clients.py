@@ -192,12 +192,12 @@ async def test_session_bound_to_its_subject_refuses_another_caller(bound_gateway
 
 @pytest.fixture
 def lean_metadata_gateway(tmp_path: Path) -> Iterator[Gateway]:
-    """`metadata.headers: [server]`, no filter state: what an operator keeps when policies only
-    look at the server (each header costs Envoy CPU, benches/README.md)."""
+    """`metadata.headers: [server]`: what an operator keeps when policies only look at the
+    server (each header costs Envoy CPU, benches/README.md)."""
     procs: list[Proc] = []
     try:
         yield start_custom_gateway(
-            tmp_path, procs, [py_backend("alpha"), py_backend("beta")], metadata={"headers": ["server"], "filter_state": False}
+            tmp_path, procs, [py_backend("alpha"), py_backend("beta")], metadata={"headers": ["server"]}
         )
     finally:
         stop_all(procs)
