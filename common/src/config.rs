@@ -53,8 +53,20 @@ fn default_max_body() -> usize {
 fn default_true() -> bool {
     true
 }
-fn default_metadata_headers() -> Vec<String> {
+/// Every fact of [`METADATA_HEADER_FACTS`]: the default of `metadata_headers`.
+pub fn default_metadata_headers() -> Vec<String> {
     METADATA_HEADER_FACTS.iter().map(|f| f.to_string()).collect()
+}
+
+/// The bits of the named facts; `field` names the config field in the error.
+pub fn metadata_header_mask(field: &str, names: &[String]) -> Result<u8, String> {
+    names.iter().try_fold(0u8, |mask, name| {
+        let index = METADATA_HEADER_FACTS
+            .iter()
+            .position(|f| f == name)
+            .ok_or_else(|| format!("{field}: {name:?} is not one of {METADATA_HEADER_FACTS:?}"))?;
+        Ok(mask | metadata_header_bit(index))
+    })
 }
 
 /// The facts that can travel as `x-mcp-*` request headers, by name; a fact's index here is
@@ -181,14 +193,7 @@ impl FilterConfig {
             }
             other => other.map(|h| h.to_ascii_lowercase()),
         };
-        let mut metadata_headers = 0u8;
-        for name in &self.metadata_headers {
-            let index = METADATA_HEADER_FACTS
-                .iter()
-                .position(|f| f == name)
-                .ok_or_else(|| format!("metadata_headers: {name:?} is not one of {METADATA_HEADER_FACTS:?}"))?;
-            metadata_headers |= metadata_header_bit(index);
-        }
+        let metadata_headers = metadata_header_mask("metadata_headers", &self.metadata_headers)?;
         Ok(CompiledConfig {
             mcp_paths: self.mcp_paths,
             max_body_bytes: self.max_body_bytes,

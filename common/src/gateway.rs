@@ -103,18 +103,14 @@ pub struct GatewayConfig {
 pub struct MetadataConfig {
     /// Facts set as `x-mcp-*` request headers: `method`, `server`, `tool`, `prompt`,
     /// `resource_uri`, `session`. Default: all.
-    #[serde(default = "d_metadata_headers")]
+    #[serde(default = "crate::config::default_metadata_headers")]
     pub headers: Vec<String>,
 }
 
 impl Default for MetadataConfig {
     fn default() -> Self {
-        MetadataConfig { headers: d_metadata_headers() }
+        MetadataConfig { headers: crate::config::default_metadata_headers() }
     }
-}
-
-fn d_metadata_headers() -> Vec<String> {
-    crate::config::METADATA_HEADER_FACTS.iter().map(|f| f.to_string()).collect()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -296,9 +292,7 @@ impl GatewayConfig {
         if !(min..=max).contains(&self.limits.max_body_bytes) {
             return Err(format!("limits.max_body_bytes must be within {min}..={max}"));
         }
-        if let Some(h) = self.metadata.headers.iter().find(|h| !crate::config::METADATA_HEADER_FACTS.contains(&h.as_str())) {
-            return Err(format!("metadata.headers: {h:?} is not one of {:?}", crate::config::METADATA_HEADER_FACTS));
-        }
+        crate::config::metadata_header_mask("metadata.headers", &self.metadata.headers)?;
         if !self.metadata.headers.iter().any(|h| h == "server") {
             return Err("metadata.headers must include \"server\": the gateway's JSON-RPC error for an unavailable backend is keyed on x-mcp-servername".into());
         }
