@@ -89,6 +89,9 @@ fn socket_address(host: &str, port: u16) -> Value {
     json!({ "socket_address": { "address": host, "port_value": port } })
 }
 
+/// Shorter than the keep-alive timeout of common MCP server stacks (5 s), see [`cluster`].
+const UPSTREAM_IDLE_TIMEOUT: &str = "4s";
+
 fn cluster(name: &str, host: &str, port: u16, tls: bool, ca_bundle: &str) -> Value {
     let is_ip = host.parse::<std::net::IpAddr>().is_ok();
     let mut c = json!({
@@ -99,6 +102,19 @@ fn cluster(name: &str, host: &str, port: u16, tls: bool, ca_bundle: &str) -> Val
         "load_assignment": {
             "cluster_name": name,
             "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": socket_address(host, port) } }] }]
+        },
+        // Close pooled upstream connections after 4 s idle, before the usual servers do
+        // (uvicorn and Node close idle keep-alive connections after 5 s): otherwise Envoy can
+        // send a request on a connection the backend is closing at that instant, and the
+        // call fails with `upstream_reset_before_response_started{connection_termination}`
+        // (seen in the end-to-end tests). A tools/call is not safe to retry, so avoiding
+        // the race is the fix, not a retry policy.
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "common_http_protocol_options": { "idle_timeout": UPSTREAM_IDLE_TIMEOUT },
+                "explicit_http_config": { "http_protocol_options": {} }
+            }
         }
     });
     if tls {

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
+
 import httpx2
 import pytest
 from mcp import Client
@@ -44,6 +46,18 @@ async def test_same_tool_name_reaches_each_backend(any_gateway: Gateway, mode: s
         b = json.loads(text(await client.call_tool("beta_echo", {"text": "to beta"})))
         assert a == {"server": "alpha", "text": "to alpha"}
         assert b == {"server": "beta", "text": "to beta"}
+        assert text(await client.call_tool("alpha_whoami", {})) == "alpha"
+
+
+async def test_idle_upstream_connections_close_before_the_backend_closes_them(gateway: Gateway) -> None:
+    # uvicorn (the SDK servers) closes an idle keep-alive connection after 5 s; Envoy must give
+    # it up first (cluster idle_timeout 4 s), or a call can land on a closing connection.
+    async with Client(gateway.url) as client:
+        text(await client.call_tool("alpha_whoami", {}))
+    before = gateway.stats().get("cluster.alpha.upstream_cx_idle_timeout", 0)
+    await anyio.sleep(4.6)
+    assert gateway.stats().get("cluster.alpha.upstream_cx_idle_timeout", 0) > before
+    async with Client(gateway.url) as client:
         assert text(await client.call_tool("alpha_whoami", {})) == "alpha"
 
 
