@@ -17,7 +17,7 @@ mode (JSON answers). Usage: .venv/bin/python benches/ablate.py [--rounds 3] [--d
   [--variants b,d] [--modes sse] [--alt d-old=/tmp/old.wasm]
 Prints a Markdown table; benches/README.md quotes it.
 """
-import argparse, shutil, base64, copy, json, os, secrets, statistics, subprocess, sys, tempfile, time
+import argparse, base64, http.client, json, secrets, shutil, statistics, sys, tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -90,12 +90,10 @@ def main() -> int:
             bodies, heads = {}, {}
             for v in variants:
                 tool_cfg = "b" if v in ("b", "d-idle") else "d"
-                lb.port_of_orig = lb.port_of
                 port = lb.PORTS[v]
                 h = dict(lb.BASE_HEADERS)
                 if not (stateless and tool_cfg == "b"):
                     # session: from the backend itself for b/d-idle, from the broker for d*
-                    import http.client
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                     st, hh, msg = lb.post(conn, lb.init_body())
                     sid = hh.get("mcp-session-id")

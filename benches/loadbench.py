@@ -238,8 +238,8 @@ def set_filter_config(cfg: dict, fc: dict) -> None:
 
 def envoy_ours(key: str) -> dict:
     """(d): exactly the bootstrap the product renders (static: inline route_config, no RDS), with
-    only the connection buffer limit checked against (b) and (c). Filter state is left at the
-    product's default: render does not write `filter_state`, and the filter defaults it to on."""
+    only the connection buffer limit checked against (b) and (c). Filter state is on: the gateway
+    always renders it (its error mapping for unavailable backends reads it)."""
     import yaml  # pyyaml, in .venv (scripts/setup.sh)
 
     cfg = yaml.safe_load(render_ours(key))
@@ -753,7 +753,7 @@ def main() -> int:
             "wasm_bytes": WASM.stat().st_size, "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
     print(f"machine: {meta['machine']}\nuptime: {meta['uptime']}", flush=True)
     key = base64.b64encode(secrets.token_bytes(32)).decode()
-    # What (d) runs: absent from the rendered config, filter_state takes the filter's default (on).
+    # What (d) runs, for the report (render writes it; absent, the filter's default is on).
     meta["ours_filter_state"] = filter_config_of(envoy_ours(key)).get("filter_state", True)
     work = Path(tempfile.mkdtemp(prefix="loadbench-"))
     procs = Procs(work)

@@ -197,7 +197,7 @@ pub fn splice_string(body: &[u8], span: Range<usize>, new_value: &str) -> Option
 pub fn splice_string_keeping_length(body: &[u8], span: Range<usize>, new_value: &str) -> Option<Vec<u8>> {
     let mut literal = Vec::with_capacity(new_value.len() + 2);
     write_json_string(&mut literal, new_value);
-    splice_raw_keeping_length(body, span.clone(), &literal).or_else(|| splice_string(body, span, new_value))
+    splice_raw_keeping_length(body, span.clone(), &literal).or_else(|| splice_raw(body, span, &literal))
 }
 
 /// Replaces the JSON value at `span` with the raw JSON `value`.
