@@ -25,6 +25,11 @@ use serde::{Deserialize, Serialize};
 use crate::names::{RouteEntry, Router};
 
 pub const BROKER_AUTHORITY: &str = "broker.mcp.internal";
+/// The filter's route decision for the broker (filter state `wasm.mcp_gateway.route`); a
+/// backend's decision is its server name. `broker` is a reserved server name.
+pub const BROKER_ROUTE: &str = "broker";
+/// Envoy's name for the filter state key the filter writes its route decision to.
+pub const ROUTE_FILTER_STATE: &str = "wasm.mcp_gateway.route";
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
 /// Envoy's virtual-host authority for server `name`.

@@ -60,6 +60,13 @@ pub const F_SESSION: Fact = Fact { header: header(SESSION, 5), state_key: "mcp_g
 pub const F_ERROR: Fact = Fact { header: None, state_key: "mcp_gateway.error" };
 pub const F_ID: Fact = Fact { header: None, state_key: "mcp_gateway.id" };
 
+/// The filter's routing decision, always written (whatever `filter_state` says) just before
+/// the route cache is cleared: the server's config name, or `broker`. Envoy's internal
+/// virtual hosts match only requests whose `wasm.mcp_gateway.route` names them, so a request
+/// the filter did not decide (a framing that skipped its body phase, a non-MCP path, a filter
+/// that is not there) matches no internal route. Clients cannot write filter state.
+pub const ROUTE_STATE_KEY: &str = "mcp_gateway.route";
+
 #[cfg(test)]
 mod tests {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]

@@ -357,6 +357,7 @@ impl Stream {
         }
         self.publish(host, metadata::F_SERVER, Some(&server.name));
         self.publish_common(host, msg);
+        host.set_filter_state(metadata::ROUTE_STATE_KEY, &server.name);
         host.clear_route_cache();
         host.increment_counter_opt(self.plugin.stats.server(index));
         self.routed_to = Some(index);
@@ -376,6 +377,7 @@ impl Stream {
         } else {
             self.publish_session(host);
         }
+        host.set_filter_state(metadata::ROUTE_STATE_KEY, mcpgw_common::gateway::BROKER_ROUTE);
         host.clear_route_cache();
         host.increment_counter_opt(plugin.stats.broker());
         Action::Continue

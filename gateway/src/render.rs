@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mcpgw_common::gateway::{parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY};
+use mcpgw_common::gateway::{parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE};
 use serde_json::{json, Value};
 
 /// Envoy refuses (413, plain text) buffered bodies over the listener's buffer limit; it sits
@@ -188,7 +188,12 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
         return Err(format!("server {:?}: the name \"broker\" is reserved (its virtual host is the broker's)", s.name));
     }
     let filter_config = cfg.filter_config_json(session_keys)?;
-    let mcp_match = json!({ "path": cfg.mcp_path });
+    // An internal route matches only what the filter decided for it: the filter writes its
+    // decision to filter state (which no client can set) just before it clears the route
+    // cache. Whatever skipped the filter's decision — a framing that never reached its body
+    // phase, a path it does not handle, an authority the client chose — finds no route (404).
+    let decided = |route: &str| json!([{ "key": ROUTE_FILTER_STATE, "string_match": { "exact": route } }]);
+    let mcp_match = json!({ "path": cfg.mcp_path, "filter_state": decided(BROKER_ROUTE) });
     let mcp_route = |cluster: &str, host_rewrite: &str, idle_timeout: &str| {
         json!({
             "cluster": cluster,
@@ -208,7 +213,7 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
         let host_rewrite = if u.port == default_port { u.host.clone() } else { format!("{}:{}", u.host, u.port) };
         let upstream_path = u.path.split('?').next().unwrap_or("/").to_string();
         let mut route = json!({
-            "match": { "path": upstream_path },
+            "match": { "path": upstream_path, "filter_state": decided(&s.name) },
             // The server's timeout bounds how long it may stay silent: a hung backend is
             // answered within it (a tool that streams progress keeps its call alive).
             "route": mcp_route(&s.name, &host_rewrite, &format!("{}.{:03}s", s.timeout_ms / 1000, s.timeout_ms % 1000)),

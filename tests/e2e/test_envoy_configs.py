@@ -62,7 +62,11 @@ def test_running_config_has_what_the_filter_needs(gateway: Gateway) -> None:
         (domain,) = vhosts[name]["domains"]
         assert domain in authorities
         for route in vhosts[name]["routes"]:
-            assert route["match"] == {"path": "/mcp"}
+            # Only what the filter decided for this virtual host (filter state no client can set).
+            assert route["match"] == {
+                "path": "/mcp",
+                "filter_state": [{"key": "wasm.mcp_gateway.route", "string_match": {"exact": name}}],
+            }
             assert route["route"]["timeout"] == "0s"
             assert route["route"]["idle_timeout"]
             assert route["route"]["host_rewrite_literal"].startswith("127.0.0.1:")
