@@ -4,6 +4,7 @@
 //! - [`jsonrpc`]: error codes and error bodies both sides answer with.
 //! - [`names`]: prefix rules and the router that maps an exposed name or URI to its server.
 //! - [`session`]: the gateway session token (XChaCha20-Poly1305 sealed claims).
+//! - [`broker_auth`]: the credential Envoy's broker route carries, derived from the session keys.
 //! - [`ids`]: how server-to-client request ids are namespaced by server.
 //! - [`headers`]: the 2026-07-28 standard headers (`Mcp-Method`, `Mcp-Name`) and their value encoding.
 //! - [`config`]: the filter's plugin configuration schema and its validation.
@@ -12,6 +13,7 @@
 //! This crate is on the filter's hot path, so it follows the filter's rules: no `unwrap`,
 //! `expect`, `panic!` or unchecked indexing (see the workspace lints).
 
+pub mod broker_auth;
 pub mod config;
 pub mod gateway;
 pub mod headers;
