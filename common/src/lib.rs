@@ -7,6 +7,7 @@
 //! - [`broker_auth`]: the credential Envoy's broker route carries, derived from the session keys.
 //! - [`ids`]: how server-to-client request ids are namespaced by server.
 //! - [`headers`]: the 2026-07-28 standard headers (`Mcp-Method`, `Mcp-Name`) and their value encoding.
+//! - [`limits`]: duplicated MCP headers and the bounds on methods, names and URIs, refused alike by filter and broker.
 //! - [`config`]: the filter's plugin configuration schema and its validation.
 //! - [`gateway`]: the gateway's own config file (broker, CLI) and the filter config derived from it.
 //!
@@ -19,6 +20,7 @@ pub mod gateway;
 pub mod headers;
 pub mod ids;
 pub mod jsonrpc;
+pub mod limits;
 pub mod message;
 pub mod names;
 pub mod session;
