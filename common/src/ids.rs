@@ -19,14 +19,65 @@ pub fn map_server_request_id(server: &str, raw_id: &str) -> String {
 
 /// Splits a mapped id (the decoded string) into the server and the original id's JSON text.
 /// `None` when it is not one of ours: then the id is passed on as it is.
+///
+/// The original id is spliced into the body sent to the backend as raw JSON, so it must be
+/// exactly one JSON number or string ([`is_json_id`]): `alpha:01`, `alpha:1.`, `alpha:-.5`,
+/// `alpha:+1`, `alpha:0x1` or `alpha:NaN` were never minted by the gateway and are not ours.
 pub fn unmap_server_request_id(mapped: &str) -> Option<(&str, &str)> {
     let (server, raw) = mapped.split_once(':')?;
-    let raw_ok = match raw.as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<String>(raw).is_ok(),
-        Some(b'-' | b'0'..=b'9') => raw.parse::<f64>().is_ok_and(f64::is_finite),
+    (!server.is_empty() && is_json_id(raw)).then_some((server, raw))
+}
+
+/// Whether `raw` is, exactly and alone, a JSON-RPC id that can be spliced into a JSON body: a
+/// JSON string literal, or a JSON number in RFC 8259 grammar
+/// (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, no whitespace around it) whose
+/// value fits a double (`1e999` is grammatical, but no client could match it).
+pub fn is_json_id(raw: &str) -> bool {
+    match raw.as_bytes().first() {
+        Some(b'"') => raw.len() >= 2 && raw.ends_with('"') && serde_json::from_str::<&serde_json::value::RawValue>(raw).is_ok(),
+        Some(b'-' | b'0'..=b'9') => is_json_number(raw) && raw.parse::<f64>().is_ok_and(f64::is_finite),
         _ => false,
+    }
+}
+
+/// Whether `text` matches RFC 8259's `number` production exactly.
+pub fn is_json_number(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let at = |i: usize| bytes.get(i).copied();
+    let digits = |mut i: usize| {
+        while matches!(at(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+        i
     };
-    (!server.is_empty() && raw_ok).then_some((server, raw))
+    if at(i) == Some(b'-') {
+        i += 1;
+    }
+    match at(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(i + 1),
+        _ => return false,
+    }
+    if at(i) == Some(b'.') {
+        let end = digits(i + 1);
+        if end == i + 1 {
+            return false;
+        }
+        i = end;
+    }
+    if matches!(at(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(at(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let end = digits(i);
+        if end == i {
+            return false;
+        }
+        i = end;
+    }
+    i == bytes.len()
 }
 
 #[cfg(test)]
@@ -50,6 +101,23 @@ mod tests {
     fn foreign_ids_are_not_ours() {
         for id in ["7", "abc", ":7", "alpha:", "alpha:abc", "alpha:{}", "alpha:1e999"] {
             assert_eq!(unmap_server_request_id(id), None, "{id}");
+        }
+    }
+
+    #[test]
+    fn ids_that_are_not_one_json_value_are_not_ours() {
+        // Each of these would be spliced into the backend's body as invalid JSON.
+        for id in [
+            "alpha:01", "alpha:1.", "alpha:-.5", "alpha:.5", "alpha:1e", "alpha:1e+", "alpha:+1", "alpha:0x1", "alpha:NaN",
+            "alpha:-", "alpha:1 ", "alpha: 1", "alpha:1,2", "alpha:-01", "alpha:1.e5", "alpha:Infinity", "alpha:\"a\" ",
+            "alpha:\"a\"b", "alpha:\"a", "alpha:\"", "alpha:\"a\\\"", "alpha:\"a\",\"b\"", "alpha:\"\\x\"",
+        ] {
+            assert_eq!(unmap_server_request_id(id), None, "{id}");
+        }
+        for id in ["alpha:0", "alpha:-0", "alpha:10", "alpha:1.5", "alpha:-0.25e-3", "alpha:2E+10", "alpha:\"\"", "alpha:\"a\\\"b\""] {
+            assert!(unmap_server_request_id(id).is_some(), "{id}");
+            let (_, raw) = unmap_server_request_id(id).unwrap();
+            assert!(serde_json::from_str::<serde_json::Value>(raw).is_ok(), "{id}");
         }
     }
 }
