@@ -4,7 +4,8 @@
 //! **Names** (tools, prompts, completion refs to prompts) are exposed as `<prefix><name>`.
 //! The longest matching prefix wins; one server may have the empty prefix and then owns every
 //! name no other prefix claims. Prefixes use the MCP tool-name alphabet `[A-Za-z0-9_.-]` and
-//! leave room for at least one character of name within the 64-character limit.
+//! leave room for at least one character of name within the 128-character limit
+//! ([`crate::limits::MAX_NAME_CHARS`], the MCP specification's bound for tool names).
 //! Two servers may not share a prefix.
 //!
 //! **URIs** (resources, templates, completion refs to resources) are exposed as
@@ -17,10 +18,11 @@
 //! anything, so that a name that would be routed to another server (nested prefixes, or a
 //! default server's tool that happens to start with another server's prefix) is never listed.
 
-/// The longest exposed tool/prompt name accepted by MCP clients and the conformance suite.
-pub const MAX_EXPOSED_NAME: usize = 64;
+/// The longest exposed tool/prompt name: the MCP specification's 128 characters, the bound
+/// the filter and the broker enforce on calls ([`crate::limits::MAX_NAME_CHARS`]).
+pub const MAX_EXPOSED_NAME: usize = crate::limits::MAX_NAME_CHARS;
 
-/// True when `name` fits `^[A-Za-z0-9_.-]{1,64}$`.
+/// True when `name` fits `^[A-Za-z0-9_.-]{1,128}$`.
 pub fn is_valid_exposed_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= MAX_EXPOSED_NAME && name.bytes().all(is_name_byte)
 }
@@ -29,7 +31,7 @@ fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
 }
 
-/// Checks a configured prefix: `[A-Za-z0-9_.-]{0,63}`.
+/// Checks a configured prefix: `[A-Za-z0-9_.-]{0,127}`.
 pub fn validate_prefix(prefix: &str) -> Result<(), String> {
     if prefix.len() >= MAX_EXPOSED_NAME {
         return Err(format!(
@@ -58,10 +60,12 @@ pub fn validate_server_name(name: &str) -> Result<(), String> {
 }
 
 /// Exposes a backend name under `prefix`. `None` when the result breaks the name rules.
-/// The empty prefix exposes names unchanged (and unchecked: that server's names are its own).
+/// The empty prefix exposes names unchanged (their alphabet unchecked: that server's names are
+/// its own), but not beyond [`MAX_EXPOSED_NAME`] characters: a call to a longer name would
+/// be refused by the gateway anyway.
 pub fn expose_name(prefix: &str, name: &str) -> Option<String> {
     if prefix.is_empty() {
-        return Some(name.to_string());
+        return crate::limits::name_fits(name).then(|| name.to_string());
     }
     let exposed = format!("{prefix}{name}");
     is_valid_exposed_name(&exposed).then_some(exposed)
@@ -218,7 +222,8 @@ mod tests {
         assert!(Router::new(&entries(&[("a", ""), ("b", "")])).unwrap_err().contains("empty prefix"));
         assert!(Router::new(&entries(&[("a", "x_"), ("a", "y_")])).unwrap_err().contains("named"));
         assert!(Router::new(&entries(&[("a", "bad prefix")])).unwrap_err().contains("' '"));
-        assert!(Router::new(&entries(&[("a", &"p".repeat(64))])).unwrap_err().contains("at most 63"));
+        assert!(Router::new(&entries(&[("a", &"p".repeat(128))])).unwrap_err().contains("at most 127"));
+        assert!(Router::new(&entries(&[("a", &"p".repeat(127))])).is_ok());
         assert!(Router::new(&entries(&[("Alpha", "a_")])).is_err());
         assert!(Router::new(&entries(&[("al+pha", "a_")])).is_err());
     }
@@ -227,7 +232,9 @@ mod tests {
     fn exposed_names_respect_the_tool_name_rules() {
         assert_eq!(expose_name("a_", "echo").as_deref(), Some("a_echo"));
         assert_eq!(expose_name("a_", "has space"), None);
-        assert_eq!(expose_name("a_", &"x".repeat(63)), None);
+        assert_eq!(expose_name("a_", &"x".repeat(126)).map(|n| n.len()), Some(128));
+        assert_eq!(expose_name("a_", &"x".repeat(127)), None);
         assert_eq!(expose_name("", "any name/at all").as_deref(), Some("any name/at all"));
+        assert_eq!(expose_name("", &"x".repeat(129)), None, "the default server's names are bounded too");
     }
 }
