@@ -9,7 +9,7 @@
 //!   "servers": [
 //!     { "name": "alpha", "prefix": "alpha_", "authority": "alpha.mcp.internal", "path": "/mcp" }
 //!   ],
-//!   "session": { "keys": ["<base64 of 32 random bytes>"], "subject_header": "x-jwt-sub" },
+//!   "session": { "keys_env": "MCPGW_SESSION_KEYS", "subject_header": "x-jwt-sub" },
 //!   "filter_state": true
 //! }
 //! ```
@@ -25,7 +25,8 @@
 //! | `servers[].authority` | required | `:authority` for calls routed to this server (its virtual host / HTTPRoute hostname) |
 //! | `servers[].path` | `/mcp` | upstream `:path` |
 //! | `servers[].sessionless` | `false` | the backend serves MCP 2026-07-28 (sessionless) requests itself, so the filter routes a 2026-07-28 client's calls straight to it; otherwise such calls go to the broker, which opens a short-lived backend session for each |
-//! | `session.keys` | required | 1–4 base64 keys of 32 bytes; the broker mints with the first, the filter accepts all (rotation) |
+//! | `session.keys_env` | one of these two | the name of an environment variable of the filter's VM that holds 1–4 base64 keys of 32 bytes, separated by commas or newlines; the broker mints with the first, the filter accepts all (rotation). Envoy passes the variable to the VM when it is listed in `vm_config.environment_variables.host_env_keys` (Istio: `WasmPlugin.spec.vmConfig.env` with `valueFrom: HOST`), so the keys never appear in Envoy's config or `/config_dump` |
+//! | `session.keys` | one of these two | the same keys inline: for tests and benches only, since anything in the plugin configuration is readable in Envoy's admin `/config_dump` |
 //! | `session.subject_header` | none | request header holding the verified caller identity (set by e.g. `jwt_authn`); a session bound to a subject is refused (404) for any other |
 //! | `allowed_hosts` | `[]` (no check) | DNS-rebinding protection: the request's `Host`/`:authority` on the MCP endpoint must match one of these (`host`, `host:port`, or `*.domain`; a pattern without a port matches any port), else 403. Use it whenever the gateway listens on loopback |
 //! | `allowed_origins` | `[]` (no check) | same patterns for the host of a present `Origin` header; a request without `Origin` (non-browser clients) passes |
@@ -122,7 +123,10 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionConfig {
+    #[serde(default)]
     pub keys: Vec<String>,
+    #[serde(default)]
+    pub keys_env: Option<String>,
     #[serde(default)]
     pub subject_header: Option<String>,
 }
@@ -179,13 +183,7 @@ impl FilterConfig {
         let entries: Vec<RouteEntry> =
             self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
         let router = Router::new(&entries).map_err(|e| format!("servers: {e}"))?;
-        let keys = self
-            .session
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| SessionKey::from_base64(k).map_err(|e| format!("session.keys[{i}]: {e}")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let keys = session_keys(&self.session)?;
         let sessions = SessionCodec::new(&keys).map_err(|e| format!("session.keys: {e}"))?;
         let subject_header = match self.session.subject_header {
             Some(h) if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
@@ -208,6 +206,32 @@ impl FilterConfig {
             allowed_origins: check_host_patterns("allowed_origins", self.allowed_origins)?,
         })
     }
+}
+
+/// The keys of `session.keys` or of the variable `session.keys_env` names (exactly one).
+/// Errors name the field or the variable, never a key.
+fn session_keys(session: &SessionConfig) -> Result<Vec<SessionKey>, String> {
+    let from_env;
+    let (field, texts): (String, Vec<&str>) = match (&session.keys_env, session.keys.is_empty()) {
+        (Some(var), true) => {
+            from_env = std::env::var(var).map_err(|_| {
+                format!("session.keys_env: {var:?} is not set in the filter's environment (list it in vm_config.environment_variables.host_env_keys)")
+            })?;
+            (format!("session.keys_env ({var})"), split_keys(&from_env))
+        }
+        (None, false) => ("session.keys".to_string(), session.keys.iter().map(String::as_str).collect()),
+        _ => return Err("session: set exactly one of keys_env and keys".into()),
+    };
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, k)| SessionKey::from_base64(k).map_err(|e| format!("{field}[{i}]: {e}")))
+        .collect()
+}
+
+/// Keys as an environment variable or a key file hold them: separated by commas or newlines.
+pub fn split_keys(text: &str) -> Vec<&str> {
+    text.split([',', '\n']).map(str::trim).filter(|k| !k.is_empty()).collect()
 }
 
 fn check_host_patterns(what: &str, patterns: Vec<String>) -> Result<Vec<String>, String> {
@@ -282,6 +306,28 @@ mod tests {
         assert_eq!(c.broker.path, "/mcp");
         assert!(c.filter_state);
         assert_eq!(c.metadata_headers, 0b11_1111, "every fact by default");
+    }
+
+    // Environment variables cannot be set on wasm32-unknown-unknown (the wasm unit tests).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn keys_come_from_the_named_variable_and_exactly_one_source() {
+        let var = "MCPGW_CONFIG_TEST_KEYS";
+        let with = |session: &str| {
+            format!(r#"{{"broker":{{"authority":"b"}},"servers":[{{"name":"a","prefix":"","authority":"a"}}],"session":{session}}}"#)
+        };
+        std::env::remove_var(var);
+        let unset = FilterConfig::from_json(with(&format!(r#"{{"keys_env":"{var}"}}"#)).as_bytes()).unwrap_err();
+        assert!(unset.contains(var) && unset.contains("host_env_keys"), "{unset}");
+        std::env::set_var(var, format!(" {KEY} ,\n{KEY}\n"));
+        assert!(FilterConfig::from_json(with(&format!(r#"{{"keys_env":"{var}"}}"#)).as_bytes()).is_ok());
+        std::env::set_var(var, "c2hvcnQ=");
+        let bad = FilterConfig::from_json(with(&format!(r#"{{"keys_env":"{var}"}}"#)).as_bytes()).unwrap_err();
+        assert!(bad.contains("32 bytes") && !bad.contains("c2hvcnQ"), "{bad}");
+        let both = FilterConfig::from_json(with(&format!(r#"{{"keys_env":"{var}","keys":["{KEY}"]}}"#)).as_bytes()).unwrap_err();
+        assert!(both.contains("exactly one"), "{both}");
+        assert!(FilterConfig::from_json(with("{}").as_bytes()).unwrap_err().contains("exactly one"));
+        std::env::remove_var(var);
     }
 
     #[test]

@@ -32,6 +32,25 @@ pub const BROKER_ROUTE: &str = "broker";
 pub const ROUTE_FILTER_STATE: &str = "wasm.mcp_gateway.route";
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
+/// The environment variable Envoy's wasm VM reads the session keys from when the gateway
+/// config takes them from a file (`session.key_file`).
+pub const SESSION_KEYS_ENV: &str = "MCPGW_SESSION_KEYS";
+
+/// The environment variable Envoy reads a server's credential from (`%ENVIRONMENT(..)%` in the
+/// header it adds, so the value is never in Envoy's config): `credential.value_env` itself, or
+/// `MCPGW_CREDENTIAL_<NAME>` (upper-cased, `.`/`-` as `_`) for a `value` or `value_file`, which
+/// whoever starts Envoy must export (`mcp-gateway up` does).
+pub fn credential_env(server: &GatewayServer) -> Option<String> {
+    let c = server.credential.as_ref()?;
+    Some(match &c.value_env {
+        Some(v) => v.clone(),
+        None => format!(
+            "MCPGW_CREDENTIAL_{}",
+            server.name.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_uppercase() } else { '_' }).collect::<String>()
+        ),
+    })
+}
+
 /// Envoy's virtual-host authority for server `name`.
 pub fn server_authority(name: &str) -> String {
     format!("{name}.mcp.internal")
@@ -341,9 +360,18 @@ impl GatewayConfig {
         }
     }
 
-    /// The filter's plugin configuration for this gateway, given the resolved session keys
-    /// (base64, first mints). Feed it to [`crate::config::FilterConfig::from_json`].
-    pub fn filter_config_json(&self, session_keys: &[String]) -> Result<serde_json::Value, String> {
+    /// The environment variable Envoy hands to the filter's VM with the session keys: the
+    /// config's `session.key_env`, or [`SESSION_KEYS_ENV`] when the keys come from a file
+    /// (whoever starts Envoy puts the file's keys there; `mcp-gateway up` does).
+    pub fn filter_keys_env(&self) -> String {
+        self.session.key_env.clone().unwrap_or_else(|| SESSION_KEYS_ENV.to_string())
+    }
+
+    /// The filter's plugin configuration for this gateway. It names the environment variable
+    /// that holds the session keys ([`Self::filter_keys_env`]), never the keys: the plugin
+    /// configuration is readable in Envoy's `/config_dump`. Feed it to
+    /// [`crate::config::FilterConfig::from_json`].
+    pub fn filter_config_json(&self) -> Result<serde_json::Value, String> {
         let mut servers = Vec::new();
         for s in self.enabled_servers() {
             let url = parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
@@ -355,7 +383,7 @@ impl GatewayConfig {
                 "sessionless": s.sessionless,
             }));
         }
-        let mut session = serde_json::json!({ "keys": session_keys });
+        let mut session = serde_json::json!({ "keys_env": self.filter_keys_env() });
         if let (Some(h), Some(obj)) = (&self.session.subject_header, session.as_object_mut()) {
             obj.insert("subject_header".into(), serde_json::Value::String(h.clone()));
         }
@@ -399,15 +427,21 @@ mod tests {
         assert!(parse_url("http://x:notaport/").is_err());
     }
 
+    // Environment variables cannot be set on wasm32-unknown-unknown (the wasm unit tests).
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn derives_a_filter_config_the_filter_accepts() {
         let c = cfg(serde_json::json!([
             { "name": "alpha", "url": "http://127.0.0.1:1/mcp", "prefix": "a_" },
             { "name": "beta", "url": "http://127.0.0.1:2/", "prefix": "b_", "enabled": false },
         ]));
+        let mut c = c;
+        c.session.key_env = Some("MCPGW_GATEWAY_TEST_KEYS".into());
         c.validate().unwrap();
-        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
-        let json = c.filter_config_json(&[key]).unwrap();
+        std::env::set_var("MCPGW_GATEWAY_TEST_KEYS", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+        let json = c.filter_config_json().unwrap();
+        // The keys stay in the environment: the plugin configuration only names the variable.
+        assert_eq!(json["session"], serde_json::json!({ "keys_env": "MCPGW_GATEWAY_TEST_KEYS" }));
         let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
         assert_eq!(compiled.servers.len(), 1);
         assert_eq!(compiled.servers[0].authority, "alpha.mcp.internal");
@@ -418,8 +452,7 @@ mod tests {
         let mut lean = c.clone();
         lean.metadata = MetadataConfig { headers: vec!["server".into(), "tool".into()] };
         lean.validate().unwrap();
-        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string();
-        let json = lean.filter_config_json(&[key]).unwrap();
+        let json = lean.filter_config_json().unwrap();
         let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
         assert_eq!(compiled.metadata_headers, 0b110);
         assert!(compiled.filter_state, "the error mapping needs it");

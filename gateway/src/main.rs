@@ -166,28 +166,20 @@ pub fn parse_config(text: &str, origin: &str) -> Result<GatewayConfig, String> {
 }
 
 fn cmd_render(a: Args) -> Result<(), String> {
-    let (cfg, base, default) = match &a.config {
+    let cfg = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            (parse_config(&text, &p.display().to_string())?, p.parent().map(Path::to_path_buf), false)
+            parse_config(&text, &p.display().to_string())?
         }
         None => {
             let ports = DefaultPorts { listen: "127.0.0.1:8080".into(), broker: 9000, weather: 8101, clock: 8102 };
-            (parse_config(&default_config_text(&ports), "embedded default")?, None, true)
+            parse_config(&default_config_text(&ports), "embedded default")?
         }
     };
     let mut cfg = cfg;
     if let Some(l) = &a.listen {
         cfg.listen = l.clone();
     }
-    let keys = match mcpgw_broker::config::resolve_key_texts(&cfg, base.as_deref()) {
-        Ok(k) => k,
-        Err(_) if default => {
-            eprintln!("mcp-gateway: {DEFAULT_KEY_ENV} is not set: the rendered config carries a random session key");
-            vec![random_key()]
-        }
-        Err(e) => return Err(e),
-    };
     let (wasm, exists) = find_wasm(a.wasm.as_deref());
     if !exists {
         eprintln!("mcp-gateway: note: the filter module {} does not exist yet (make wasm)", wasm.display());
@@ -211,13 +203,16 @@ fn cmd_render(a: Args) -> Result<(), String> {
         };
     }
     opts.default_upstream = a.default_upstream.clone();
-    let r = render::render(&cfg, &keys, base.as_deref(), &opts)?;
+    let r = render::render(&cfg, &opts)?;
+    // Secrets are not rendered: Envoy reads them from its environment.
+    let env_note = format!("# Envoy's environment must hold: {} (secrets are never written into its config).\n", r.envoy_env.join(", "));
     match &a.out {
         Some(dir) => {
             let boot = render::write_dynamic(&r, dir)?;
             eprintln!("wrote {} (+ lds.yaml, cds.yaml): envoy -c {}", boot.display(), boot.display());
+            eprint!("{env_note}");
         }
-        None => print!("{}{}", render::HEADER, render::to_yaml(&r.static_bootstrap())?),
+        None => print!("{}{env_note}{}", render::HEADER, render::to_yaml(&r.static_bootstrap())?),
     }
     Ok(())
 }

@@ -11,7 +11,10 @@
 
 use std::path::{Path, PathBuf};
 
-use mcpgw_common::gateway::{parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE};
+use mcpgw_common::gateway::{
+    credential_env, parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE,
+};
+use mcpgw_common::jsonrpc::{INTERNAL_ERROR, INVALID_REQUEST, REQUEST_TOO_LARGE};
 use serde_json::{json, Value};
 
 /// Envoy refuses (413, plain text) buffered bodies over the listener's buffer limit; it sits
@@ -41,6 +44,14 @@ pub struct Options {
     pub idle_timeout: String,
     /// CA bundle for https backends.
     pub ca_bundle: String,
+    /// How long a client may take to send its request headers.
+    pub request_headers_timeout: String,
+    /// How long a client may take to send its whole request (headers and body). Disarmed once
+    /// the request is complete, so it never cuts a long response (SSE, long tool calls).
+    pub request_timeout: String,
+    /// How long a stream may stay silent before Envoy has routed it (a client that stops in
+    /// the middle of its body); routed MCP streams use their route's `idle_timeout` instead.
+    pub stream_idle_timeout: String,
 }
 
 impl Default for Options {
@@ -53,6 +64,9 @@ impl Default for Options {
             default_upstream: None,
             idle_timeout: "300s".into(),
             ca_bundle: "/etc/ssl/certs/ca-certificates.crt".into(),
+            request_headers_timeout: "10s".into(),
+            request_timeout: "60s".into(),
+            stream_idle_timeout: "60s".into(),
         }
     }
 }
@@ -63,6 +77,10 @@ pub struct Rendered {
     pub listener: Value,
     pub clusters: Vec<Value>,
     pub admin: Value,
+    /// The environment variables Envoy's process must have: the session keys (read by the
+    /// filter's VM through `host_env_keys`) and the backend credentials (`%ENVIRONMENT(..)%`).
+    /// Secrets live there, never in the config Envoy shows on `/config_dump`.
+    pub envoy_env: Vec<String>,
 }
 
 /// `host:port` → (address for a socket, port). `0.0.0.0`/`[::]` become loopback: this is where
@@ -138,56 +156,62 @@ fn cluster(name: &str, host: &str, port: u16, tls: bool, ca_bundle: &str) -> Val
     c
 }
 
-/// A credential's value, resolved like the broker does (`value_file` relative to `base`).
-fn credential_value(c: &mcpgw_common::gateway::Credential, base: Option<&Path>) -> Result<String, String> {
-    if let Some(v) = &c.value {
-        return Ok(v.clone());
-    }
-    if let Some(e) = &c.value_env {
-        return std::env::var(e).map_err(|_| format!("credential.value_env: {e:?} is not set"));
-    }
-    if let Some(f) = &c.value_file {
-        let p = Path::new(f);
-        let p = match base {
-            Some(b) if p.is_relative() => b.join(p),
-            _ => p.to_path_buf(),
-        };
-        return std::fs::read_to_string(&p)
-            .map(|s| s.trim().to_string())
-            .map_err(|e| format!("credential.value_file {f:?}: cannot read: {}", e.kind()));
-    }
-    Err("credential: no value".into())
+fn status_is(op: &str, status: u32) -> Value {
+    json!({ "status_code_filter": { "comparison": { "op": op, "value": { "default_value": status, "runtime_key": format!("mcp_gateway.local_reply_{op}_{status}") } } } })
 }
 
-/// When Envoy itself answers a call the filter routed to a backend (connection refused,
-/// reset, idle timeout: any 5xx of its own), the client gets a JSON-RPC error for its request
-/// id that names the server, instead of Envoy's plain-text reply that MCP clients cannot
-/// read. The filter's facts say which request it was: `x-mcp-servername` is only on routed
-/// calls, and filter state holds the server and the raw JSON id.
-fn backend_failure_as_jsonrpc() -> serde_json::Value {
-    let body = concat!(
-        r#"{"jsonrpc":"2.0","id":%FILTER_STATE(wasm.mcp_gateway.id:PLAIN)%,"error":{"code":-32603,"#,
-        r#""message":"MCP server \"%FILTER_STATE(wasm.mcp_gateway.server:PLAIN)%\" is unavailable (%RESPONSE_CODE%: %RESPONSE_CODE_DETAILS%)"}}"#,
-    );
-    json!({ "mappers": [{
-        "filter": { "and_filter": { "filters": [
-            { "status_code_filter": { "comparison": { "op": "GE", "value": { "default_value": 500, "runtime_key": "mcp_gateway.jsonrpc_local_reply_min_status" } } } },
-            { "header_filter": { "header": { "name": "x-mcp-servername", "present_match": true } } },
-        ] } },
-        // 200: a JSON-RPC error is the answer MCP clients surface to the caller.
-        "status_code": 200,
-        "body_format_override": { "text_format_source": { "inline_string": body }, "content_type": "application/json" },
-    }] })
+fn jsonrpc_body(id: &str, code: i32, message: &str) -> Value {
+    let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":{message}}}}}"#);
+    json!({ "text_format_source": { "inline_string": body }, "content_type": "application/json" })
 }
 
-/// Renders the listener and clusters. `session_keys` are the resolved keys (base64, first
-/// mints); `base` is the config file's folder (for relative `value_file`s).
-pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>, opts: &Options) -> Result<Rendered, String> {
+/// Envoy's own replies, as JSON-RPC errors MCP clients can read instead of plain text:
+///
+/// - When Envoy answers a call the filter routed to a backend (connection refused, reset,
+///   idle timeout: any 5xx of its own), the client gets an error for its request id that names
+///   the server and a stable reason, nothing more: no addresses, no Envoy failure flags (those
+///   are in the access log, `%RESPONSE_CODE_DETAILS%`). The filter's facts say which request
+///   it was: `x-mcp-servername` is only on routed calls, filter state holds the server and
+///   the raw JSON id.
+/// - A body over the buffer limit (a chunked body the filter could not size up front) and a
+///   request the client did not finish sending in time get the same shape as the filter's own
+///   refusals. The filter's own 413 is rewritten to the same text.
+fn local_replies_as_jsonrpc(max_body_bytes: usize) -> Value {
+    let id = "%FILTER_STATE(wasm.mcp_gateway.id:PLAIN)%";
+    let server = r#"\"%FILTER_STATE(wasm.mcp_gateway.server:PLAIN)%\""#;
+    let routed = json!({ "header_filter": { "header": { "name": "x-mcp-servername", "present_match": true } } });
+    json!({ "mappers": [
+        {
+            "filter": { "and_filter": { "filters": [status_is("EQ", 504), routed.clone()] } },
+            // 200: a JSON-RPC error is the answer MCP clients surface to the caller.
+            "status_code": 200,
+            "body_format_override": jsonrpc_body(id, INTERNAL_ERROR, &format!(r#""MCP server {server} did not answer in time""#)),
+        },
+        {
+            "filter": { "and_filter": { "filters": [status_is("GE", 500), routed] } },
+            "status_code": 200,
+            "body_format_override": jsonrpc_body(id, INTERNAL_ERROR, &format!(r#""MCP server {server} is unavailable""#)),
+        },
+        {
+            "filter": status_is("EQ", 413),
+            "body_format_override": jsonrpc_body("null", REQUEST_TOO_LARGE, &format!(r#""Request body exceeds the gateway's limit of {max_body_bytes} bytes""#)),
+        },
+        {
+            "filter": status_is("EQ", 408),
+            "body_format_override": jsonrpc_body("null", INVALID_REQUEST, r#""Request timeout: the request was not received in time""#),
+        },
+    ] })
+}
+
+/// Renders the listener and clusters. Secrets are not resolved here: the output names the
+/// environment variables Envoy reads them from ([`Rendered::envoy_env`]).
+pub fn render(cfg: &GatewayConfig, opts: &Options) -> Result<Rendered, String> {
     cfg.validate()?;
     if let Some(s) = cfg.servers.iter().find(|s| server_authority(&s.name) == BROKER_AUTHORITY) {
         return Err(format!("server {:?}: the name \"broker\" is reserved (its virtual host is the broker's)", s.name));
     }
-    let filter_config = cfg.filter_config_json(session_keys)?;
+    let filter_config = cfg.filter_config_json()?;
+    let mut envoy_env = vec![cfg.filter_keys_env()];
     // An internal route matches only what the filter decided for it: the filter writes its
     // decision to filter state (which no client can set) just before it clears the route
     // cache. Whatever skipped the filter's decision — a framing that never reached its body
@@ -223,9 +247,11 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
             if !s.forward_authorization {
                 r.insert("request_headers_to_remove".into(), json!(["authorization"]));
             }
-            // ...a configured credential is (Envoy removes before it adds).
-            if let Some(c) = &s.credential {
-                let value = credential_value(c, base).map_err(|e| format!("server {:?}: {e}", s.name))?;
+            // ...a configured credential is (Envoy removes before it adds). Its value is read
+            // from Envoy's environment, so it is not in Envoy's config.
+            if let (Some(c), Some(var)) = (&s.credential, credential_env(s)) {
+                let value = format!("%ENVIRONMENT({var})%");
+                envoy_env.push(var);
                 r.insert(
                     "request_headers_to_add".into(),
                     json!([{ "header": { "key": c.header.to_ascii_lowercase(), "value": value }, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD" }]),
@@ -282,7 +308,10 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
                 "vm_config": {
                     "vm_id": "mcp_gateway",
                     "runtime": "envoy.wasm.runtime.v8",
-                    "code": { "local": { "filename": opts.wasm_path } }
+                    "code": { "local": { "filename": opts.wasm_path } },
+                    // The session keys reach the VM from Envoy's environment (the plugin
+                    // configuration only names the variable): nothing secret on /config_dump.
+                    "environment_variables": { "host_env_keys": [cfg.filter_keys_env()] }
                 },
                 "configuration": {
                     "@type": "type.googleapis.com/google.protobuf.StringValue",
@@ -301,11 +330,26 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "mcp_gateway",
         "codec_type": "AUTO",
-        // A GET notification stream may stay quiet for long: route idle_timeout decides.
-        "stream_idle_timeout": "3600s",
+        // Slow clients: bounds on sending headers, on sending the whole request (disarmed once
+        // it is complete: long responses are not cut), and on silence before the filter has
+        // routed the stream. Routed MCP streams (long tool calls, GET notification streams)
+        // are bounded by their route's idle_timeout instead.
+        "request_headers_timeout": opts.request_headers_timeout,
+        "request_timeout": opts.request_timeout,
+        "stream_idle_timeout": opts.stream_idle_timeout,
+        // The client's address is the peer's: a client-sent X-Forwarded-For is not trusted
+        // (put a trusted proxy in front and raise xff_num_trusted_hops to trust it). Requests
+        // are external, so Envoy also drops client-sent x-envoy-* headers.
+        "use_remote_address": true,
+        "xff_num_trusted_hops": 0,
+        "common_http_protocol_options": {
+            // `x_mcp_toolname` must not pass for `x-mcp-toolname` anywhere downstream.
+            "headers_with_underscores_action": "DROP_HEADER",
+            "idle_timeout": "300s",
+        },
         "route_config": { "name": "mcp_routes", "virtual_hosts": vhosts },
         "http_filters": http_filters,
-        "local_reply_config": backend_failure_as_jsonrpc(),
+        "local_reply_config": local_replies_as_jsonrpc(cfg.limits.max_body_bytes),
     });
     if let (Some(path), Some(o)) = (&opts.access_log, hcm.as_object_mut()) {
         o.insert("access_log".into(), json!([{
@@ -345,7 +389,8 @@ pub fn render(cfg: &GatewayConfig, session_keys: &[String], base: Option<&Path>,
         "filter_chains": [{ "filters": [{ "name": "envoy.filters.network.http_connection_manager", "typed_config": hcm }] }]
     });
     let (ahost, aport) = split_host_port(&opts.admin).map_err(|e| format!("admin: {e}"))?;
-    Ok(Rendered { listener, clusters, admin: json!({ "address": socket_address(&ahost, aport) }) })
+    envoy_env.dedup();
+    Ok(Rendered { listener, clusters, admin: json!({ "address": socket_address(&ahost, aport) }), envoy_env })
 }
 
 fn strip_type(mut v: Value) -> Value {
@@ -443,7 +488,7 @@ mod tests {
     #[test]
     fn one_cluster_and_vhost_per_server_plus_broker_and_default() {
         let c = cfg("listen: 127.0.0.1:8080\nservers:\n - {name: a, url: 'http://127.0.0.1:7001/mcp', prefix: a_}\n - {name: b, url: 'https://example.com/x/mcp', prefix: b_, forward_authorization: true, credential: {value: 'Bearer t'}}\nsession: {key_env: X}\n");
-        let r = render(&c, &["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()], None, &Options::default()).unwrap();
+        let r = render(&c, &Options::default()).unwrap();
         let names: Vec<_> = r.clusters.iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["a", "b", "broker"]);
         assert_eq!(r.clusters[1]["type"], "STRICT_DNS");
@@ -454,7 +499,10 @@ mod tests {
         assert_eq!(vhosts[1]["routes"][0]["match"]["path"], "/x/mcp");
         assert_eq!(vhosts[1]["routes"][0]["route"]["host_rewrite_literal"], "example.com");
         assert!(vhosts[1]["routes"][0].get("request_headers_to_remove").is_none());
-        assert_eq!(vhosts[1]["routes"][0]["request_headers_to_add"][0]["header"]["value"], "Bearer t");
+        // The credential's value stays in Envoy's environment.
+        assert_eq!(vhosts[1]["routes"][0]["request_headers_to_add"][0]["header"]["value"], "%ENVIRONMENT(MCPGW_CREDENTIAL_B)%");
+        assert_eq!(r.envoy_env, ["X", "MCPGW_CREDENTIAL_B"]);
+        assert!(!serde_json::to_string(&r.listener).unwrap().contains("Bearer t"));
         assert_eq!(vhosts[2]["domains"][0], BROKER_AUTHORITY);
         assert_eq!(r.listener["per_connection_buffer_limit_bytes"], 4 * 1024 * 1024 + BUFFER_SLACK);
     }
@@ -462,6 +510,6 @@ mod tests {
     #[test]
     fn refuses_a_server_named_broker() {
         let c = cfg("servers:\n - {name: broker, url: 'http://127.0.0.1:1/mcp', prefix: x_}\nsession: {key_env: X}\n");
-        assert!(render(&c, &[], None, &Options::default()).unwrap_err().contains("reserved"));
+        assert!(render(&c, &Options::default()).unwrap_err().contains("reserved"));
     }
 }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
+use mcpgw_common::gateway::credential_env;
+
 use crate::render::{self, Rendered};
 use crate::{default_config_text, find_wasm, repo_roots, Args, DefaultPorts, DEFAULT_KEY_ENV};
 
@@ -101,19 +103,29 @@ struct Renderer {
     opts: render::Options,
 }
 
+/// The secrets Envoy reads from its environment ([`Rendered::envoy_env`]), with their values.
+type EnvoyEnv = Vec<(String, String)>;
+
 impl Renderer {
-    fn load(&self) -> Result<(Rendered, mcpgw_common::gateway::GatewayConfig), String> {
+    fn load(&self) -> Result<(Rendered, mcpgw_common::gateway::GatewayConfig, EnvoyEnv), String> {
         // The broker's loader: the same parsing, validation and secret resolution it applies.
         let rt = mcpgw_broker::config::load(&self.path, 0)?;
         let mut cfg = rt.config.clone();
         let base = self.path.parent();
-        let keys = mcpgw_broker::config::resolve_key_texts(&cfg, base)?;
+        let mut env = vec![(cfg.filter_keys_env(), mcpgw_broker::config::resolve_key_texts(&cfg, base)?.join(","))];
+        for s in cfg.enabled_servers() {
+            let resolved = rt.servers.iter().find(|r| r.name == s.name).and_then(|r| r.credential.as_ref());
+            if let (Some(var), Some((_, value))) = (credential_env(s), resolved) {
+                let value = value.to_str().map_err(|_| format!("server {:?}: credential is not a valid header value", s.name))?;
+                env.push((var, value.to_string()));
+            }
+        }
         // Envoy cannot move a listener to another address: the listen address is the start-up one.
         if cfg.listen != self.listen {
             tracing::warn!(configured = %cfg.listen, kept = %self.listen, "listen changed: it takes effect on the next start");
             cfg.listen = self.listen.clone();
         }
-        Ok((render::render(&cfg, &keys, base, &self.opts)?, cfg))
+        Ok((render::render(&cfg, &self.opts)?, cfg, env))
     }
 }
 
@@ -186,7 +198,7 @@ async fn apply(admin: &Admin, dir: &Path, old: &Rendered, new: &Rendered) -> Res
     admin.wait_update(CDS, before).await
 }
 
-fn spawn_envoy(envoy: &Path, bootstrap: &Path, log: &Path, admin_port: u16) -> Result<Child, String> {
+fn spawn_envoy(envoy: &Path, bootstrap: &Path, log: &Path, admin_port: u16, env: &EnvoyEnv) -> Result<Child, String> {
     let out = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
     let base_id = 1000 + (std::process::id() as u64 * 7 + u64::from(admin_port)) % 60000;
@@ -196,6 +208,8 @@ fn spawn_envoy(envoy: &Path, bootstrap: &Path, log: &Path, admin_port: u16) -> R
         .args(["--concurrency", "2", "--disable-hot-restart", "--base-id", &base_id.to_string()])
         // Listener updates drain old connections; keep that short for a local gateway.
         .args(["--drain-time-s", "5", "--log-level", "info"])
+        // Session keys and credentials: Envoy's config names these variables, never the values.
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
@@ -252,7 +266,8 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
     }
     let wasm = wasm.canonicalize().unwrap_or(wasm);
     std::fs::create_dir_all(rundir).map_err(|e| format!("cannot create {}: {e}", rundir.display()))?;
-    // The rendered files hold the session keys and upstream credentials: owner only.
+    // The run folder holds logs and the rendered files (no secrets: those reach Envoy through
+    // its environment): owner only all the same.
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(rundir, std::fs::Permissions::from_mode(0o700))
@@ -308,7 +323,7 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
         listen: listen.clone(),
         opts: render::Options { wasm_path: wasm.display().to_string(), admin: admin_addr.clone(), access_log, ..Default::default() },
     };
-    let (mut current, cfg) = renderer.load().map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut current, cfg, mut envoy_env) = renderer.load().map_err(|e| format!("{}: {e}", path.display()))?;
     let xds = rundir.join("envoy");
     let bootstrap = render::write_dynamic(&current, &xds)?;
 
@@ -327,7 +342,7 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
     };
 
     let envoy_log = rundir.join("envoy.log");
-    let mut child = spawn_envoy(&envoy, &bootstrap, &envoy_log, admin_port)?;
+    let mut child = spawn_envoy(&envoy, &bootstrap, &envoy_log, admin_port, &envoy_env)?;
     let admin = Admin {
         base: format!("http://{admin_addr}"),
         http: reqwest::Client::builder().timeout(Duration::from_secs(2)).build().map_err(|e| e.to_string())?,
@@ -402,7 +417,24 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
                 }
                 last = now;
                 match renderer.load() {
-                    Ok((next, _)) => match apply(&admin, &xds, &current, &next).await {
+                    // Session keys and credentials reach Envoy through its environment, which
+                    // is fixed when it starts: a change of those restarts Envoy (open streams
+                    // end); every other change is applied live.
+                    Ok((next, _, next_env)) if next_env != envoy_env => {
+                        tracing::warn!("session keys or backend credentials changed: restarting Envoy (open streams end)");
+                        stop_envoy(&mut child).await;
+                        let started = render::write_dynamic(&next, &xds)
+                            .and_then(|boot| spawn_envoy(&envoy, &boot, &envoy_log, admin_port, &next_env));
+                        match started {
+                            Ok(c) => {
+                                child = c;
+                                envoy_env = next_env;
+                                current = next;
+                            }
+                            Err(e) => break Err(format!("cannot restart Envoy: {e}")),
+                        }
+                    }
+                    Ok((next, _, _)) => match apply(&admin, &xds, &current, &next).await {
                         Ok(()) => {
                             tracing::info!(path = %path.display(), "Envoy configuration updated (no restart)");
                             current = next;

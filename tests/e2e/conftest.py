@@ -327,7 +327,8 @@ def start_gateway(
     for name in ("alpha", "beta", "broker", "echo"):
         wait_until(lambda n=name: port_open(ports[n]), name, started)
     # Envoy logs to stderr, which Proc writes to envoy.log (shown if start-up fails).
-    envoy = Proc("envoy", envoy_argv(config, ports["admin"]), gw.envoy_log)
+    # The session key reaches the filter's VM through Envoy's environment (host_env_keys).
+    envoy = Proc("envoy", envoy_argv(config, ports["admin"]), gw.envoy_log, env={envoy_render.KEY_ENV: key})
     started.append(envoy)
     wait_until(gw.ready, "envoy /ready", started)
     return gw

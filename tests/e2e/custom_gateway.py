@@ -83,6 +83,6 @@ def start_custom_gateway(workdir: Path, procs: list[Proc], backends: list[Backen
             config, key=key, wasm_path=WASM, admin_port=ports["admin"], access_log_path=str(gw.access_log)
         )
     )
-    procs.append(Proc("envoy", envoy_argv(envoy_yaml, ports["admin"]), gw.envoy_log))
+    procs.append(Proc("envoy", envoy_argv(envoy_yaml, ports["admin"]), gw.envoy_log, env={envoy_render.KEY_ENV: key}))
     wait_until(gw.ready, "envoy /ready", procs)
     return gw

@@ -127,7 +127,8 @@ def test_render_output_passes_envoy_validate(tmp_path: Path) -> None:
     assert dyn.returncode == 0, dyn.stderr
     assert {p.name for p in out.iterdir()} >= {"envoy.yaml", "lds.yaml", "cds.yaml"}
     for config in (tmp_path / "static.yaml", out / "envoy.yaml"):
-        r = subprocess.run([str(ENVOY), "--mode", "validate", "-c", str(config)], capture_output=True, text=True, timeout=120)
+        # The filter's VM reads the session keys from Envoy's environment (host_env_keys).
+        r = subprocess.run([str(ENVOY), "--mode", "validate", "-c", str(config)], env=env, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
         assert "OK" in r.stdout + r.stderr
     # The dynamic set's listener and clusters are Envoy resources of the right types.

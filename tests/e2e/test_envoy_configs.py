@@ -86,13 +86,14 @@ async def test_long_tool_call_outlives_the_default_route_timeout(gateway: Gatewa
 def test_invalid_filter_config_keeps_envoy_from_starting(tmp_path) -> None:
     # The filter rejects the configuration with a log line naming the field; with the wasm
     # plugin failing to configure, Envoy must not come up serving unfiltered traffic.
-    bad = envoy_render.filter_config(key=envoy_render.random_key())
+    key = envoy_render.random_key()
+    bad = envoy_render.filter_config(key=key)
     bad["servers"][1]["prefix"] = "alpha_"  # two servers, one prefix
     admin, listen = free_port(), free_port()
     config = tmp_path / "bad.yaml"
     config.write_text(envoy_render.render(wasm_path=WASM, listen_port=listen, admin_port=admin, config=bad, access_log_path=str(tmp_path / "a.log")))
     log = tmp_path / "envoy.log"
-    proc = Proc("envoy-bad-config", envoy_argv(config, admin), log)
+    proc = Proc("envoy-bad-config", envoy_argv(config, admin), log, env={envoy_render.KEY_ENV: key})
     try:
         def answered_or_exited() -> bool:
             if not proc.alive():

@@ -5,15 +5,17 @@
 //! ```json
 //! { "filter_config": { ... the WasmPlugin pluginConfig ... },
 //!   "mcp_path": "/mcp", "max_body_bytes": 4194304, "broker_authority": "broker.mcp.internal",
-//!   "broker_listen": "0.0.0.0:9000",
+//!   "broker_listen": "0.0.0.0:9000", "session_keys_env": "MCPGW_SESSION_KEYS",
 //!   "servers": [ { "name": "alpha", "prefix": "alpha_", "authority": "alpha.mcp.internal",
 //!                  "host": "alpha.mcp.svc.cluster.local", "port": 8080, "path": "/mcp",
 //!                  "tls": false, "timeout_ms": 10000 } ] }
 //! ```
 //!
-//! Session keys: `--key` (repeatable, first mints) wins; otherwise they are resolved like the
-//! broker does (`session.key_file`, relative to the config's directory, one key per line; or
-//! `session.key_env`, comma-separated).
+//! The plugin configuration names the environment variable that holds the session keys
+//! (`session_keys_env`), never the keys. They are only needed here to check the configuration
+//! the way the filter will: `--key` (repeatable, first mints) wins; otherwise they are resolved
+//! like the broker does (`session.key_file`, relative to the config's directory, one key per
+//! line; or `session.key_env`, comma-separated).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,8 +53,10 @@ fn run() -> Result<serde_json::Value, String> {
     if keys.is_empty() {
         keys = keys_from_config(&cfg, path.parent().unwrap_or(Path::new(".")))?;
     }
-    let filter_config = cfg.filter_config_json(&keys)?;
-    // The filter's own parser and validation: what Envoy would refuse is refused here.
+    let filter_config = cfg.filter_config_json()?;
+    // The filter's own parser and validation, with the keys where the filter's VM will find
+    // them: what Envoy would refuse is refused here.
+    std::env::set_var(cfg.filter_keys_env(), keys.join(","));
     FilterConfig::from_json(filter_config.to_string().as_bytes())?;
     let mut servers = Vec::new();
     for s in cfg.enabled_servers() {
@@ -68,6 +72,7 @@ fn run() -> Result<serde_json::Value, String> {
         "max_body_bytes": cfg.limits.max_body_bytes,
         "broker_authority": BROKER_AUTHORITY,
         "broker_listen": cfg.broker.listen,
+        "session_keys_env": cfg.filter_keys_env(),
         "servers": servers,
     }))
 }
