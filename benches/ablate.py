@@ -84,7 +84,7 @@ def main() -> int:
             for v, cfg in variant_configs(key, variants).items():
                 p = work / f"envoy-{v}.json"
                 p.write_text(json.dumps(cfg))
-                procs.start(f"envoy-{v}", [lb.envoy_bin(), "-c", str(p), "--concurrency", "1", "--disable-hot-restart", "-l", "warning"])
+                procs.start(f"envoy-{v}", [lb.envoy_bin(), "-c", str(p), "--concurrency", "1", "--disable-hot-restart", "-l", "warning"], {lb.KEY_ENV: key})
                 lb.wait_port(lb.ADMIN[v], path="/ready")
             res = {v: [] for v in variants}
             bodies, heads = {}, {}

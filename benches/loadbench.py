@@ -442,7 +442,9 @@ def start_stack(procs: Procs, work: Path, key: str, stateless: bool) -> None:
         path = work / f"envoy-{which}.json"
         path.write_text(json.dumps(cfg, indent=1))
         procs.start(f"envoy-{which}", [envoy_bin(), "-c", str(path), "--concurrency", str(ARGS.envoy_concurrency),
-                                       "--disable-hot-restart", "-l", "warning"])
+                                       "--disable-hot-restart", "-l", "warning"],
+                    # (d)'s filter reads the session key from Envoy's environment (host_env_keys).
+                    {KEY_ENV: key})
     wait_port(BROKER_PORT, path="/healthz")
     for which in "bcd":
         wait_port(ADMIN[which], path="/ready")
