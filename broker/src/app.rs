@@ -19,7 +19,10 @@ use crate::metrics::Metrics;
 pub struct Health {
     /// `None` until the broker has talked to it.
     pub reachable: Option<bool>,
+    /// The details (addresses, OS errors): the log and the credential-holder's `/status` only.
     pub last_error: Option<String>,
+    /// The error kind alone (connect, timeout, status, protocol, rpc, session).
+    pub last_error_kind: Option<String>,
     pub last_error_at: Option<u64>,
     pub last_ok_at: Option<u64>,
     pub tool_count: Option<usize>,
@@ -48,6 +51,9 @@ pub struct App {
     pub eras: Mutex<HashMap<String, (u64, Era)>>,
     /// Sessions ended by DELETE on this replica (id → expiry), refused until they expire.
     pub revoked: Mutex<HashMap<String, u64>>,
+    /// The address the broker is bound to, as an authority (`host:port`, a wildcard host made
+    /// loopback): also accepted as `Host`, for a broker started with `--listen`.
+    pub bound: Mutex<Option<String>>,
 }
 
 pub fn now() -> u64 {
@@ -78,6 +84,7 @@ impl App {
             events,
             eras: Mutex::new(HashMap::new()),
             revoked: Mutex::new(HashMap::new()),
+            bound: Mutex::new(None),
         })
     }
 
@@ -99,6 +106,7 @@ impl App {
         let e = h.entry(server.to_string()).or_default();
         e.reachable = Some(false);
         e.last_error = Some(format!("{kind}: {message}"));
+        e.last_error_kind = Some(kind.to_string());
         e.last_error_at = Some(now());
     }
 
@@ -136,6 +144,18 @@ impl App {
 
     pub fn is_revoked(&self, id: &str) -> bool {
         lock(&self.revoked).contains_key(id)
+    }
+
+    pub fn set_bound(&self, addr: std::net::SocketAddr) {
+        *lock(&self.bound) = Some(crate::config::connect_authority(&addr.to_string()));
+    }
+
+    /// Whether `host` (a `Host` header or an HTTP/2 `:authority`) names this broker as Envoy
+    /// addresses it. Anything else is refused: a DNS-rebinding page reaches the port under its
+    /// own name.
+    pub fn authority_allowed(&self, rt: &crate::config::Runtime, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        rt.authorities.contains(&host) || lock(&self.bound).as_deref() == Some(host.as_str())
     }
 
     /// Applies a new generation; tells open streams when the server set changed.

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcpgw_common::gateway::{Credential, GatewayConfig};
+use mcpgw_common::broker_auth::BrokerAuth;
+use mcpgw_common::gateway::{Credential, GatewayConfig, BROKER_AUTHORITY};
 use mcpgw_common::names::Router;
 use mcpgw_common::session::{SessionCodec, SessionKey};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -45,6 +46,11 @@ pub struct Runtime {
     pub servers: Vec<Arc<Server>>,
     pub router: Router,
     pub codec: SessionCodec,
+    /// The credential Envoy's broker route carries (derived from the session keys).
+    pub auth: BrokerAuth,
+    /// `Host` values the MCP endpoint accepts (lower case): what Envoy's broker route rewrites
+    /// the authority to, and `broker.mcp.internal`.
+    pub authorities: Vec<String>,
     /// Lower-cased.
     pub subject_header: Option<String>,
 }
@@ -75,8 +81,11 @@ pub fn load(path: &Path, generation: u64) -> Result<Runtime, String> {
 /// paths are taken from `base` (the config file's folder).
 pub fn build(config: GatewayConfig, generation: u64, base: Option<&Path>) -> Result<Runtime, String> {
     let router = config.validate()?;
-    let keys = resolve_keys(&config, base)?;
+    let key_texts = resolve_key_texts(&config, base)?;
+    let keys = parse_keys(&key_texts)?;
     let codec = SessionCodec::new(&keys).map_err(|e| format!("session: {e}"))?;
+    let auth = BrokerAuth::from_key_texts(&key_texts).map_err(|e| format!("session: {e}"))?;
+    let authorities = vec![connect_authority(&config.broker.listen), BROKER_AUTHORITY.to_string()];
     let mut servers = Vec::new();
     for s in config.enabled_servers() {
         let credential = match &s.credential {
@@ -95,7 +104,7 @@ pub fn build(config: GatewayConfig, generation: u64, base: Option<&Path>) -> Res
         }));
     }
     let subject_header = config.session.subject_header.as_ref().map(|h| h.to_ascii_lowercase());
-    Ok(Runtime { generation, config, servers, router, codec, subject_header })
+    Ok(Runtime { generation, config, servers, router, codec, auth, authorities, subject_header })
 }
 
 fn resolve_path(p: &str, base: Option<&Path>) -> std::path::PathBuf {
@@ -122,8 +131,28 @@ pub fn resolve_key_texts(config: &GatewayConfig, base: Option<&Path>) -> Result<
     Ok(keys)
 }
 
-fn resolve_keys(config: &GatewayConfig, base: Option<&Path>) -> Result<Vec<SessionKey>, String> {
-    resolve_key_texts(config, base)?
+/// The authority Envoy's broker route writes for a listen address `host:port` (what
+/// `mcp-gateway render` puts in `host_rewrite_literal`): a wildcard host becomes loopback, an
+/// IPv6 host is bracketed. Lower case.
+pub fn connect_authority(listen: &str) -> String {
+    let (host, port) = match listen.rsplit_once(':') {
+        Some((h, p)) => (h.trim_start_matches('[').trim_end_matches(']'), Some(p)),
+        None => (listen, None),
+    };
+    let host = match host {
+        "0.0.0.0" => "127.0.0.1",
+        "::" => "::1",
+        h => h,
+    };
+    let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+    match port {
+        Some(p) => format!("{host}:{p}").to_ascii_lowercase(),
+        None => host.to_ascii_lowercase(),
+    }
+}
+
+fn parse_keys(texts: &[String]) -> Result<Vec<SessionKey>, String> {
+    texts
         .iter()
         .enumerate()
         .map(|(i, k)| SessionKey::from_base64(k).map_err(|e| format!("session key #{i}: {e}")))
@@ -163,5 +192,14 @@ mod tests {
         assert!(!err.contains("c2hvcnQ"));
         let bad = parse("servers: [\n").unwrap_err();
         assert!(bad.contains("invalid YAML"));
+    }
+
+    #[test]
+    fn the_authority_envoy_rewrites_to() {
+        assert_eq!(connect_authority("127.0.0.1:9000"), "127.0.0.1:9000");
+        assert_eq!(connect_authority("0.0.0.0:9000"), "127.0.0.1:9000");
+        assert_eq!(connect_authority("[::]:9000"), "[::1]:9000");
+        assert_eq!(connect_authority("[fd00::2]:9000"), "[fd00::2]:9000");
+        assert_eq!(connect_authority("Broker.Local:80"), "broker.local:80");
     }
 }

@@ -10,11 +10,12 @@ use axum::routing::get;
 use bytes::Bytes;
 use futures::future::join_all;
 use mcpgw_common::message::{self, Kind};
-use mcpgw_common::{headers as mcp_headers, jsonrpc};
+use mcpgw_common::{broker_auth, headers as mcp_headers, jsonrpc};
 use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::backend::{self, Ctx};
+use crate::config::Runtime;
 use crate::lists::{self, Access};
 use crate::{init, modern, ops, reply, routed, sessions, stream};
 
@@ -59,6 +60,9 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
     if req.uri().path() != rt.config.mcp_path {
         return reply::plain(StatusCode::NOT_FOUND, "not found");
     }
+    if let Err(r) = admit(&app, &rt, &req) {
+        return r;
+    }
     let auth = req.headers().get(header::AUTHORIZATION).cloned();
     match *req.method() {
         Method::POST => post(app, req).await,
@@ -98,6 +102,53 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
             r
         }
     }
+}
+
+/// Whether the request carries the broker credential (`x-mcp-gateway-auth`, exactly once)
+/// derived from one of the configured session keys: only Envoy's broker route, on the
+/// filter's decision, sends it.
+pub fn has_credential(rt: &Runtime, headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(broker_auth::HEADER).iter();
+    match (values.next(), values.next()) {
+        (Some(v), None) => rt.auth.verify(v.as_bytes()),
+        _ => false,
+    }
+}
+
+/// The MCP endpoint answers only Envoy: the credential must be there, and the authority must
+/// be the one Envoy's broker route rewrites to (or `broker.mcp.internal`), so a page that
+/// rebinds its own DNS name to this address is refused too. Every refusal is the same 403
+/// with a JSON-RPC -32600 body; the reason goes to the log and to metrics only.
+#[allow(clippy::result_large_err)]
+fn admit(app: &App, rt: &Runtime, req: &Request) -> Result<(), Response> {
+    let refuse = |reason: &'static str| {
+        app.metrics.forbidden(reason);
+        tracing::info!(reason, method = %req.method(), "MCP endpoint request refused (403)");
+        reply::error(StatusCode::FORBIDDEN, None, jsonrpc::INVALID_REQUEST, "Forbidden")
+    };
+    if !has_credential(rt, req.headers()) {
+        return Err(refuse("credential"));
+    }
+    // Every authority the request names must be allowed: each `Host` header, and the
+    // HTTP/2 `:authority` (or an absolute-form request target).
+    let hosts = req.headers().get_all(header::HOST);
+    let mut named = 0usize;
+    for h in hosts.iter() {
+        named += 1;
+        if !h.to_str().is_ok_and(|h| app.authority_allowed(rt, h)) {
+            return Err(refuse("host"));
+        }
+    }
+    if let Some(a) = req.uri().authority() {
+        named += 1;
+        if !app.authority_allowed(rt, a.as_str()) {
+            return Err(refuse("host"));
+        }
+    }
+    if named == 0 {
+        return Err(refuse("host"));
+    }
+    Ok(())
 }
 
 fn header_str<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {

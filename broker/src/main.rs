@@ -1,9 +1,9 @@
-//! `mcpgw-broker --config FILE [--listen ADDR]`
+//! `mcpgw-broker --config FILE [--listen ADDR]`, or `mcpgw-broker --config FILE --print-credential`
 
 use std::path::PathBuf;
 
 fn usage() -> ! {
-    eprintln!("usage: mcpgw-broker --config FILE [--listen HOST:PORT]\n  (RUST_LOG sets the log filter, default info)");
+    eprintln!("usage: mcpgw-broker --config FILE [--listen HOST:PORT]\n       mcpgw-broker --config FILE --print-credential   (the x-mcp-gateway-auth value, for /status)\n  (RUST_LOG sets the log filter, default info)");
     std::process::exit(2)
 }
 
@@ -16,14 +16,28 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let mut config = None;
     let mut listen = None;
+    let mut print_credential = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--config" | "-c" => config = args.next().map(PathBuf::from),
             "--listen" => listen = args.next(),
+            "--print-credential" => print_credential = true,
             _ => usage(),
         }
     }
     let Some(config) = config else { usage() };
+    if print_credential {
+        // For an operator on the broker's host (who can read the key anyway): the header value
+        // that unlocks the full /status.
+        match mcpgw_broker::config::load(&config, 0) {
+            Ok(rt) => println!("{}", rt.auth.credential()),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]

@@ -20,6 +20,7 @@ pub struct Metrics {
     backend_errors: Family<Labels, Counter>,
     sessions_minted: Counter,
     sessions_refused: Family<Labels, Counter>,
+    forbidden: Family<Labels, Counter>,
     reloads: Family<Labels, Counter>,
     list_cache: Family<Labels, Counter>,
     pub streams_open: Gauge,
@@ -39,6 +40,7 @@ impl Metrics {
         let backend_errors = Family::<Labels, Counter>::default();
         let sessions_minted = Counter::default();
         let sessions_refused = Family::<Labels, Counter>::default();
+        let forbidden = Family::<Labels, Counter>::default();
         let reloads = Family::<Labels, Counter>::default();
         let list_cache = Family::<Labels, Counter>::default();
         let streams_open = Gauge::default();
@@ -52,9 +54,10 @@ impl Metrics {
         registry.register("backend_errors", "Failed backend calls, by server and kind", backend_errors.clone());
         registry.register("sessions_minted", "Gateway sessions created", sessions_minted.clone());
         registry.register("sessions_refused", "Session tokens refused, by reason", sessions_refused.clone());
+        registry.register("requests_forbidden", "MCP endpoint requests refused with 403 (no or wrong credential, foreign Host), by reason", forbidden.clone());
         registry.register("config_reloads", "Config reload attempts, by result", reloads.clone());
         registry.register("list_cache", "List cache lookups, by result", list_cache.clone());
-        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, reloads, list_cache, streams_open }
+        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, forbidden, reloads, list_cache, streams_open }
     }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
@@ -77,6 +80,9 @@ impl Metrics {
     }
     pub fn session_refused(&self, reason: &str) {
         self.sessions_refused.get_or_create(&Self::l(&[("reason", reason)])).inc();
+    }
+    pub fn forbidden(&self, reason: &str) {
+        self.forbidden.get_or_create(&Self::l(&[("reason", reason)])).inc();
     }
     pub fn reload(&self, result: &str) {
         self.reloads.get_or_create(&Self::l(&[("result", result)])).inc();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
@@ -16,14 +16,18 @@ pub async fn healthz() -> Response {
 }
 
 /// Ready once a configuration is in force (the broker never starts without one). Backends
-/// being down does not make the broker unready: it still serves the others.
-pub async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let rt = app.runtime();
-    reply::plain(StatusCode::OK, &format!("ready: config generation {}, {} servers\n", rt.generation, rt.servers.len()))
+/// being down does not make the broker unready: it still serves the others. Open to anyone,
+/// so it says nothing else.
+pub async fn readyz() -> Response {
+    reply::plain(StatusCode::OK, "ready\n")
 }
 
-pub async fn status(State(app): State<Arc<App>>) -> Response {
+/// Without the broker credential (`x-mcp-gateway-auth`), `/status` leaves out what would help
+/// an attacker on the port: the config file's path, backend URLs, error texts (which name
+/// addresses) and the config load error. Reachability, counts and times stay.
+pub async fn status(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let rt = app.runtime();
+    let full = crate::http::has_credential(&rt, &headers);
     let health = app.health_snapshot();
     let servers: Vec<_> = rt
         .config
@@ -31,23 +35,29 @@ pub async fn status(State(app): State<Arc<App>>) -> Response {
         .iter()
         .map(|s| {
             let h = health.get(&s.name).cloned().unwrap_or_default();
-            json!({
-                "name": s.name, "prefix": s.prefix, "url": s.url, "enabled": s.enabled,
-                "timeout_ms": s.timeout_ms, "reachable": h.reachable, "last_error": h.last_error,
+            let mut v = json!({
+                "name": s.name, "prefix": s.prefix, "enabled": s.enabled,
+                "timeout_ms": s.timeout_ms, "reachable": h.reachable, "last_error_kind": h.last_error_kind,
                 "last_error_at": h.last_error_at, "last_ok_at": h.last_ok_at, "tool_count": h.tool_count,
                 "speaks_2026_07_28": h.speaks_2026,
-            })
+            });
+            if full {
+                v["url"] = json!(s.url);
+                v["last_error"] = json!(h.last_error);
+            }
+            v
         })
         .collect();
-    let body = json!({
-        "config": {
-            "path": app.config_path.as_ref().map(|p| p.display().to_string()),
-            "generation": rt.generation,
-            "load_error": app.load_error(),
-        },
+    let mut body = json!({
+        "config": { "generation": rt.generation, "load_failed": app.load_error().is_some() },
         "mcp_path": rt.config.mcp_path,
         "servers": servers,
+        "redacted": !full,
     });
+    if full {
+        body["config"]["path"] = json!(app.config_path.as_ref().map(|p| p.display().to_string()));
+        body["config"]["load_error"] = json!(app.load_error());
+    }
     reply::json(StatusCode::OK, serde_json::to_vec_pretty(&body).unwrap_or_default())
 }
 

@@ -105,7 +105,7 @@ async fn delete_ends_the_gateway_session_and_backend_sessions() {
     let (status, _, _) = rpc(&alpha.url, Some(&backend_sid), &[], list.clone()).await;
     assert_eq!(status, 200);
 
-    let r = reqwest::Client::new().delete(broker.url()).header("mcp-session-id", &token).send().await.unwrap();
+    let r = http().delete(broker.url()).header("mcp-session-id", &token).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let (status, _, _) = rpc(&alpha.url, Some(&backend_sid), &[], list.clone()).await;
     assert_eq!(status, 404, "the backend session should be gone");
@@ -131,7 +131,7 @@ async fn tampered_and_missing_sessions_are_refused() {
     assert_eq!((status, msg["error"]["code"].clone()), (200, json!(-32601)));
     let (status, _, msg) = rpc(&broker.url(), Some(&token), &[], json!({"jsonrpc":"2.0","id":5,"method":"ping"})).await;
     assert_eq!((status, msg["result"].clone()), (200, json!({})));
-    let r = reqwest::Client::new().post(broker.url()).body("{not json").send().await.unwrap();
+    let r = http().post(broker.url()).body("{not json").send().await.unwrap();
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], -32700);
 }

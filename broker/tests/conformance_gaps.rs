@@ -134,7 +134,7 @@ async fn a_tool_calls_stream_resumes_through_the_brokers_get() {
     let broker = Broker::start(&[("fx", &fixture.url, "", 10000), ("alpha", &alpha.url, "a_", 5000)]).await;
     let url = broker.url();
     let token = raw_initialize(&url).await;
-    let http = reqwest::Client::new();
+    let http = http();
 
     // The call's SSE answer (relayed byte for byte, as the filter does) closes before the result.
     let resp = http

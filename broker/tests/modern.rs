@@ -90,7 +90,7 @@ async fn subscriptions_listen_acknowledges_then_tags_every_message() {
     let beta = RmcpServer::start("beta", &["echo"]).await;
     let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
     let body = modern("subscriptions/listen", 77, json!({"notifications": {"toolsListChanged": true}}));
-    let mut req = reqwest::Client::new().post(broker.url()).header("content-type", "application/json").header("accept", "text/event-stream");
+    let mut req = http().post(broker.url()).header("content-type", "application/json").header("accept", "text/event-stream");
     for (k, v) in modern_headers("subscriptions/listen", None) {
         req = req.header(k, v);
     }
@@ -125,6 +125,7 @@ async fn official_python_client_speaks_2026_07_28_through_the_broker() {
         .arg(broker.url())
         .arg("b_echo")
         .arg(r#"{"text": "py"}"#)
+        .env("MCPGW_BROKER_AUTH", auth())
         .kill_on_drop(true)
         .output()
         .await

@@ -10,11 +10,25 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceExt};
 use tokio::process::{Child, Command};
 
 pub const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The broker credential for [`KEY`]: what Envoy's broker route adds, and what every test
+/// request to the broker's MCP endpoint must carry.
+pub fn auth() -> String {
+    mcpgw_common::broker_auth::credential(&[KEY]).unwrap()
+}
+
+/// An HTTP client that sends the broker credential on every request, as Envoy does.
+pub fn http() -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(mcpgw_common::broker_auth::HEADER, auth().parse().unwrap());
+    reqwest::Client::builder().default_headers(h).build().unwrap()
+}
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -112,7 +126,7 @@ impl Broker {
     }
 
     pub async fn status(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/status", self.base())).await.unwrap().json().await.unwrap()
+        http().get(format!("{}/status", self.base())).send().await.unwrap().json().await.unwrap()
     }
 
     pub async fn metrics(&self) -> String {
@@ -142,9 +156,14 @@ impl Broker {
     }
 }
 
+/// The rmcp client transport, sending the broker credential as Envoy would.
+pub fn transport(url: &str) -> StreamableHttpClientTransport<reqwest::Client> {
+    StreamableHttpClientTransport::with_client(http(), StreamableHttpClientTransportConfig::with_uri(url.to_string()))
+}
+
 /// A connected official rmcp client (session protocol).
 pub async fn client(url: &str) -> RunningService<RoleClient, ()> {
-    ().serve(StreamableHttpClientTransport::from_uri(url.to_string())).await.unwrap()
+    ().serve(transport(url)).await.unwrap()
 }
 
 pub async fn tool_names(c: &rmcp::Peer<RoleClient>) -> Vec<String> {
@@ -165,7 +184,7 @@ impl rmcp::ClientHandler for Watch {
 
 pub async fn watching_client(url: &str) -> (RunningService<RoleClient, Watch>, tokio::sync::mpsc::UnboundedReceiver<&'static str>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let c = Watch(tx).serve(StreamableHttpClientTransport::from_uri(url.to_string())).await.unwrap();
+    let c = Watch(tx).serve(transport(url)).await.unwrap();
     (c, rx)
 }
 
@@ -225,7 +244,12 @@ impl Drop for Everything {
 /// Returns status, the `mcp-session-id` answered, and the JSON-RPC message (the response
 /// event when the answer is SSE).
 pub async fn rpc(url: &str, session: Option<&str>, headers: &[(&str, &str)], body: serde_json::Value) -> (u16, Option<String>, serde_json::Value) {
-    let mut req = reqwest::Client::new()
+    rpc_with(&http(), url, session, headers, body).await
+}
+
+/// [`rpc`] with a given client (for example one without the broker credential).
+pub async fn rpc_with(client: &reqwest::Client, url: &str, session: Option<&str>, headers: &[(&str, &str)], body: serde_json::Value) -> (u16, Option<String>, serde_json::Value) {
+    let mut req = client
         .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream");

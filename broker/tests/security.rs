@@ -1,0 +1,142 @@
+//! Issue 10, the broker's side: only Envoy (carrying the broker credential, under the
+//! authority Envoy's broker route writes) reaches the MCP endpoint.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::backend::RmcpServer;
+use support::*;
+
+fn init_body() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}})
+}
+
+/// A client with the given extra default headers (and no broker credential unless given).
+fn client_with(headers: &[(&str, &str)]) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    for (k, v) in headers {
+        h.append(reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+    }
+    reqwest::Client::builder().default_headers(h).build().unwrap()
+}
+
+/// The same 403 for every refusal: JSON-RPC -32600, "Forbidden", nothing else.
+async fn assert_forbidden(resp: reqwest::Response, what: &str) {
+    assert_eq!(resp.status().as_u16(), 403, "{what}");
+    assert!(resp.headers().get("mcp-session-id").is_none(), "{what}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body, json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "Forbidden"}}), "{what}");
+}
+
+#[tokio::test]
+async fn the_mcp_endpoint_answers_only_requests_carrying_the_credential() {
+    let alpha = RmcpServer::start("alpha", &["echo"]).await;
+    let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
+    let url = broker.url();
+    let token = raw_initialize(&url).await;
+
+    let other_key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+    let wrong = mcpgw_common::broker_auth::credential(&[other_key]).unwrap();
+    let mut flipped = auth().into_bytes();
+    flipped[20] ^= 1;
+    let flipped = String::from_utf8(flipped).unwrap();
+    let good = auth();
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("no credential", vec![]),
+        ("another key's credential", vec![&wrong]),
+        ("one bit changed", vec![&flipped]),
+        ("the credential twice", vec![&good, &good]),
+        ("the session key itself", vec![KEY]),
+    ];
+    let c = reqwest::Client::new();
+    let with = |mut rb: reqwest::RequestBuilder, creds: &[&str]| {
+        for v in creds {
+            rb = rb.header("x-mcp-gateway-auth", *v);
+        }
+        rb
+    };
+    for (what, creds) in &cases {
+        let init = c.post(&url).header("content-type", "application/json").body(init_body().to_string());
+        assert_forbidden(with(init, creds).send().await.unwrap(), what).await;
+        let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
+        assert_forbidden(with(c.post(&url).header("mcp-session-id", &token).body(list), creds).send().await.unwrap(), what).await;
+        let get = c.get(&url).header("mcp-session-id", &token).header("accept", "text/event-stream");
+        assert_forbidden(with(get, creds).send().await.unwrap(), what).await;
+        assert_forbidden(with(c.delete(&url).header("mcp-session-id", &token), creds).send().await.unwrap(), what).await;
+    }
+
+    // The credential under a foreign authority: a DNS-rebinding page, or a name Envoy never
+    // writes (Envoy rewrites the authority to the broker's listen address).
+    let port = broker.port;
+    for host in ["evil.example", &format!("evil.example:{port}"), &format!("localhost:{port}"), "127.0.0.1", "broker.mcp.internal.evil.example"] {
+        let r = http().post(&url).header("host", host).header("content-type", "application/json").body(init_body().to_string()).send().await.unwrap();
+        assert_forbidden(r, host).await;
+    }
+
+    // The two authorities Envoy may write work, and so does the ordinary request.
+    for host in ["broker.mcp.internal", &format!("127.0.0.1:{port}")] {
+        let (status, sid, msg) = rpc_with(&client_with(&[("host", host), ("x-mcp-gateway-auth", &good)]), &url, None, &[], init_body()).await;
+        assert_eq!(status, 200, "{host}: {msg}");
+        assert!(sid.is_some());
+    }
+    let (status, _, msg) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(msg["result"]["tools"][0]["name"], "a_echo");
+    let get = http().get(&url).header("mcp-session-id", &token).header("accept", "text/event-stream").send().await.unwrap();
+    assert_eq!(get.status().as_u16(), 200);
+    drop(get);
+    let del = http().delete(&url).header("mcp-session-id", &token).send().await.unwrap();
+    assert_eq!(del.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn operational_endpoints_say_nothing_internal_without_the_credential() {
+    let alpha = RmcpServer::start("alpha", &["echo"]).await;
+    let dead_port = free_port();
+    let dead = format!("http://127.0.0.1:{dead_port}/mcp");
+    let mut broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000), ("dead", &dead, "d_", 2000)]).await;
+    raw_initialize(&broker.url()).await;
+    let base = broker.base();
+    let bare = reqwest::Client::new();
+
+    // Open, and content-free: `up` and probes poll these.
+    let r = bare.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.text().await.unwrap(), "ready\n");
+    assert_eq!(bare.get(format!("{base}/healthz")).send().await.unwrap().text().await.unwrap(), "ok\n");
+    // RFC 9728 metadata is for clients: public (404 here, as none is configured).
+    assert_eq!(bare.get(format!("{base}/.well-known/oauth-protected-resource/mcp")).send().await.unwrap().status().as_u16(), 404);
+
+    // /status without the credential: reachability and counts, no path, URL or error text.
+    let text = bare.get(format!("{base}/status")).send().await.unwrap().text().await.unwrap();
+    let alpha_port = alpha.url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/mcp");
+    for secret in [alpha_port, &dead_port.to_string(), "127.0.0.1", "gateway.yaml", broker.dir.path().to_str().unwrap(), "refused"] {
+        assert!(!text.contains(secret), "/status shows {secret:?} without the credential: {text}");
+    }
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["redacted"], true);
+    let dead_entry = v["servers"].as_array().unwrap().iter().find(|s| s["name"] == "dead").unwrap().clone();
+    assert_eq!(dead_entry["reachable"], false, "{v}");
+    assert_eq!(dead_entry["last_error_kind"], "connect", "{v}");
+
+    // With it, everything (the operator's view).
+    let full = broker.status().await;
+    assert_eq!(full["redacted"], false);
+    assert!(full["config"]["path"].as_str().unwrap().ends_with("gateway.yaml"), "{full}");
+    let dead_full = full["servers"].as_array().unwrap().iter().find(|s| s["name"] == "dead").unwrap().clone();
+    assert_eq!(dead_full["url"], dead.as_str());
+    assert!(dead_full["last_error"].as_str().unwrap().starts_with("connect"), "{full}");
+
+    // Rotation: a broker whose new key mints still accepts the old key's credential (Envoy
+    // may run a config a few seconds older), and the new one.
+    let new_key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+    std::fs::write(broker.dir.path().join("session.key"), format!("{new_key}\n{KEY}\n")).unwrap();
+    broker.kill().await;
+    broker.spawn().await;
+    let (status, _, _) = rpc(&broker.url(), None, &[], init_body()).await;
+    assert_eq!(status, 200, "the old key's credential");
+    let newer = client_with(&[("x-mcp-gateway-auth", &mcpgw_common::broker_auth::credential(&[new_key]).unwrap())]);
+    let (status, _, _) = rpc_with(&newer, &broker.url(), None, &[], init_body()).await;
+    assert_eq!(status, 200, "the new key's credential");
+}
