@@ -32,6 +32,27 @@ pub struct BackendError {
     pub message: String,
 }
 
+impl BackendError {
+    /// What a client may be told about this failure: a stable word, never the details
+    /// (addresses, URLs, OS errors, the backend's own error text), which go to the log,
+    /// metrics (by kind) and the credential holder's `/status`.
+    pub fn reason(&self) -> &'static str {
+        match self.kind {
+            "timeout" => "timeout",
+            "status" => "refused",
+            "protocol" => "invalid_response",
+            "rpc" => "rpc_error",
+            "session" => "session_lost",
+            _ => "unavailable",
+        }
+    }
+}
+
+/// The `_meta["dev.mcpgw/unavailable"]` entry for a server that failed.
+pub fn unavailable_entry(server: &str, reason: &str) -> Value {
+    json!({"server": server, "reason": reason})
+}
+
 impl std::fmt::Display for BackendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)

@@ -111,7 +111,7 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
                     instructions.push((s.name.clone(), i.to_string()));
                 }
             }
-            Err(e) => failed.push(json!({"server": s.name, "error": e.to_string()})),
+            Err(e) => failed.push(crate::backend::unavailable_entry(&s.name, e.reason())),
         }
     }
     let t = now();

@@ -233,7 +233,7 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: &Value, method: &
         .servers
         .iter()
         .filter(|s| !servers.iter().any(|m| m.name == s.name))
-        .map(|s| json!({"server": s.name, "error": "not part of this session (unavailable at initialize, or added since): initialize again to use it"}))
+        .map(|s| crate::backend::unavailable_entry(&s.name, "not_in_session"))
         .collect();
     let mut ttl: Option<u64> = None;
     let mut private = false;
@@ -244,7 +244,7 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: &Value, method: &
                 ttl = Some(ttl.map_or(p.ttl_ms, |t| t.min(p.ttl_ms)));
                 private |= p.private;
             }
-            Err(e) => failed.push(json!({"server": s.name, "error": e.to_string()})),
+            Err(e) => failed.push(crate::backend::unavailable_entry(&s.name, e.reason())),
         }
     }
     let page = rt.config.limits.list_page_size;

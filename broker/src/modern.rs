@@ -100,7 +100,7 @@ pub async fn discover(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Resp
                     instructions.push((s.name.clone(), i));
                 }
             }
-            Err(e) => failed.push(json!({"server": s.name, "error": e.to_string()})),
+            Err(e) => failed.push(crate::backend::unavailable_entry(&s.name, e.reason())),
         }
     }
     let mut result = json!({

@@ -92,11 +92,11 @@ async fn proxy(app: &App, s: &Server, ctx: &Ctx, method: &str, extra: Option<Hea
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             app.record_error(&s.name, "connect", &e.to_string());
-            return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unreachable", s.name));
+            return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable (unavailable)", s.name));
         }
         Err(_) => {
             app.record_error(&s.name, "timeout", &format!("no answer to {method}"));
-            return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} did not answer in time", s.name));
+            return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable (timeout)", s.name));
         }
     };
     app.record_ok(&s.name);
@@ -138,7 +138,7 @@ pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
     };
     let era = match era::probe(app, rt.generation, &s).await {
         Ok(e) => e,
-        Err(e) => return reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable: {e}", s.name)),
+        Err(e) => return reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({})", s.name, e.reason())),
     };
     if era.modern {
         let name_of = |v: &Value| -> Option<String> {
@@ -157,7 +157,7 @@ pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
     }
     let eph = match backend::open_ephemeral(app, &s, req.meta.as_ref(), req.authorization.clone()).await {
         Ok(e) => e,
-        Err(e) => return reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable: {e}", s.name)),
+        Err(e) => return reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({})", s.name, e.reason())),
     };
     let mut value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Some(p) = value.get_mut("params").and_then(Value::as_object_mut) {
@@ -176,7 +176,7 @@ pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
             }
             reply::json(StatusCode::OK, msg.to_string().into_bytes())
         }
-        Err(e) => reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} failed: {e}", s.name)),
+        Err(e) => reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} failed ({})", s.name, e.reason())),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Issue 10, the broker's side: only Envoy (carrying the broker credential, under the
-//! authority Envoy's broker route writes) reaches the MCP endpoint.
+//! authority Envoy's broker route writes) reaches the MCP endpoint; no backend address or
+//! connect error reaches a client; a DELETEd session is refused on every path; duplicated MCP
+//! headers and oversized names are refused as the filter refuses them.
 
 mod support;
 
@@ -139,4 +141,58 @@ async fn operational_endpoints_say_nothing_internal_without_the_credential() {
     let newer = client_with(&[("x-mcp-gateway-auth", &mcpgw_common::broker_auth::credential(&[new_key]).unwrap())]);
     let (status, _, _) = rpc_with(&newer, &broker.url(), None, &[], init_body()).await;
     assert_eq!(status, 200, "the new key's credential");
+}
+
+/// Neither the backend's URL, nor its port, nor the OS's words for the failure.
+fn assert_says_nothing_internal(what: &str, text: &str, port: u16) {
+    for secret in [port.to_string().as_str(), "127.0.0.1", "http://", "onnect", "refused", "error sending", "os error"] {
+        assert!(!text.contains(secret), "{what} shows {secret:?}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn backend_addresses_and_connect_errors_stay_out_of_client_answers() {
+    let alpha = RmcpServer::start("alpha", &["echo"]).await;
+    let dead_port = free_port();
+    let dead = format!("http://127.0.0.1:{dead_port}/mcp");
+    // A member that dies after initialize: its calls fail on connect.
+    let gone = RmcpServer::start("gone", &["echo"]).await;
+    let gone_port: u16 = gone.url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/mcp").parse().unwrap();
+    let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000), ("dead", &dead, "d_", 2000), ("gone", &gone.url, "g_", 2000)]).await;
+    let url = broker.url();
+
+    // initialize: the dead server by name and a stable reason.
+    let (status, token, msg) = rpc(&url, None, &[], init_body()).await;
+    assert_eq!(status, 200);
+    let token = token.unwrap();
+    assert_eq!(msg["result"]["_meta"]["dev.mcpgw/unavailable"], json!([{"server": "dead", "reason": "unavailable"}]), "{msg}");
+    assert_says_nothing_internal("initialize", &msg.to_string(), dead_port);
+
+    // Lists name it the same way.
+    let (_, _, msg) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
+    assert_eq!(msg["result"]["_meta"]["dev.mcpgw/unavailable"], json!([{"server": "dead", "reason": "not_in_session"}]), "{msg}");
+
+    // A routed session call to a member that went away.
+    drop(gone);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "g_echo", "arguments": {"text": "x"}}});
+    let (_, _, msg) = rpc(&url, Some(&token), &[], call).await;
+    assert!(msg["error"]["message"].as_str().unwrap().contains("\"gone\""), "{msg}");
+    assert_says_nothing_internal("a routed call", &msg.to_string(), gone_port);
+
+    // 2026-07-28: a routed call to the dead server, discovery and a list.
+    let call = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+        "params": {"name": "d_echo", "arguments": {"text": "x"}, "_meta": modern_meta()}});
+    let (_, _, msg) = rpc(&url, None, &modern_headers("tools/call", Some("d_echo")), call).await;
+    assert_eq!(msg["error"]["code"], -32603, "{msg}");
+    assert!(msg["error"]["message"].as_str().unwrap().contains("\"dead\""), "{msg}");
+    assert_says_nothing_internal("a 2026-07-28 routed call", &msg.to_string(), dead_port);
+    let discover = json!({"jsonrpc": "2.0", "id": 5, "method": "server/discover", "params": {"_meta": modern_meta()}});
+    let (_, _, msg) = rpc(&url, None, &modern_headers("server/discover", None), discover).await;
+    assert!(msg["result"]["_meta"]["dev.mcpgw/unavailable"].as_array().unwrap().contains(&json!({"server": "dead", "reason": "unavailable"})), "{msg}");
+    assert_says_nothing_internal("server/discover", &msg.to_string(), dead_port);
+    assert_says_nothing_internal("server/discover", &msg.to_string(), gone_port);
+    let list = json!({"jsonrpc": "2.0", "id": 6, "method": "tools/list", "params": {"_meta": modern_meta()}});
+    let (_, _, msg) = rpc(&url, None, &modern_headers("tools/list", None), list).await;
+    assert_says_nothing_internal("a 2026-07-28 list", &msg.to_string(), dead_port);
 }
