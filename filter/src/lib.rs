@@ -5,14 +5,16 @@
 //! Envoy loads (built only for wasm32-wasip1).
 //!
 //! What it does on the MCP endpoint, per request:
-//! 1. strips client-sent trusted metadata headers ([`metadata::TRUSTED_HEADERS`]);
+//! 1. strips the client-sent `x-mcp-*` and `x-envoy-*` headers ([`header_hygiene`]), on every
+//!    path, and refuses duplicated MCP headers;
 //! 2. opens the gateway session token (tampered, expired, foreign → 404);
-//! 3. buffers and parses POST bodies (bounded), answering bad input locally;
+//! 3. buffers and parses POST bodies (bounded, no trailers), answering bad input locally;
 //! 4. routes prefixed calls to their backend (prefix stripped, backend session id set) and
 //!    everything else to the broker;
 //! 5. writes metadata headers and filter state that Envoy policies can trust;
 //! 6. keeps backend session ids out of responses.
 
+pub mod header_hygiene;
 pub mod host;
 pub mod metadata;
 pub mod plugin;

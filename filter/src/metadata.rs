@@ -1,7 +1,7 @@
 //! The facts the filter publishes for Envoy policy filters, access logs and rate limiters.
 //!
-//! Request headers (set by the filter; any client-sent header of the same name is removed
-//! first on every request, MCP or not, so a policy can trust them):
+//! Request headers (set by the filter; every client-sent `x-mcp-*` header is removed first on
+//! every request, MCP or not, so a policy can trust them: [`crate::header_hygiene`]):
 //!
 //! | header | when | value |
 //! |---|---|---|
@@ -32,7 +32,8 @@ pub const PROMPT: &str = "x-mcp-promptname";
 pub const RESOURCE_URI: &str = "x-mcp-resourceuri";
 pub const SESSION: &str = "x-mcp-sessionid";
 
-/// Headers only the filter may set.
+/// The headers the filter sets. Only the filter may set them: it strips the whole `x-mcp-`
+/// family from clients ([`crate::header_hygiene`]).
 pub const TRUSTED_HEADERS: &[&str] = &[METHOD, SERVER, TOOL, PROMPT, RESOURCE_URI, SESSION];
 
 /// Filter state namespace (Envoy adds `wasm.`).

@@ -87,6 +87,13 @@ impl HttpContext for Http {
         }
     }
 
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        match &mut self.stream {
+            Some(s) => convert(s.on_request_trailers(&mut Envoy)),
+            None => Action::Continue,
+        }
+    }
+
     fn on_http_response_headers(&mut self, _n: usize, _end_of_stream: bool) -> Action {
         match &mut self.stream {
             Some(s) => convert(s.on_response_headers(&mut Envoy)),

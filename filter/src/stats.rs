@@ -57,6 +57,14 @@ pub enum ErrorKind {
     SessionExpired = 9,
     SessionSubject = 10,
     ForbiddenOrigin = 11,
+    /// A request repeated `Mcp-Session-Id`, `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name`.
+    DuplicateHeader = 12,
+    /// A request on the MCP endpoint came with trailers.
+    RequestTrailers = 13,
+    /// The session was ended by a `DELETE` seen by this Envoy.
+    SessionRevoked = 14,
+    /// A method, name or URI beyond the gateway's bounds (`mcpgw_common::limits`).
+    TooLong = 15,
 }
 impl ErrorKind {
     /// The name used in the counter and in filter state `mcp_gateway.error`.
@@ -65,7 +73,7 @@ impl ErrorKind {
     }
 }
 
-const ERROR_NAMES: [&str; 12] = [
+const ERROR_NAMES: [&str; 16] = [
     "parse_error",
     "invalid_request",
     "batch",
@@ -78,6 +86,10 @@ const ERROR_NAMES: [&str; 12] = [
     "session_expired",
     "session_subject",
     "forbidden_origin",
+    "duplicate_header",
+    "request_trailers",
+    "session_revoked",
+    "too_long",
 ];
 
 /// Counter ids, resolved once at configure time.

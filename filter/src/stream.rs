@@ -1,14 +1,18 @@
 //! Per-request logic: the decisions the filter takes for one HTTP stream.
 //!
-//! Headers phase: strip spoofed metadata headers, leave non-MCP paths alone, open the session
-//! token, send GET/DELETE to the broker, and pause POSTs until their body is complete.
-//! Body phase: parse, validate the 2026-07-28 headers, route, rewrite, publish metadata.
+//! Headers phase: strip the headers no client may send ([`crate::header_hygiene`]), leave
+//! non-MCP paths alone, refuse duplicated MCP headers, open the session token, send
+//! GET/DELETE to the broker, and pause POSTs until their body is complete.
+//! Body phase: parse, bound methods, names and URIs, validate the 2026-07-28 headers, route,
+//! rewrite, publish metadata. Trailers while the body is awaited: refused (MCP never sends
+//! them, and a stream that ends in trailers never ends its body).
 //! Response phase: hide backend session ids.
 
 use std::rc::Rc;
 
 use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::ids::unmap_server_request_id;
+use mcpgw_common::limits;
 use mcpgw_common::config::host_allowed;
 use mcpgw_common::jsonrpc::{
     HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, REQUEST_TOO_LARGE, RESOURCE_NOT_FOUND, SESSION_NOT_FOUND,
@@ -17,6 +21,7 @@ use mcpgw_common::config::ServerConfig;
 use mcpgw_common::message::{self, Kind, Located, Message, ParseError, Reference};
 use mcpgw_common::session::{SessionClaims, TokenError};
 
+use crate::header_hygiene;
 use crate::host::Host;
 use crate::metadata::{self, Fact};
 use crate::plugin::Plugin;
@@ -92,6 +97,9 @@ impl Stream {
         let mut session_token = None;
         let mut subject = None;
         let subject_header = self.plugin.config.subject_header.as_deref();
+        // Names removed so far: a repeated reserved header needs one removal (no allocation
+        // unless the request carries one).
+        let mut stripped: Vec<&str> = Vec::new();
         for (name, value) in &headers {
             match name.as_str() {
                 ":path" => path = Some(value.as_str()),
@@ -101,7 +109,12 @@ impl Stream {
                 mcp_headers::PROTOCOL_VERSION => self.captured.protocol_version = Some(value.clone()),
                 mcp_headers::METHOD => self.captured.mcp_method = Some(value.clone()),
                 mcp_headers::NAME => self.captured.mcp_name = Some(value.clone()),
-                n if metadata::TRUSTED_HEADERS.contains(&n) => host.set_request_header(n, None),
+                n if header_hygiene::is_reserved(n) => {
+                    if !stripped.contains(&n) {
+                        host.set_request_header(n, None);
+                        stripped.push(n);
+                    }
+                }
                 _ => {}
             }
             if Some(name.as_str()) == subject_header {
@@ -113,6 +126,12 @@ impl Stream {
             return Action::Continue;
         };
         self.captured.path = path.to_string();
+        // Before anything else is decided: which of two session ids (or versions, methods,
+        // names) would count is exactly what must not be left to chance.
+        if let Some(header) = limits::duplicated_mcp_header(headers.iter().map(|(k, v)| (k, v))) {
+            let refusal = Refusal::new(400, INVALID_REQUEST, limits::duplicated_header_message(header));
+            return self.refuse(host, ErrorKind::DuplicateHeader, refusal);
+        }
         if let Err(why) = self.check_host_and_origin(&headers) {
             return self.refuse(host, ErrorKind::ForbiddenOrigin, Refusal::new(403, INVALID_REQUEST, why));
         }
@@ -171,6 +190,11 @@ impl Stream {
             Some(m) => host.increment_counter_opt(plugin.stats.method(m)),
             None => host.increment_counter_opt(plugin.stats.other(Other::Response)),
         }
+        // Bounded before anything from the body becomes a header (names and URIs are
+        // bounded in `destination`, also before any write).
+        if let Err(why) = msg.method.as_deref().map_or(Ok(()), limits::check_method) {
+            return self.refuse(host, ErrorKind::TooLong, Refusal::new(400, INVALID_REQUEST, why).with_id(msg.id));
+        }
         if let Err(r) = self.check_standard_headers(&msg) {
             self.publish(host, metadata::F_METHOD, msg.method.as_deref());
             return self.refuse(host, ErrorKind::HeaderMismatch, r);
@@ -198,6 +222,18 @@ impl Stream {
                 self.refuse(host, kind, refusal.with_id(msg.id))
             }
         }
+    }
+
+    /// Request trailers. MCP never sends them; and a request whose body ends in trailers never
+    /// sees the end of its body, so the body phase would never run and the request would go
+    /// on undecided. While the body is still awaited (headers → trailers included), the
+    /// request is refused: HTTP 400, JSON-RPC -32600.
+    pub fn on_request_trailers(&mut self, host: &mut dyn Host) -> Action {
+        if self.answered || !self.awaiting_body {
+            return Action::Continue;
+        }
+        let refusal = Refusal::new(400, INVALID_REQUEST, "Invalid Request: trailers are not allowed on the MCP endpoint");
+        self.refuse(host, ErrorKind::RequestTrailers, refusal)
     }
 
     pub fn on_response_headers(&mut self, host: &mut dyn Host) -> Action {
@@ -257,6 +293,14 @@ impl Stream {
             },
             _ => return Ok(None),
         };
+        let bounded = if by_uri {
+            limits::check_uri(&format!("{what} URI"), &target.value)
+        } else {
+            limits::check_name(&format!("{what} name"), &target.value)
+        };
+        if let Err(why) = bounded {
+            return Err((ErrorKind::TooLong, Refusal::new(200, INVALID_PARAMS, why)));
+        }
         let routed = if by_uri { router.route_uri(&target.value) } else { router.route_name(&target.value) };
         let Some((server, unprefixed)) = routed else {
             let code = if by_uri { RESOURCE_NOT_FOUND } else { INVALID_PARAMS };

@@ -573,3 +573,10 @@ fn unknown_names_are_http_400_for_2026_07_28_clients() {
     assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(400));
     assert_eq!(h.reply_json().unwrap()["error"]["code"], -32602);
 }
+
+// Issue 10 (security), one file per behaviour.
+mod bounds;
+mod duplicate_headers;
+mod reserved_headers;
+mod response_ids;
+mod trailers;
