@@ -64,6 +64,14 @@ impl Host for LeanHost<'_> {
     fn now_unix_secs(&self) -> u64 {
         1
     }
+    fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        black_box(key);
+        (None, None)
+    }
+    fn set_shared_data(&mut self, key: &str, value: &[u8], _cas: Option<u32>) -> bool {
+        black_box((key, value));
+        true
+    }
 }
 
 fn lean_request(plugin: &Rc<mcpgw_filter::plugin::Plugin>, headers: &[(String, String)], body: &[u8]) -> Option<String> {

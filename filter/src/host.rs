@@ -32,6 +32,16 @@ pub trait Host {
     fn increment_counter(&mut self, id: u32);
     /// Current time, unix seconds.
     fn now_unix_secs(&self) -> u64;
+    /// A value of the proxy's shared data and its version (CAS) for
+    /// [`Host::set_shared_data`]; `(None, None)` when the key was never written. Shared data
+    /// is one store per Envoy process and `vm_id`, seen by every worker's VM (unlike
+    /// everything else a VM holds). Cost: one crossing (~0.4 µs) plus Envoy's process-wide
+    /// shared-data mutex, a hash lookup and a copy of the value into the VM.
+    fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>);
+    /// Writes a shared data value if its version is still `cas` (`None`: whatever it is).
+    /// `false` when another VM wrote it since (CAS mismatch) or the host refused. Cost as
+    /// [`Host::shared_data`], plus a copy of the value into Envoy.
+    fn set_shared_data(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool;
 }
 
 /// Host calls available when the plugin is configured.

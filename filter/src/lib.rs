@@ -7,7 +7,8 @@
 //! What it does on the MCP endpoint, per request:
 //! 1. strips the client-sent `x-mcp-*` and `x-envoy-*` headers ([`header_hygiene`]), on every
 //!    path, and refuses duplicated MCP headers;
-//! 2. opens the gateway session token (tampered, expired, foreign → 404);
+//! 2. opens the gateway session token (tampered, expired, foreign, revoked → 404; a DELETE
+//!    revokes it on every worker of this Envoy, [`revocation`]);
 //! 3. buffers and parses POST bodies (bounded, no trailers), answering bad input locally;
 //! 4. routes prefixed calls to their backend (prefix stripped, backend session id set) and
 //!    everything else to the broker;
@@ -20,6 +21,7 @@ pub mod metadata;
 pub mod plugin;
 pub mod recording_host;
 pub mod reply;
+pub mod revocation;
 pub mod session_cache;
 pub mod sse_ids;
 pub mod stats;

@@ -1,6 +1,7 @@
 //! A [`Host`] that records what the filter asked of it: used by the unit tests, the
 //! benchmarks and the fuzz targets to run the real logic without Envoy.
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -22,6 +23,33 @@ pub struct RecordingHost {
     pub filter_state: BTreeMap<String, String>,
     pub counters: BTreeMap<u32, u64>,
     pub now: u64,
+    /// The proxy's shared data: clone the `Rc` into several hosts (or streams of several
+    /// plugins, as Envoy's worker VMs) to let them see one store.
+    pub shared: Rc<RefCell<SharedData>>,
+    /// Shared data reads this host answered.
+    pub shared_reads: Cell<u32>,
+}
+
+/// An in-memory shared data store with Envoy's CAS rules: every write gets a new non-zero
+/// version; a write naming another version than the current one is refused.
+#[derive(Debug, Default, Clone)]
+pub struct SharedData {
+    pub values: BTreeMap<String, (Vec<u8>, u32)>,
+    last_cas: u32,
+}
+
+impl SharedData {
+    /// Envoy's `SharedData::set`.
+    pub fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        if let (Some(cas), Some((_, current))) = (cas, self.values.get(key)) {
+            if cas != *current {
+                return false;
+            }
+        }
+        self.last_cas = self.last_cas.wrapping_add(1).max(1);
+        self.values.insert(key.to_string(), (value.to_vec(), self.last_cas));
+        true
+    }
 }
 
 impl RecordingHost {
@@ -106,6 +134,18 @@ impl Host for RecordingHost {
 
     fn now_unix_secs(&self) -> u64 {
         self.now
+    }
+
+    fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        self.shared_reads.set(self.shared_reads.get().saturating_add(1));
+        match self.shared.borrow().values.get(key) {
+            Some((value, cas)) => (Some(value.clone()), Some(*cas)),
+            None => (None, None),
+        }
+    }
+
+    fn set_shared_data(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        self.shared.borrow_mut().set(key, value, cas)
     }
 }
 

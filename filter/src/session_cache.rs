@@ -60,6 +60,14 @@ impl SessionCache {
         g.young.insert(key, claims);
     }
 
+    /// Forgets a token (its session was ended).
+    pub fn remove(&self, token: &str) {
+        if let Ok(mut g) = self.generations.try_borrow_mut() {
+            g.young.remove(token);
+            g.old.remove(token);
+        }
+    }
+
     /// Entries held (both generations).
     pub fn len(&self) -> usize {
         self.generations.try_borrow().map_or(0, |g| g.young.len() + g.old.len())
@@ -102,5 +110,8 @@ mod tests {
         assert!(c.get("a").is_some() && c.get("c").is_some() && c.get("d").is_some());
         assert!(c.len() <= 4);
         assert!(c.get("zzz").is_none());
+        c.remove("a");
+        c.remove("c");
+        assert!(c.get("a").is_none() && c.get("c").is_none() && c.get("d").is_some());
     }
 }

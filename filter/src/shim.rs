@@ -174,6 +174,16 @@ impl Host for Envoy {
         let _ = hostcalls::increment_metric(id, 1);
     }
 
+    fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        // Envoy answers Ok or NotFound (the SDK maps NotFound to `(None, None)`).
+        hostcalls::get_shared_data(key).unwrap_or((None, None))
+    }
+
+    fn set_shared_data(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        // Envoy answers Ok or CasMismatch; the latter is the caller's to retry.
+        hostcalls::set_shared_data(key, Some(value), cas).is_ok()
+    }
+
     fn now_unix_secs(&self) -> u64 {
         hostcalls::get_current_time()
             .ok()

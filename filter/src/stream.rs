@@ -1,8 +1,9 @@
 //! Per-request logic: the decisions the filter takes for one HTTP stream.
 //!
 //! Headers phase: strip the headers no client may send ([`crate::header_hygiene`]), leave
-//! non-MCP paths alone, refuse duplicated MCP headers, open the session token, send
-//! GET/DELETE to the broker, and pause POSTs until their body is complete.
+//! non-MCP paths alone, refuse duplicated MCP headers, open the session token (and refuse a
+//! revoked one, [`crate::revocation`]), send GET/DELETE to the broker (a DELETE revokes its
+//! session first), and pause POSTs until their body is complete.
 //! Body phase: parse, bound methods, names and URIs, validate the 2026-07-28 headers, route,
 //! rewrite, publish metadata. Trailers while the body is awaited: refused (MCP never sends
 //! them, and a stream that ends in trailers never ends its body).
@@ -26,6 +27,7 @@ use crate::host::Host;
 use crate::metadata::{self, Fact};
 use crate::plugin::Plugin;
 use crate::reply::Refusal;
+use crate::revocation;
 use crate::sse_ids::SseIdRewriter;
 use crate::stats::{ErrorKind, Other};
 
@@ -136,9 +138,17 @@ impl Stream {
             return self.refuse(host, ErrorKind::ForbiddenOrigin, Refusal::new(403, INVALID_REQUEST, why));
         }
 
+        let mut now = 0;
         if let Some(token) = session_token {
             self.captured.has_session_header = true;
-            match self.open_session(token, subject, host.now_unix_secs()) {
+            now = host.now_unix_secs();
+            match self.open_session(token, subject, now) {
+                // One shared-data read per session-bearing request: a DELETE seen by any
+                // worker of this Envoy ends the session here too.
+                Ok(claims) if revocation::is_revoked(host, &claims.id) => {
+                    plugin.sessions.remove(token);
+                    return self.refuse_session(host, ErrorKind::SessionRevoked);
+                }
                 Ok(claims) => self.session = Some(claims),
                 Err(kind) => return self.refuse_session(host, kind),
             }
@@ -156,7 +166,15 @@ impl Stream {
                 Action::Pause
             }
             Some("GET") => self.route_to_broker(host, Other::Get, None),
-            Some("DELETE") => self.route_to_broker(host, Other::Delete, None),
+            Some("DELETE") => {
+                if let (Some(claims), Some(token)) = (&self.session, session_token) {
+                    // Revoked before the broker hears of it, so that no request racing the
+                    // DELETE through another worker gets through afterwards.
+                    revocation::revoke(host, &claims.id, claims.expires_at, now);
+                    plugin.sessions.remove(token);
+                }
+                self.route_to_broker(host, Other::Delete, None)
+            }
             _ => self.route_to_broker(host, Other::Unknown, None),
         }
     }

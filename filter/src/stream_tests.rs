@@ -579,4 +579,5 @@ mod bounds;
 mod duplicate_headers;
 mod reserved_headers;
 mod response_ids;
+mod revoked_sessions;
 mod trailers;

@@ -1,0 +1,198 @@
+//! Sessions ended by `DELETE`, refused at once on every worker of this Envoy.
+//!
+//! A session lives in its token, so ending it at the broker alone would leave the token
+//! working on every path the filter serves by itself (routed calls go straight to backends,
+//! and a 2026-07-28 call to a `sessionless` backend carries no backend session at all). When
+//! the filter sees a `DELETE` on the MCP endpoint with a valid token, it records the
+//! session's public id, with the token's expiry, in the proxy's **shared data** (one store
+//! per Envoy process and `vm_id`, seen by all worker VMs), drops the token from its own VM's
+//! [`crate::session_cache::SessionCache`], and passes the `DELETE` on to the broker. Every
+//! later request carrying a session reads the store once and is answered HTTP 404, JSON-RPC
+//! -32001 (session not found), exactly as an unknown session: the client initializes again.
+//!
+//! **Layout and memory bound.** The store holds [`BUCKETS`] keys
+//! `mcp_gateway.revoked.<00..ff>`; a session id hashes (FNV-1a) to one of them. Each value is
+//! lines `<id> <expires_at>\n`, at most [`BUCKET_CAPACITY`] of them: writing a bucket first
+//! drops the entries whose token has expired anyway, and when it is still full, the entry
+//! closest to its expiry (the least remaining harm). Ids are the broker's 16 hex characters,
+//! so an entry is ~28 bytes and the whole set at most `256 × 64 × ~28 B ≈ 460 KB` per Envoy
+//! process, holding at least the 16,384 most recently revoked live sessions. Envoy's shared
+//! data cannot delete keys, which is why the key set is fixed rather than one key per
+//! session.
+//!
+//! **Cost.** One shared-data read per request that carries a session token (on top of the
+//! header read every request makes): one crossing into Envoy (~0.4 µs), its shared-data mutex,
+//! and a copy of one bucket (nothing for the usual empty bucket, ≤ ~1.8 KB for a full one),
+//! scanned linearly. Requests without a session pay nothing. A `DELETE` pays a read and a
+//! compare-and-swap write, retried on a concurrent writer.
+//!
+//! **Other Envoy replicas** cannot see this process's shared data: they keep accepting the
+//! token until it expires (`session.lifetime_secs`, 24 h by default), unless the broker or
+//! the backend refuses it (the broker ends the backend sessions it holds on `DELETE`, and a
+//! backend that forgot its session answers 404 itself). An Envoy restart forgets the set too.
+//! Deployments that need a fleet-wide revocation should keep session lifetimes short.
+
+use crate::host::Host;
+
+/// Shared data keys used for revocations.
+pub const BUCKETS: u32 = 256;
+/// Entries kept per bucket.
+pub const BUCKET_CAPACITY: usize = 64;
+/// Compare-and-swap attempts before a revocation is given up (another VM kept writing the
+/// same bucket in between).
+const WRITE_ATTEMPTS: usize = 8;
+
+/// The shared data key of the bucket holding `session_id`.
+pub fn bucket_key(session_id: &str) -> String {
+    // FNV-1a: ids are random, so any spreading hash will do; this one needs no dependency.
+    let hash = session_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    format!("mcp_gateway.revoked.{:02x}", hash % BUCKETS)
+}
+
+/// How an id is written in a bucket: as it is when it is made of safe bytes (the broker's ids
+/// are hex), otherwise hex-encoded behind a `~`, so that no id can break the line format.
+fn entry_id(session_id: &str) -> std::borrow::Cow<'_, str> {
+    if !session_id.is_empty() && session_id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+        return std::borrow::Cow::Borrowed(session_id);
+    }
+    let mut out = String::with_capacity(1 + 2 * session_id.len());
+    out.push('~');
+    for b in session_id.bytes() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The `(id, expires_at)` entries of a bucket value; malformed lines are skipped.
+fn entries(value: &[u8]) -> impl Iterator<Item = (&[u8], u64)> {
+    value.split(|b| *b == b'\n').filter_map(|line| {
+        let space = line.iter().position(|b| *b == b' ')?;
+        let (id, rest) = line.split_at(space);
+        let expires = std::str::from_utf8(rest.get(1..)?).ok()?.parse().ok()?;
+        Some((id, expires))
+    })
+}
+
+/// Whether the session `session_id` was revoked on this Envoy. One shared-data read.
+pub fn is_revoked(host: &dyn Host, session_id: &str) -> bool {
+    let (Some(value), _) = host.shared_data(&bucket_key(session_id)) else { return false };
+    let id = entry_id(session_id);
+    let found = entries(&value).any(|(entry, _)| entry == id.as_bytes());
+    found
+}
+
+/// Records the session `session_id` (whose token expires at `expires_at`) as revoked.
+/// `false` when the write kept losing to other VMs' writes of the same bucket.
+pub fn revoke(host: &mut dyn Host, session_id: &str, expires_at: u64, now: u64) -> bool {
+    let key = bucket_key(session_id);
+    let id = entry_id(session_id);
+    for _ in 0..WRITE_ATTEMPTS {
+        let (current, cas) = host.shared_data(&key);
+        let current = current.unwrap_or_default();
+        let mut kept: Vec<(&[u8], u64)> =
+            entries(&current).filter(|(entry, expires)| *expires > now && *entry != id.as_bytes()).collect();
+        while kept.len() >= BUCKET_CAPACITY {
+            let soonest = kept.iter().enumerate().min_by_key(|(_, (_, expires))| *expires).map(|(i, _)| i);
+            match soonest {
+                Some(i) => {
+                    kept.swap_remove(i);
+                }
+                None => break,
+            }
+        }
+        let mut value = Vec::with_capacity(current.len() + id.len() + 22);
+        for (entry, expires) in kept.iter().chain(std::iter::once(&(id.as_bytes(), expires_at))) {
+            value.extend_from_slice(entry);
+            value.push(b' ');
+            value.extend_from_slice(expires.to_string().as_bytes());
+            value.push(b'\n');
+        }
+        if !host.set_shared_data(&key, &value, cas) {
+            continue;
+        }
+        // A bucket written for the first time has no version to compare, so two VMs creating
+        // it at once could overwrite each other: read it back, and go again if ours is gone.
+        if cas.is_some() || is_revoked(host, session_id) {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use crate::recording_host::RecordingHost;
+
+    #[test]
+    fn revoked_ids_are_seen_by_every_host_sharing_the_store() {
+        let mut a = RecordingHost::default();
+        let b = RecordingHost { shared: a.shared.clone(), ..RecordingHost::default() };
+        assert!(!is_revoked(&b, "00aa11bb22cc33dd"));
+        assert!(revoke(&mut a, "00aa11bb22cc33dd", 5_000, 1_000));
+        assert!(is_revoked(&b, "00aa11bb22cc33dd"));
+        assert!(!is_revoked(&b, "00aa11bb22cc33de"));
+        // Revoking again keeps one entry.
+        assert!(revoke(&mut a, "00aa11bb22cc33dd", 5_000, 1_000));
+        let shared = a.shared.borrow();
+        let (value, _) = shared.values.get(&bucket_key("00aa11bb22cc33dd")).unwrap();
+        assert_eq!(entries(value).count(), 1);
+    }
+
+    #[test]
+    fn odd_ids_cannot_break_the_format() {
+        let mut h = RecordingHost::default();
+        for id in ["a b 99", "x\ny 1", "", "~"] {
+            assert!(revoke(&mut h, id, 5_000, 1_000), "{id:?}");
+            assert!(is_revoked(&h, id), "{id:?}");
+        }
+        assert!(!is_revoked(&h, "a"), "a prefix of a revoked id is not revoked");
+        assert!(!is_revoked(&h, "x"));
+    }
+
+    #[test]
+    fn buckets_are_bounded_and_drop_expired_entries_first() {
+        let mut h = RecordingHost::default();
+        // Ids that land in one bucket.
+        let key = bucket_key("s0");
+        let same: Vec<String> = (0..100_000).map(|i| format!("s{i}")).filter(|id| bucket_key(id) == key).take(BUCKET_CAPACITY + 10).collect();
+        assert_eq!(same.len(), BUCKET_CAPACITY + 10);
+        // One already expired at the next write, the rest live, expiring later and later.
+        assert!(revoke(&mut h, &same[0], 1_001, 1_000));
+        for (i, id) in same.iter().enumerate().skip(1) {
+            assert!(revoke(&mut h, id, 10_000 + i as u64, 2_000));
+        }
+        let shared = h.shared.borrow();
+        let (value, _) = shared.values.get(&key).unwrap();
+        assert_eq!(entries(value).count(), BUCKET_CAPACITY);
+        drop(shared);
+        assert!(!is_revoked(&h, &same[0]), "expired entries go first");
+        assert!(!is_revoked(&h, &same[1]), "then the one closest to its expiry");
+        assert!(is_revoked(&h, same.last().unwrap()));
+        let all_buckets = BUCKETS as usize * BUCKET_CAPACITY;
+        assert_eq!(all_buckets, 16_384);
+    }
+
+    #[test]
+    fn the_store_refuses_stale_versions() {
+        let mut h = RecordingHost::default();
+        assert!(revoke(&mut h, "first", 5_000, 1_000));
+        // Another VM writes the same bucket between our read and our write: simulated by a
+        // stale version, which the store refuses.
+        let key = bucket_key("first");
+        let (_, cas) = h.shared_data(&key);
+        assert!(h.shared.borrow_mut().set(&key, b"first 5000\nother 5000\n", cas));
+        assert!(!h.set_shared_data(&key, b"lost\n", cas), "stale version refused");
+        assert!(is_revoked(&h, "first"));
+        // A later revocation starts from what the other VM wrote.
+        let second = (0..10_000).map(|i| format!("s{i}")).find(|id| bucket_key(id) == key).unwrap();
+        assert!(revoke(&mut h, &second, 5_000, 1_000));
+        let (value, _) = h.shared_data(&key);
+        let value = String::from_utf8(value.unwrap()).unwrap();
+        assert!(value.contains("first 5000\nother 5000\n") && value.contains(&second), "{value}");
+    }
+}
