@@ -4,13 +4,19 @@ in istio/envoyfilter.yaml (EXTENSION_CONFIG patch), after the rewrite istio-agen
 it (pkg/wasm/convert.go: fetch the oci:// module, check the manifest digest, extract it by
 Istio's rules, replace `remote` with a local file). The listener's HTTP filter carries only
 `config_discovery`, as Istio's does; the config source is a file here and ADS in a mesh.
-Then the official MCP client makes a prefixed tool call through it to the SDK backends."""
+Then the official MCP client makes a prefixed tool call through it to the SDK backends.
+
+The session keys are not in that config: the manifest lists the variable in
+`vm_config.environment_variables.host_env_keys`, and Envoy gets it in its environment, as the
+gateway proxy does from the Secret. Envoy's /config_dump then shows the name, not the key."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
+import os
 import time
 from pathlib import Path
 
@@ -61,7 +67,14 @@ def test_envoy_runs_the_pulled_module_via_ecds(registry: Registry, published: di
     filter_cfg = json.loads(plugin["value"])
     for server in filter_cfg["servers"]:
         server["sessionless"] = True
+    # The manifest allows the public host only; the client here reaches Envoy on 127.0.0.1.
+    filter_cfg["allowed_hosts"] = filter_cfg["allowed_origins"] = ["127.0.0.1"]
     plugin["value"] = json.dumps(filter_cfg)
+    # The keys: in Envoy's environment under the names the manifest passes to the VM.
+    vm_env = converted["typed_config"]["config"]["vm_config"]["environment_variables"]
+    assert vm_env == {"host_env_keys": [filter_cfg["session"]["keys_env"]]}
+    key = base64.b64encode(os.urandom(32)).decode()
+    envoy_env = {name: key for name in vm_env["host_env_keys"]}
     ecds_file = tmp_path / "ecds.yaml"
     ecds_file.write_text(
         json.dumps({"resources": [{"@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig", **converted}]})
@@ -104,7 +117,7 @@ def test_envoy_runs_the_pulled_module_via_ecds(registry: Registry, published: di
         config.write_text(yaml.safe_dump(bootstrap))
         for name in ("alpha", "beta", "broker", "echo"):
             harness.wait_until(lambda n=name: harness.port_open(ports[n]), name, procs)
-        procs.append(harness.Proc("envoy", harness.envoy_argv(config, ports["admin"]), tmp_path / "envoy.log"))
+        procs.append(harness.Proc("envoy", harness.envoy_argv(config, ports["admin"]), tmp_path / "envoy.log", env=envoy_env))
         admin = f"http://127.0.0.1:{ports['admin']}"
 
         def ready() -> bool:
@@ -138,6 +151,11 @@ def test_envoy_runs_the_pulled_module_via_ecds(registry: Registry, published: di
         assert int(counts.get("cluster.alpha.upstream_rq_total", "0")) >= 1
         assert int(counts.get("cluster.beta.upstream_rq_total", "0")) >= 1
         assert "panic" not in (tmp_path / "envoy.log").read_text(errors="replace")
+        # The filter got its keys (it would not have started otherwise), and they are not in
+        # Envoy's config: /config_dump (ECDS included) names the variable only.
+        dump = httpx.get(admin + "/config_dump", params={"include_eds": "true"}, timeout=5).text
+        assert filter_cfg["session"]["keys_env"] in dump and "host_env_keys" in dump
+        assert key not in dump
     finally:
         harness.stop_all(procs)
         time.sleep(0)

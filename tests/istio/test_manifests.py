@@ -1,19 +1,24 @@
 """Every manifest in istio/ validated offline and strictly (unknown fields rejected):
 
-- Istio WasmPlugin / EnvoyFilter: the CRD openAPIV3Schema in ../shared/reference/, made
-  strict (additionalProperties: false wherever the schema lists properties and does not say
+- Istio WasmPlugin / EnvoyFilter: the CRD openAPIV3Schema in tests/istio/schemas/ (copied from
+  Istio 1.31, see its README), made strict (additionalProperties: false wherever the schema lists properties and does not say
   x-kubernetes-preserve-unknown-fields), with openapi-schema-validator (OAS 3.0).
 - Kubernetes built-in kinds: kubernetes-validate's strict JSON schemas.
 - Gateway API and Istio security kinds: the @kubernetes-models schemas (tests/istio/node).
-Plus: the checked-in files are what render.py produces, and the kustomization lists them.
+Plus: the checked-in files are what render.py produces, and the kustomization lists them; no
+secret is in any of them, and the secrets' path (Secret -> broker volume / gateway proxy
+environment -> host_env_keys -> filter VM) is wired end to end.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import kubernetes_validate
@@ -24,7 +29,7 @@ from openapi_schema_validator import OAS30Validator
 from conftest import ROOT, istio_render
 
 ISTIO = ROOT / "istio"
-CRDS = Path(os.environ.get("MCPGW_ISTIO_CRDS", ROOT.parent / "shared" / "reference" / "istio-crds-wasmplugin-envoyfilter.yaml"))
+CRDS = Path(os.environ.get("MCPGW_ISTIO_CRDS", ROOT / "tests" / "istio" / "schemas" / "istio-crds-wasmplugin-envoyfilter.yaml"))
 K8S_VERSION = "1.33.0"
 NODE_DIR = ROOT / "tests" / "istio" / "node"
 # The ObjectMeta fields a manifest may set (status-like ones are the server's).
@@ -143,12 +148,15 @@ def test_strict_validation_rejects_unknown_fields_at_every_level() -> None:
     mutate("WasmPlugin", "mcp-filter", lambda d: d["spec"].update(allowOnHeadersStopIteration=True))
     mutate("WasmPlugin", "mcp-filter", lambda d: d["spec"]["targetRefs"][0].update(port=80))
     mutate("WasmPlugin", "mcp-filter", lambda d: d["spec"].update(failStrategy="FAIL_CLOSED"))  # Envoy's spelling, not Istio's
+    mutate("WasmPlugin", "mcp-filter", lambda d: d["spec"]["vmConfig"]["env"][0].update(valueFrom="SECRET"))
+    mutate("WasmPlugin", "mcp-filter", lambda d: d["spec"]["vmConfig"]["env"][0].update(hostKey="X"))
     mutate("EnvoyFilter", "mcp-filter", lambda d: d["spec"]["configPatches"][1]["patch"].update(position="first"))
     mutate("Deployment", "mcpgw-broker", lambda d: d["spec"]["template"]["spec"]["containers"][0]["readinessProbe"].update(path="/readyz"))
     mutate("Service", "mcpgw-broker", lambda d: d["spec"]["ports"][0].update(hostPort=1))
     mutate("ConfigMap", "mcpgw-broker", lambda d: d.update(spec={}))
     mutate("HTTPRoute", "mcp-alpha", lambda d: d["spec"]["rules"][0]["backendRefs"][0].update(service="alpha"))
     mutate("Gateway", "mcp-gateway", lambda d: d["spec"]["listeners"][0].update(hostnames=["x"]))
+    mutate("Gateway", "mcp-gateway", lambda d: d["spec"]["infrastructure"]["parametersRef"].update(namespace="x"))
     mutate("AuthorizationPolicy", "mcp-tool-alpha-echo", lambda d: d["spec"]["rules"][0]["when"][0].update(value="x"))
     errors = validate_all([d for _, d in cases])
     accepted = [name for (name, _), e in zip(cases, errors) if not e]
@@ -161,7 +169,10 @@ def test_kustomization_applies_the_rendered_files() -> None:
     for f in k["resources"]:
         assert (ISTIO / f).is_file()
     kinds = {d["kind"] for f in k["resources"] for d in yaml.safe_load_all((ISTIO / f).read_text()) if d}
-    assert {"EnvoyFilter", "Gateway", "HTTPRoute", "Deployment", "Service", "ConfigMap", "Secret"} <= kinds
+    assert {"EnvoyFilter", "Gateway", "HTTPRoute", "Deployment", "Service", "ConfigMap"} <= kinds
+    # The Secrets are created out of band: a Secret here would overwrite the real one on every
+    # `kubectl apply -k` (and a committed one is a published key).
+    assert "Secret" not in kinds
 
 
 def test_manifests_agree_with_the_filter_config_and_each_other() -> None:
@@ -185,3 +196,149 @@ def test_manifests_agree_with_the_filter_config_and_each_other() -> None:
     assert (c["livenessProbe"]["httpGet"]["path"], c["readinessProbe"]["httpGet"]["path"]) == ("/healthz", "/readyz")
     assert dep["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
     assert not [d for d in docs if d["kind"] in {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount"}]
+
+
+# ---- secrets --------------------------------------------------------------------------------
+
+# A standard-base64 32-byte value (the session key format): 43 characters, the last one
+# carrying 2 bits, then one "=". Hex digests (sha256) do not match.
+B64_32 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
+
+
+def rendered_texts(out_dir: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(out_dir.glob("*.yaml"))}
+
+
+def render_to(tmp: Path, *args: str, gateway: Path | None = None) -> subprocess.CompletedProcess:
+    argv = [sys.executable, str(ISTIO / "render.py"), "--out-dir", str(tmp), *args]
+    if gateway:
+        argv += ["--gateway", str(gateway)]
+    return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+
+
+def assert_no_key_material(texts: dict[str, str], *secrets: str) -> None:
+    for name, text in texts.items():
+        for secret in (istio_render.EXAMPLE_KEY, *secrets):
+            assert secret not in text, f"{name} carries a secret"
+        assert not B64_32.findall(text), f"{name} carries base64 of 32 bytes: {B64_32.findall(text)}"
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                assert doc.get("kind") != "Secret", f"{name} renders a Secret"
+
+
+def test_no_key_material_in_any_checked_in_manifest() -> None:
+    # Every file in istio/ (the gateway config, an input that becomes a ConfigMap, included).
+    texts = rendered_texts(ISTIO)
+    assert {"envoyfilter.yaml", "wasmplugin.yaml", "broker.yaml", "gateway-api.yaml", "gateway.yaml"} <= set(texts)
+    assert_no_key_material(texts)
+    # The filter's configuration names the variable, never the keys.
+    (wp,) = [d for _, d in manifests() if d["kind"] == "WasmPlugin"]
+    assert set(wp["spec"]["pluginConfig"]["session"]) <= {"keys_env", "subject_header"}
+
+
+def test_a_real_key_passed_to_render_is_checked_and_never_written(tmp_path: Path) -> None:
+    key = base64.b64encode(os.urandom(32)).decode()
+    old = base64.b64encode(os.urandom(32)).decode()
+    key_file = tmp_path / "session.key"
+    key_file.write_text(f"{key}\n{old}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = render_to(out, "--key-file", str(key_file))
+    assert r.returncode == 0, r.stderr
+    assert key not in r.stdout + r.stderr and old not in r.stdout + r.stderr
+    texts = rendered_texts(out)
+    assert texts == {n: t for n, t in rendered_texts(ISTIO).items() if n != "gateway.yaml"}, "the key changed the output"
+    assert_no_key_material(texts, key, old)
+    # A bad key is refused (the filter would refuse it), without echoing it.
+    key_file.write_text("c2hvcnQ=\n")
+    r = render_to(out, "--key-file", str(key_file))
+    assert r.returncode != 0 and "32 bytes" in r.stderr and "c2hvcnQ" not in r.stderr
+
+
+def test_the_session_key_reaches_broker_and_filter_through_secret_and_environment() -> None:
+    docs = [d for _, d in manifests()]
+    by = lambda kind, name: next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)  # noqa: E731
+    wp, ef = by("WasmPlugin", "mcp-filter"), by("EnvoyFilter", "mcp-filter")
+    var = wp["spec"]["pluginConfig"]["session"]["keys_env"]
+    assert var == "MCPGW_SESSION_KEYS"
+    # The filter's VM gets the proxy's variable: WasmPlugin valueFrom HOST, which Istio turns
+    # into host_env_keys (pilot/pkg/model/extensions.go), and the EnvoyFilter says it directly.
+    assert wp["spec"]["vmConfig"]["env"] == [{"name": var, "valueFrom": "HOST"}]
+    ext = ef["spec"]["configPatches"][0]["patch"]["value"]["typed_config"]["value"]["config"]
+    assert ext["vm_config"]["environment_variables"] == {"host_env_keys": [var]}
+    assert json.loads(ext["configuration"]["value"])["session"]["keys_env"] == var
+    # The gateway proxy gets the variable from the Secret: the Gateway names the ConfigMap whose
+    # `deployment` overlay Istio merges into the Deployment it generates.
+    gw = by("Gateway", "mcp-gateway")
+    ref = gw["spec"]["infrastructure"]["parametersRef"]
+    assert (ref["group"], ref["kind"]) == ("", "ConfigMap")
+    params = by("ConfigMap", ref["name"])
+    assert set(params["data"]) <= {"deployment", "service", "serviceAccount", "horizontalPodAutoscaler", "podDisruptionBudget"}
+    overlay = yaml.safe_load(params["data"]["deployment"])
+    (proxy,) = overlay["spec"]["template"]["spec"]["containers"]
+    assert proxy["name"] == "istio-proxy"
+    env = {e["name"]: e for e in proxy["env"]}
+    assert env[var] == {"name": var, "valueFrom": {"secretKeyRef": {"name": "mcpgw-session", "key": "key"}}}
+    # The broker reads the same Secret (key `key`) where the gateway config says.
+    dep = by("Deployment", "mcpgw-broker")
+    pod = dep["spec"]["template"]["spec"]
+    vol = next(v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "mcpgw-session")
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == vol["name"])
+    gateway_cfg = yaml.safe_load((ISTIO / "gateway.yaml").read_text())
+    assert gateway_cfg["session"]["key_file"] == f"{mount['mountPath']}/key"
+    # The overlay, merged into a Deployment as Istio does, is a valid Deployment.
+    merged = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "mcp-gateway-istio"},
+        "spec": {
+            "selector": {"matchLabels": {"a": "b"}},
+            "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "istio-proxy", "image": "istio/proxyv2"}]}},
+        },
+    }
+    merged["spec"]["template"]["spec"]["containers"][0].update(env=proxy["env"])
+    kubernetes_validate.validate(merged, K8S_VERSION, strict=True)
+
+
+def test_backend_credentials_are_environment_references_only(tmp_path: Path) -> None:
+    gateway_cfg = yaml.safe_load((ISTIO / "gateway.yaml").read_text())
+    gateway_cfg["servers"][0]["credential"] = {"header": "Authorization", "value_env": "ALPHA_TOKEN"}
+    gateway_cfg["servers"][1]["credential"] = {"header": "x-api-key", "value_env": "BETA_KEY"}
+    gateway_cfg["servers"][1]["forward_authorization"] = True
+    cfg = tmp_path / "gateway.yaml"
+    cfg.write_text(yaml.safe_dump(gateway_cfg))
+    out = tmp_path / "out"
+    out.mkdir()
+    r = render_to(out, gateway=cfg)
+    assert r.returncode == 0, r.stderr
+    docs = [d for t in rendered_texts(out).values() for d in yaml.safe_load_all(t) if d]
+    assert_no_key_material(rendered_texts(out))
+    errors = validate_all(docs)
+    assert not [e for e in errors if e], errors
+    route = lambda n: next(d for d in docs if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == n)  # noqa: E731
+    mods = lambda n: next(f["requestHeaderModifier"] for f in route(n)["spec"]["rules"][0]["filters"] if f["type"] == "RequestHeaderModifier")  # noqa: E731
+    # The credential replaces the client's Authorization; Envoy reads it from its environment.
+    assert mods("mcp-alpha") == {"set": [{"name": "authorization", "value": "%ENVIRONMENT(ALPHA_TOKEN)%"}]}
+    assert mods("mcp-beta") == {"set": [{"name": "x-api-key", "value": "%ENVIRONMENT(BETA_KEY)%"}]}
+    # Both the gateway proxy and the broker get the variables from the credentials Secret.
+    params = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "mcp-gateway-proxy")
+    proxy_env = yaml.safe_load(params["data"]["deployment"])["spec"]["template"]["spec"]["containers"][0]["env"]
+    broker_env = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+    for var in ("ALPHA_TOKEN", "BETA_KEY"):
+        ref = {"name": var, "valueFrom": {"secretKeyRef": {"name": "mcpgw-credentials", "key": var}}}
+        assert ref in proxy_env and ref in broker_env
+    # A literal value would be committed in the gateway config's ConfigMap: refused, unechoed.
+    gateway_cfg["servers"][0]["credential"] = {"value": "Bearer s3cr3t-literal"}
+    cfg.write_text(yaml.safe_dump(gateway_cfg))
+    r = render_to(out, gateway=cfg)
+    assert r.returncode != 0 and "value_env" in r.stderr and "s3cr3t" not in r.stderr
+    gateway_cfg["servers"][0]["credential"] = {"value_file": "/etc/token"}
+    cfg.write_text(yaml.safe_dump(gateway_cfg))
+    assert render_to(out, gateway=cfg).returncode != 0
+
+
+def test_client_authorization_is_not_passed_to_backends() -> None:
+    for _, d in manifests():
+        if d["kind"] == "HTTPRoute" and d["metadata"]["name"] in {"mcp-alpha", "mcp-beta"}:
+            (mods,) = [f["requestHeaderModifier"] for f in d["spec"]["rules"][0]["filters"] if f["type"] == "RequestHeaderModifier"]
+            assert mods == {"remove": ["authorization"]}

@@ -8,7 +8,8 @@
 //!   "broker_listen": "0.0.0.0:9000", "session_keys_env": "MCPGW_SESSION_KEYS",
 //!   "servers": [ { "name": "alpha", "prefix": "alpha_", "authority": "alpha.mcp.internal",
 //!                  "host": "alpha.mcp.svc.cluster.local", "port": 8080, "path": "/mcp",
-//!                  "tls": false, "timeout_ms": 10000 } ] }
+//!                  "tls": false, "timeout_ms": 10000, "forward_authorization": false,
+//!                  "credential": null } ] }
 //! ```
 //!
 //! The plugin configuration names the environment variable that holds the session keys
@@ -16,12 +17,16 @@
 //! the way the filter will: `--key` (repeatable, first mints) wins; otherwise they are resolved
 //! like the broker does (`session.key_file`, relative to the config's directory, one key per
 //! line; or `session.key_env`, comma-separated).
+//!
+//! A server's `credential` is described, never resolved: `{"header": "authorization",
+//! "env": "<the variable Envoy reads it from, credential_env>", "source": "value" | "value_env"
+//! | "value_file"}`. The renderer decides what it can deploy.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mcpgw_common::config::FilterConfig;
-use mcpgw_common::gateway::{parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY};
+use mcpgw_common::gateway::{credential_env, parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY};
 
 fn keys_from_config(cfg: &GatewayConfig, base: &Path) -> Result<Vec<String>, String> {
     let text = if let Some(f) = &cfg.session.key_file {
@@ -61,9 +66,24 @@ fn run() -> Result<serde_json::Value, String> {
     let mut servers = Vec::new();
     for s in cfg.enabled_servers() {
         let u = parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
+        // Where the credential comes from and which variable Envoy reads it from; never its value.
+        let credential = match (&s.credential, credential_env(s)) {
+            (Some(c), Some(env)) => {
+                let source = if c.value.is_some() {
+                    "value"
+                } else if c.value_env.is_some() {
+                    "value_env"
+                } else {
+                    "value_file"
+                };
+                serde_json::json!({ "header": c.header.to_ascii_lowercase(), "env": env, "source": source })
+            }
+            _ => serde_json::Value::Null,
+        };
         servers.push(serde_json::json!({
             "name": s.name, "prefix": s.prefix, "authority": server_authority(&s.name),
             "host": u.host, "port": u.port, "path": u.path, "tls": u.tls, "timeout_ms": s.timeout_ms,
+            "forward_authorization": s.forward_authorization, "credential": credential,
         }));
     }
     Ok(serde_json::json!({
