@@ -11,6 +11,7 @@
 
 use std::rc::Rc;
 
+use mcpgw_common::broker_auth;
 use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::ids::unmap_server_request_id;
 use mcpgw_common::limits;
@@ -66,6 +67,8 @@ pub struct Stream {
     sse: Option<SseIdRewriter>,
     /// A local reply was sent: ignore later callbacks.
     answered: bool,
+    /// The header value that admits a request at the broker ([`crate::broker_credential`]).
+    broker_credential: Option<Rc<str>>,
 }
 
 /// Where a request goes.
@@ -88,7 +91,13 @@ impl Stream {
             routed_to: None,
             sse: None,
             answered: false,
+            broker_credential: None,
         }
+    }
+
+    /// Sets the broker credential this stream adds to requests it routes to the broker.
+    pub fn set_broker_credential(&mut self, credential: Option<Rc<str>>) {
+        self.broker_credential = credential;
     }
 
     pub fn on_request_headers(&mut self, host: &mut dyn Host, end_of_stream: bool) -> Action {
@@ -111,11 +120,9 @@ impl Stream {
                 mcp_headers::PROTOCOL_VERSION => self.captured.protocol_version = Some(value.clone()),
                 mcp_headers::METHOD => self.captured.mcp_method = Some(value.clone()),
                 mcp_headers::NAME => self.captured.mcp_name = Some(value.clone()),
-                n if header_hygiene::is_reserved(n) => {
-                    if !stripped.contains(&n) {
-                        host.set_request_header(n, None);
-                        stripped.push(n);
-                    }
+                n if header_hygiene::is_reserved(n) && !stripped.contains(&n) => {
+                    host.set_request_header(n, None);
+                    stripped.push(n);
                 }
                 _ => {}
             }
@@ -433,6 +440,10 @@ impl Stream {
         }
         host.set_request_header(":authority", Some(&plugin.config.broker.authority));
         self.set_path(host, &plugin.config.broker.path);
+        // Only here: a backend never sees it (and any client-sent copy was stripped).
+        if let Some(credential) = &self.broker_credential {
+            host.set_request_header(broker_auth::HEADER, Some(credential));
+        }
         if let Some(msg) = msg {
             self.publish(host, metadata::F_METHOD, msg.method.as_deref());
             self.publish_common(host, msg);
