@@ -10,7 +10,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use futures::future::join_all;
 use mcpgw_common::message::{self, Kind};
-use mcpgw_common::{broker_auth, headers as mcp_headers, jsonrpc};
+use mcpgw_common::{broker_auth, headers as mcp_headers, jsonrpc, limits};
 use serde_json::{json, Value};
 
 use crate::app::App;
@@ -62,6 +62,11 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
     }
     if let Err(r) = admit(&app, &rt, &req) {
         return r;
+    }
+    // Two Mcp-Session-Id (or protocol version, method, name) headers could be read one way
+    // here and another in the filter: refused before anything is decided, as the filter does.
+    if let Some(h) = limits::duplicated_mcp_header(req.headers().iter().map(|(k, v)| (k.as_str(), v))) {
+        return reply::error(StatusCode::BAD_REQUEST, None, jsonrpc::INVALID_REQUEST, &limits::duplicated_header_message(h));
     }
     let auth = req.headers().get(header::AUTHORIZATION).cloned();
     match *req.method() {
@@ -172,6 +177,9 @@ async fn post(app: Arc<App>, req: Request) -> Response {
         ),
         Err(e) => return reply::json(StatusCode::BAD_REQUEST, e.to_body()),
     };
+    if let Err(m) = limits::check_method(&method) {
+        return reply::error(StatusCode::BAD_REQUEST, id.as_ref(), jsonrpc::INVALID_REQUEST, &m);
+    }
     let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let meta = value.pointer("/params/_meta").cloned();
     let header_version = header_str(&parts.headers, mcp_headers::PROTOCOL_VERSION).map(String::from);

@@ -43,6 +43,14 @@ pub fn route(rt: &Runtime, body: &[u8]) -> Result<(Arc<Server>, Vec<u8>), (i32, 
     let Some(loc) = loc else {
         return Err((jsonrpc::INVALID_PARAMS, format!("{method}: missing name or uri")));
     };
+    // The shared bounds (the filter applies the same): checked before the name is routed,
+    // echoed in an error, or written into a header.
+    let bounded = match (by_uri, method) {
+        (true, _) => mcpgw_common::limits::check_uri("resource URI", &loc.value),
+        (false, "tools/call") => mcpgw_common::limits::check_name("tool name", &loc.value),
+        (false, _) => mcpgw_common::limits::check_name("prompt name", &loc.value),
+    };
+    bounded.map_err(|m| (jsonrpc::INVALID_PARAMS, m))?;
     let hit = if by_uri { rt.router.route_uri(&loc.value) } else { rt.router.route_name(&loc.value) };
     let Some((idx, own)) = hit else {
         let what = if by_uri { "resource" } else { "name" };

@@ -196,3 +196,61 @@ async fn backend_addresses_and_connect_errors_stay_out_of_client_answers() {
     let (_, _, msg) = rpc(&url, None, &modern_headers("tools/list", None), list).await;
     assert_says_nothing_internal("a 2026-07-28 list", &msg.to_string(), dead_port);
 }
+
+#[tokio::test]
+async fn duplicated_mcp_headers_and_oversized_names_are_refused() {
+    let alpha = RmcpServer::start("alpha", &["echo"]).await;
+    let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
+    let url = broker.url();
+    let token = raw_initialize(&url).await;
+    let other = raw_initialize(&url).await;
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let dup = |what: &str, status: u16, msg: &Value, header: &str| {
+        assert_eq!((status, msg["error"]["code"].clone()), (400, json!(-32600)), "{what}: {msg}");
+        assert!(msg["error"]["message"].as_str().unwrap().contains(header), "{what}: {msg}");
+    };
+
+    // Two session ids (two sessions, or the same one twice), in any case.
+    let (s, _, m) = rpc(&url, Some(&token), &[("mcp-session-id", &other)], list.clone()).await;
+    dup("two sessions", s, &m, "Mcp-Session-Id");
+    let (s, _, m) = rpc(&url, Some(&token), &[("Mcp-Session-Id", &token)], list.clone()).await;
+    dup("the same session twice", s, &m, "Mcp-Session-Id");
+    let (s, _, m) = rpc(&url, Some(&token), &[("mcp-protocol-version", "2025-11-25"), ("mcp-protocol-version", "2026-07-28")], list.clone()).await;
+    dup("two versions", s, &m, "MCP-Protocol-Version");
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "a_echo", "arguments": {"text": "x"}, "_meta": modern_meta()}});
+    let mut h = modern_headers("tools/call", Some("a_echo"));
+    h.push(("mcp-method", "tools/call"));
+    let (s, _, m) = rpc(&url, None, &h, call.clone()).await;
+    dup("two methods", s, &m, "Mcp-Method");
+    let mut h = modern_headers("tools/call", Some("a_echo"));
+    h.push(("mcp-name", "b_other"));
+    let (s, _, m) = rpc(&url, None, &h, call.clone()).await;
+    dup("two names", s, &m, "Mcp-Name");
+    let r = http().get(&url).header("mcp-session-id", &token).header("mcp-session-id", &other).send().await.unwrap();
+    dup("GET", r.status().as_u16(), &r.json().await.unwrap(), "Mcp-Session-Id");
+    let r = http().delete(&url).header("mcp-session-id", &other).header("mcp-session-id", &token).send().await.unwrap();
+    dup("DELETE", r.status().as_u16(), &r.json().await.unwrap(), "Mcp-Session-Id");
+    // Neither session was deleted by it.
+    let (s, _, _) = rpc(&url, Some(&token), &[], list.clone()).await;
+    assert_eq!(s, 200);
+    let (s, _, _) = rpc(&url, Some(&other), &[], list).await;
+    assert_eq!(s, 200);
+
+    // Bounds shared with the filter: names 128 characters, URIs 2048 bytes (-32602), methods
+    // 128 bytes (-32600); the value is never echoed.
+    let long_name = format!("a_{}", "x".repeat(200));
+    let (s, _, m) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": long_name, "arguments": {}}})).await;
+    assert_eq!((s, m["error"]["code"].clone()), (200, json!(-32602)), "{m}");
+    assert!(!m.to_string().contains(&long_name));
+    let modern_call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": long_name, "arguments": {}, "_meta": modern_meta()}});
+    let (s, _, m) = rpc(&url, None, &modern_headers("tools/call", Some(&long_name)), modern_call).await;
+    assert_eq!((s, m["error"]["code"].clone()), (400, json!(-32602)), "{m}");
+    let long_uri = format!("alpha+file:///{}", "u".repeat(3000));
+    let (s, _, m) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "id": 6, "method": "resources/read", "params": {"uri": long_uri}})).await;
+    assert_eq!((s, m["error"]["code"].clone()), (200, json!(-32602)), "{m}");
+    assert!(!m.to_string().contains(&long_uri));
+    let long_method = "m".repeat(200);
+    let (s, _, m) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "id": 7, "method": long_method})).await;
+    assert_eq!((s, m["error"]["code"].clone()), (400, json!(-32600)), "{m}");
+    assert!(!m.to_string().contains(&long_method));
+}
