@@ -85,6 +85,9 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
             app.metrics.request("DELETE");
             match sessions::open(&app, &rt, req.headers(), None) {
                 Ok(claims) => {
+                    // Refused from this instant on every path of this replica, before the
+                    // backends are told: no request can slip in while they are.
+                    app.revoke(&claims.id, claims.expires_at);
                     let ends = rt.servers.iter().filter_map(|s| {
                         let sid = sessions::backend_sid(&claims, &s.name)?;
                         let ctx = Ctx { session: Some(sid), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
@@ -92,7 +95,6 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
                         Some(async move { backend::delete_session(&app, s, &ctx).await })
                     });
                     let ended = join_all(ends).await;
-                    app.revoke(&claims.id, claims.expires_at);
                     tracing::info!(session = %claims.id, backends = ended.len(), ok = ended.iter().filter(|b| **b).count(), "session deleted");
                     let mut r = Response::new(Body::empty());
                     *r.status_mut() = StatusCode::OK;
@@ -220,7 +222,16 @@ async fn post(app: Arc<App>, req: Request) -> Response {
     }
     match kind {
         Kind::Response => {
-            let claims = if req.modern { None } else { sessions::open(&app, &rt, &req.headers, None).ok() };
+            // A session-protocol answer under a session id: the session must still be open
+            // (a DELETEd, forged or expired one is refused as on every other path).
+            let claims = if req.modern || !req.headers.contains_key(mcp_headers::SESSION_ID) {
+                None
+            } else {
+                match sessions::open(&app, &rt, &req.headers, None) {
+                    Ok(c) => Some(c),
+                    Err(r) => return r,
+                }
+            };
             stream::forward_response(&app, claims.as_ref(), &req.value, req.authorization.clone()).await;
             reply::accepted()
         }

@@ -198,6 +198,50 @@ async fn backend_addresses_and_connect_errors_stay_out_of_client_answers() {
 }
 
 #[tokio::test]
+async fn a_deleted_session_is_refused_on_every_path_and_its_backend_sessions_end() {
+    let alpha = RmcpServer::start("alpha", &["echo"]).await;
+    let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
+    let url = broker.url();
+    let token = raw_initialize(&url).await;
+    let other = raw_initialize(&url).await;
+    let codec = mcpgw_common::session::SessionCodec::new(&[mcpgw_common::session::SessionKey::from_base64(KEY).unwrap()]).unwrap();
+    let backend_sid = codec.open(&token, 0).unwrap().backend_session("alpha").unwrap().to_string();
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "a_echo", "arguments": {"text": "x"}}});
+    let (_, _, msg) = rpc(&url, Some(&token), &[], call.clone()).await;
+    assert!(msg.get("result").is_some(), "{msg}");
+
+    let r = http().delete(&url).header("mcp-session-id", &token).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // The backend forgot its session too.
+    let (status, _, _) = rpc(&alpha.url, Some(&backend_sid), &[], json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).await;
+    assert_eq!(status, 404);
+
+    let gone = |what: &str, status: u16, msg: &Value| {
+        assert_eq!((status, msg["error"]["code"].clone()), (404, json!(-32001)), "{what}: {msg}");
+    };
+    let (s, _, m) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"})).await;
+    gone("a list", s, &m);
+    let (s, _, m) = rpc(&url, Some(&token), &[], call.clone()).await;
+    gone("a routed call", s, &m);
+    let (s, _, m) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "id": 5, "method": "ping"})).await;
+    gone("ping", s, &m);
+    let (s, _, m) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}})).await;
+    gone("a notification", s, &m);
+    let (s, _, m) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "id": "alpha:7", "result": {}})).await;
+    gone("an answer to a server request", s, &m);
+    let r = http().get(&url).header("mcp-session-id", &token).header("accept", "text/event-stream").send().await.unwrap();
+    let s = r.status().as_u16();
+    gone("a GET stream", s, &r.json().await.unwrap());
+    let r = http().delete(&url).header("mcp-session-id", &token).send().await.unwrap();
+    let s = r.status().as_u16();
+    gone("a second DELETE", s, &r.json().await.unwrap());
+
+    // Another session is untouched.
+    let (_, _, msg) = rpc(&url, Some(&other), &[], call).await;
+    assert!(msg.get("result").is_some(), "{msg}");
+}
+
+#[tokio::test]
 async fn duplicated_mcp_headers_and_oversized_names_are_refused() {
     let alpha = RmcpServer::start("alpha", &["echo"]).await;
     let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
