@@ -69,6 +69,8 @@ fuzz:
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O session_token corpus/session_token seeds/session_token -- -runs=$(FUZZ_RUNS) -max_len=4096
 	mkdir -p fuzz/corpus/sse_ids
 	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O sse_ids corpus/sse_ids seeds/sse_ids -- -runs=$(FUZZ_RUNS) -max_len=65536
+	mkdir -p fuzz/corpus/request_headers
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O request_headers corpus/request_headers seeds/request_headers seeds/request -- -runs=$(FUZZ_RUNS) -max_len=4096
 
 # Istio: push the filter to an OCI registry in both formats Istio's WasmPlugin accepts, and
 # print the oci:// references and the manifest digests for WasmPlugin spec.sha256.
