@@ -31,6 +31,10 @@ pub const BROKER_ROUTE: &str = "broker";
 /// Envoy's name for the filter state key the filter writes its route decision to.
 pub const ROUTE_FILTER_STATE: &str = "wasm.mcp_gateway.route";
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// Five minutes of silence: tools that compute for minutes without reporting progress
+/// (builds, searches, sampling loops) finish, while a hung backend still ends in an error a
+/// person waits for; any response bytes or progress notification restart the bound.
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 300_000;
 
 /// The environment variable Envoy's wasm VM reads the session keys from when the gateway
 /// config takes them from a file (`session.key_file`).
@@ -70,6 +74,9 @@ fn d_true() -> bool {
 }
 fn d_timeout() -> u64 {
     DEFAULT_TIMEOUT_MS
+}
+fn d_idle_timeout() -> u64 {
+    DEFAULT_IDLE_TIMEOUT_MS
 }
 fn d_lifetime() -> u64 {
     24 * 3600
@@ -160,9 +167,14 @@ pub struct GatewayServer {
     pub url: String,
     /// Exposed-name prefix; `""` makes this server the pass-through default (at most one).
     pub prefix: String,
-    /// Per-request budget towards this server (initialize, lists, routed calls).
+    /// The broker's budget for one request to this server when it fans out (initialize,
+    /// lists): a slow server is left out of the answer rather than holding up the others.
     #[serde(default = "d_timeout")]
     pub timeout_ms: u64,
+    /// How long a call to this server may stay silent (no response bytes, no progress
+    /// notification) before the gateway gives up on it: a bound on silence, not on total time.
+    #[serde(default = "d_idle_timeout")]
+    pub idle_timeout_ms: u64,
     #[serde(default = "d_true")]
     pub enabled: bool,
     /// A credential the gateway sends to this server (instead of the client's).
@@ -322,8 +334,8 @@ impl GatewayConfig {
         }
         for s in &self.servers {
             parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
-            if s.timeout_ms == 0 {
-                return Err(format!("server {:?}: timeout_ms must be > 0", s.name));
+            if s.timeout_ms == 0 || s.idle_timeout_ms == 0 {
+                return Err(format!("server {:?}: timeout_ms and idle_timeout_ms must be > 0", s.name));
             }
             if let Some(c) = &s.credential {
                 let n = [&c.value, &c.value_env, &c.value_file].iter().filter(|v| v.is_some()).count();

@@ -208,8 +208,9 @@ fn cmd_render(a: Args) -> Result<(), String> {
     let env_note = format!("# Envoy's environment must hold: {} (secrets are never written into its config).\n", r.envoy_env.join(", "));
     match &a.out {
         Some(dir) => {
-            let boot = render::write_dynamic(&r, dir)?;
-            eprintln!("wrote {} (+ lds.yaml, cds.yaml): envoy -c {}", boot.display(), boot.display());
+            let files = render::write_dynamic(&r, dir)?;
+            let boot = files.bootstrap.display();
+            eprintln!("wrote {boot} (+ lds.yaml, cds.yaml, rds.yaml, ecds.yaml): envoy -c {boot}");
             eprint!("{env_note}");
         }
         None => print!("{}{env_note}{}", render::HEADER, render::to_yaml(&r.static_bootstrap())?),

@@ -23,8 +23,14 @@ pub const BUFFER_SLACK: usize = 256 * 1024;
 pub const LISTENER_NAME: &str = "mcp_gateway";
 pub const BROKER_CLUSTER: &str = "broker";
 pub const DEFAULT_CLUSTER: &str = "default_upstream";
+pub const ROUTE_CONFIG_NAME: &str = "mcp_routes";
+/// The wasm filter's name: also its ECDS resource name.
+pub const FILTER_NAME: &str = "mcp_gateway";
 const LISTENER_TYPE: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
 const CLUSTER_TYPE: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+const ROUTE_CONFIG_TYPE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+const EXTENSION_CONFIG_TYPE: &str = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig";
+const WASM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
 
 /// What the gateway config does not say (where things are on this machine).
 #[derive(Debug, Clone)]
@@ -238,9 +244,12 @@ pub fn render(cfg: &GatewayConfig, opts: &Options) -> Result<Rendered, String> {
         let upstream_path = u.path.split('?').next().unwrap_or("/").to_string();
         let mut route = json!({
             "match": { "path": upstream_path, "filter_state": decided(&s.name) },
-            // The server's timeout bounds how long it may stay silent: a hung backend is
-            // answered within it (a tool that streams progress keeps its call alive).
-            "route": mcp_route(&s.name, &host_rewrite, &format!("{}.{:03}s", s.timeout_ms / 1000, s.timeout_ms % 1000)),
+            // The server's idle_timeout_ms bounds how long a call may stay silent, not how long
+            // it may run: a hung backend is answered within it (504, turned into a JSON-RPC
+            // error naming the server while no response has started; once an SSE answer has
+            // started Envoy can only reset the stream), and every response byte, a progress
+            // notification included, restarts it.
+            "route": mcp_route(&s.name, &host_rewrite, &format!("{}.{:03}s", s.idle_timeout_ms / 1000, s.idle_timeout_ms % 1000)),
         });
         if let Some(r) = route.as_object_mut() {
             // The client's Authorization is not for this backend (MCP forbids token passthrough)...
@@ -294,9 +303,9 @@ pub fn render(cfg: &GatewayConfig, opts: &Options) -> Result<Rendered, String> {
     vhosts.push(json!({ "name": "default", "domains": ["*"], "routes": default_routes }));
 
     let mut http_filters = vec![json!({
-        "name": "mcp_gateway",
+        "name": FILTER_NAME,
         "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "@type": WASM_TYPE,
             "config": {
                 "name": "mcp_gateway",
                 "root_id": "mcp_gateway",
@@ -347,7 +356,7 @@ pub fn render(cfg: &GatewayConfig, opts: &Options) -> Result<Rendered, String> {
             "headers_with_underscores_action": "DROP_HEADER",
             "idle_timeout": "300s",
         },
-        "route_config": { "name": "mcp_routes", "virtual_hosts": vhosts },
+        "route_config": { "name": ROUTE_CONFIG_NAME, "virtual_hosts": vhosts },
         "http_filters": http_filters,
         "local_reply_config": local_replies_as_jsonrpc(cfg.limits.max_body_bytes),
     });
@@ -413,7 +422,8 @@ impl Rendered {
     }
 
     /// A bootstrap whose listener and clusters come from `lds` and `cds` (xDS files Envoy
-    /// watches: replace them by rename and Envoy applies them without a restart).
+    /// watches: replace them by rename and Envoy applies them without a restart). The listener
+    /// takes its routes from RDS and the filter's configuration from ECDS ([`Files`]).
     pub fn dynamic_bootstrap(&self, lds: &Path, cds: &Path) -> Value {
         json!({
             "node": { "id": "mcp-gateway", "cluster": "mcp-gateway" },
@@ -425,8 +435,73 @@ impl Rendered {
         })
     }
 
-    pub fn lds(&self) -> Value {
-        json!({ "resources": [self.listener] })
+    fn hcm(&self) -> Option<&Value> {
+        self.listener.pointer("/filter_chains/0/filters/0/typed_config")
+    }
+
+    /// The listener of the dynamic set: the same as the static one, except that its routes
+    /// come from RDS (`rds`) and the wasm filter's configuration from ECDS (`ecds`). Server,
+    /// prefix and timeout changes then reach Envoy without touching the listener, so Envoy
+    /// does not drain its connections: in-flight calls and open streams go on.
+    pub fn dynamic_listener(&self, rds: &Path, ecds: &Path) -> Value {
+        let source = |p: &Path| json!({ "path_config_source": { "path": p.display().to_string() }, "resource_api_version": "V3" });
+        let mut listener = self.listener.clone();
+        if let Some(Value::Object(hcm)) = listener.pointer_mut("/filter_chains/0/filters/0/typed_config") {
+            hcm.remove("route_config");
+            hcm.insert("rds".into(), json!({ "route_config_name": ROUTE_CONFIG_NAME, "config_source": source(rds) }));
+            if let Some(Value::Array(filters)) = hcm.get_mut("http_filters") {
+                for f in filters.iter_mut().filter(|f| f.get("name").and_then(Value::as_str) == Some(FILTER_NAME)) {
+                    *f = json!({ "name": FILTER_NAME, "config_discovery": { "config_source": source(ecds), "type_urls": [WASM_TYPE] } });
+                }
+            }
+        }
+        listener
+    }
+
+    pub fn lds(&self, rds: &Path, ecds: &Path) -> Value {
+        json!({ "resources": [self.dynamic_listener(rds, ecds)] })
+    }
+
+    fn virtual_hosts(&self) -> Vec<Value> {
+        self.hcm().and_then(|h| h.pointer("/route_config/virtual_hosts")).and_then(Value::as_array).cloned().unwrap_or_default()
+    }
+
+    fn route_configuration(vhosts: Vec<Value>) -> Value {
+        json!({ "resources": [{ "@type": ROUTE_CONFIG_TYPE, "name": ROUTE_CONFIG_NAME, "virtual_hosts": vhosts }] })
+    }
+
+    /// RDS: the routes.
+    pub fn rds(&self) -> Value {
+        Self::route_configuration(self.virtual_hosts())
+    }
+
+    /// RDS with these virtual hosts and the servers' ones of `older` that are gone here (used
+    /// while a change is applied: a removed server stays routable until the filter no longer
+    /// sends requests to it). The catch-all `*` virtual host stays last.
+    pub fn rds_union(&self, older: &Rendered) -> Value {
+        let mut all = self.virtual_hosts();
+        let catch_all = all.iter().position(|v| v.get("domains") == Some(&json!(["*"]))).map(|i| all.remove(i));
+        for v in older.virtual_hosts() {
+            let is_catch_all = v.get("domains") == Some(&json!(["*"]));
+            if !is_catch_all && !all.iter().any(|x| x.get("name") == v.get("name")) {
+                all.push(v);
+            }
+        }
+        all.extend(catch_all);
+        Self::route_configuration(all)
+    }
+
+    /// ECDS: the wasm filter's configuration (plugin configuration and VM).
+    pub fn ecds(&self) -> Value {
+        let typed = self
+            .hcm()
+            .and_then(|h| h.get("http_filters"))
+            .and_then(Value::as_array)
+            .and_then(|fs| fs.iter().find(|f| f.get("name").and_then(Value::as_str) == Some(FILTER_NAME)))
+            .and_then(|f| f.get("typed_config"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        json!({ "resources": [{ "@type": EXTENSION_CONFIG_TYPE, "name": FILTER_NAME, "typed_config": typed }] })
     }
 
     pub fn cds(&self) -> Value {
@@ -464,16 +539,45 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename to {}: {e}", path.display()))
 }
 
-/// Writes the dynamic set into `dir`: `envoy.yaml` (bootstrap), `lds.yaml`, `cds.yaml`.
-/// Returns the bootstrap's path.
-pub fn write_dynamic(r: &Rendered, dir: &Path) -> Result<PathBuf, String> {
+/// The files of the dynamic set, in one folder: the bootstrap names LDS and CDS; the
+/// listener names RDS (routes) and ECDS (the filter's configuration).
+#[derive(Debug, Clone)]
+pub struct Files {
+    pub bootstrap: PathBuf,
+    pub lds: PathBuf,
+    pub cds: PathBuf,
+    pub rds: PathBuf,
+    pub ecds: PathBuf,
+}
+
+impl Files {
+    pub fn in_dir(dir: &Path) -> Files {
+        Files {
+            bootstrap: dir.join("envoy.yaml"),
+            lds: dir.join("lds.yaml"),
+            cds: dir.join("cds.yaml"),
+            rds: dir.join("rds.yaml"),
+            ecds: dir.join("ecds.yaml"),
+        }
+    }
+
+    pub fn write(path: &Path, v: &Value) -> Result<(), String> {
+        write_atomic(path, &format!("{HEADER}{}", to_yaml(v)?))
+    }
+}
+
+/// Writes the dynamic set into `dir` ([`Files`]). Returns the file names (absolute).
+pub fn write_dynamic(r: &Rendered, dir: &Path) -> Result<Files, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
-    let (lds, cds, boot) = (dir.join("lds.yaml"), dir.join("cds.yaml"), dir.join("envoy.yaml"));
-    write_atomic(&cds, &format!("{HEADER}{}", to_yaml(&r.cds())?))?;
-    write_atomic(&lds, &format!("{HEADER}{}", to_yaml(&r.lds())?))?;
-    write_atomic(&boot, &format!("{HEADER}{}", to_yaml(&r.dynamic_bootstrap(&lds, &cds))?))?;
-    Ok(boot)
+    let f = Files::in_dir(&dir);
+    // Referenced before referring: what a resource names exists when Envoy reads it.
+    Files::write(&f.cds, &r.cds())?;
+    Files::write(&f.rds, &r.rds())?;
+    Files::write(&f.ecds, &r.ecds())?;
+    Files::write(&f.lds, &r.lds(&f.rds, &f.ecds))?;
+    Files::write(&f.bootstrap, &r.dynamic_bootstrap(&f.lds, &f.cds))?;
+    Ok(f)
 }
 
 #[cfg(test)]
@@ -505,6 +609,30 @@ mod tests {
         assert!(!serde_json::to_string(&r.listener).unwrap().contains("Bearer t"));
         assert_eq!(vhosts[2]["domains"][0], BROKER_AUTHORITY);
         assert_eq!(r.listener["per_connection_buffer_limit_bytes"], 4 * 1024 * 1024 + BUFFER_SLACK);
+    }
+
+    #[test]
+    fn the_dynamic_listener_takes_routes_and_filter_config_from_rds_and_ecds() {
+        let two = cfg("servers:\n - {name: a, url: 'http://127.0.0.1:7001/mcp', prefix: a_}\n - {name: b, url: 'http://127.0.0.1:7002/mcp', prefix: b_, idle_timeout_ms: 1500}\nsession: {key_env: X}\n");
+        let one = cfg("servers:\n - {name: a, url: 'http://127.0.0.1:7001/mcp', prefix: a_}\nsession: {key_env: X}\n");
+        let (r2, r1) = (render(&two, &Options::default()).unwrap(), render(&one, &Options::default()).unwrap());
+        let (rds, ecds) = (Path::new("/x/rds.yaml"), Path::new("/x/ecds.yaml"));
+        // The listener does not depend on the servers: changing them never drains connections.
+        assert_eq!(r2.dynamic_listener(rds, ecds), r1.dynamic_listener(rds, ecds));
+        let hcm = &r2.dynamic_listener(rds, ecds)["filter_chains"][0]["filters"][0]["typed_config"];
+        assert!(hcm.get("route_config").is_none());
+        assert_eq!(hcm["rds"]["config_source"]["path_config_source"]["path"], "/x/rds.yaml");
+        assert_eq!(hcm["http_filters"][0]["config_discovery"]["type_urls"][0], WASM_TYPE);
+        assert_eq!(r2.ecds()["resources"][0]["typed_config"]["@type"], WASM_TYPE);
+        assert_ne!(r2.ecds(), r1.ecds());
+        // The silence bound is the route's idle timeout.
+        let vhost = |rds: &Value, name: &str| rds["resources"][0]["virtual_hosts"].as_array().unwrap().iter().find(|v| v["name"] == name).cloned();
+        assert_eq!(vhost(&r2.rds(), "b").unwrap()["routes"][0]["route"]["idle_timeout"], "1.500s");
+        assert_eq!(vhost(&r2.rds(), "a").unwrap()["routes"][0]["route"]["idle_timeout"], "300.000s");
+        // While a removal is applied, the removed server stays routable; the catch-all stays last.
+        let union = r1.rds_union(&r2);
+        assert!(vhost(&union, "b").is_some() && vhost(&r1.rds(), "b").is_none());
+        assert_eq!(union["resources"][0]["virtual_hosts"].as_array().unwrap().last().unwrap()["domains"][0], "*");
     }
 
     #[test]

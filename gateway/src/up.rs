@@ -100,6 +100,7 @@ fn log_tail(path: &Path, lines: usize) -> String {
 struct Renderer {
     path: PathBuf,
     listen: String,
+    max_body_bytes: usize,
     opts: render::Options,
 }
 
@@ -124,6 +125,16 @@ impl Renderer {
         if cfg.listen != self.listen {
             tracing::warn!(configured = %cfg.listen, kept = %self.listen, "listen changed: it takes effect on the next start");
             cfg.listen = self.listen.clone();
+        }
+        // The body limit is also the listener's buffer limit: changing the listener would make
+        // Envoy drain every connection (cutting open streams), so it is the start-up one too.
+        if cfg.limits.max_body_bytes != self.max_body_bytes {
+            tracing::warn!(
+                configured = cfg.limits.max_body_bytes,
+                kept = self.max_body_bytes,
+                "limits.max_body_bytes changed: it takes effect on the next start"
+            );
+            cfg.limits.max_body_bytes = self.max_body_bytes;
         }
         Ok((render::render(&cfg, &self.opts)?, cfg, env))
     }
@@ -156,46 +167,61 @@ impl Admin {
             && self.counter("listener_manager.total_listeners_active").await >= 1
     }
 
-    /// Waits until Envoy counted one more update (accepted or rejected) for `api` (`cds`/`lds`).
-    async fn wait_update(&self, stat_prefix: &str, before: (u64, u64)) -> Result<(), String> {
+    /// Waits until Envoy counted one more update (accepted or rejected) of `api`.
+    async fn wait_update(&self, api: Api, before: (u64, u64)) -> Result<(), String> {
         let deadline = Instant::now() + APPLY_DEADLINE;
         loop {
-            let now = self.updates(stat_prefix).await;
+            let now = self.updates(api).await;
             if now.1 > before.1 {
-                return Err(format!("Envoy rejected the new {stat_prefix} (see its log)"));
+                return Err(format!("Envoy rejected the new {} (see its log)", api.0));
             }
             if now.0 > before.0 {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("Envoy did not pick up the new {stat_prefix} file"));
+                return Err(format!("Envoy did not pick up the new {} file", api.0));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    async fn updates(&self, stat_prefix: &str) -> (u64, u64) {
-        (self.counter(&format!("{stat_prefix}.update_success")).await, self.counter(&format!("{stat_prefix}.update_rejected")).await)
+    async fn updates(&self, api: Api) -> (u64, u64) {
+        (self.counter(api.1).await, self.counter(api.2).await)
+    }
+
+    /// Writes `v` to `path` and waits until Envoy took it.
+    async fn update(&self, api: Api, path: &Path, v: &serde_json::Value) -> Result<(), String> {
+        let before = self.updates(api).await;
+        render::Files::write(path, v)?;
+        self.wait_update(api, before).await
     }
 }
 
-const CDS: &str = "cluster_manager.cds";
-const LDS: &str = "listener_manager.lds";
+/// An xDS API Envoy reads from a file: its name, and its accepted and rejected counters.
+#[derive(Debug, Clone, Copy)]
+struct Api(&'static str, &'static str, &'static str);
 
-/// Hands a new rendering to the running Envoy without a restart.
-async fn apply(admin: &Admin, dir: &Path, old: &Rendered, new: &Rendered) -> Result<(), String> {
-    let write = |name: &str, v: &serde_json::Value| -> Result<(), String> {
-        render::write_atomic(&dir.join(name), &format!("{}{}", render::HEADER, render::to_yaml(v)?))
-    };
-    let before = admin.updates(CDS).await;
-    write("cds.yaml", &new.cds_union(old))?;
-    admin.wait_update(CDS, before).await?;
-    let before = admin.updates(LDS).await;
-    write("lds.yaml", &new.lds())?;
-    admin.wait_update(LDS, before).await?;
-    let before = admin.updates(CDS).await;
-    write("cds.yaml", &new.cds())?;
-    admin.wait_update(CDS, before).await
+const CDS: Api = Api("clusters (CDS)", "cluster_manager.cds.update_success", "cluster_manager.cds.update_rejected");
+const RDS: Api = Api("routes (RDS)", "http.mcp_gateway.rds.mcp_routes.update_success", "http.mcp_gateway.rds.mcp_routes.update_rejected");
+const ECDS: Api = Api(
+    "filter configuration (ECDS)",
+    "extension_config_discovery.http_filter.mcp_gateway.config_reload",
+    "extension_config_discovery.http_filter.mcp_gateway.config_fail",
+);
+
+/// Hands a new rendering to the running Envoy without a restart and without touching the
+/// listener (which would drain its connections): clusters, routes and the filter's
+/// configuration change under it. The order keeps every request routable: new clusters
+/// (with the old ones), routes for old and new servers, the filter's new configuration, then
+/// routes and clusters of the removed servers go.
+async fn apply(admin: &Admin, files: &render::Files, old: &Rendered, new: &Rendered) -> Result<(), String> {
+    admin.update(CDS, &files.cds, &new.cds_union(old)).await?;
+    admin.update(RDS, &files.rds, &new.rds_union(old)).await?;
+    if new.ecds() != old.ecds() {
+        admin.update(ECDS, &files.ecds, &new.ecds()).await?;
+    }
+    admin.update(RDS, &files.rds, &new.rds()).await?;
+    admin.update(CDS, &files.cds, &new.cds()).await
 }
 
 fn spawn_envoy(envoy: &Path, bootstrap: &Path, log: &Path, admin_port: u16, env: &EnvoyEnv) -> Result<Child, String> {
@@ -321,11 +347,12 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
     let renderer = Renderer {
         path: path.clone(),
         listen: listen.clone(),
+        max_body_bytes: first.config.limits.max_body_bytes,
         opts: render::Options { wasm_path: wasm.display().to_string(), admin: admin_addr.clone(), access_log, ..Default::default() },
     };
     let (mut current, cfg, mut envoy_env) = renderer.load().map_err(|e| format!("{}: {e}", path.display()))?;
     let xds = rundir.join("envoy");
-    let bootstrap = render::write_dynamic(&current, &xds)?;
+    let files = render::write_dynamic(&current, &xds)?;
 
     // The broker, in-process.
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
@@ -342,7 +369,7 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
     };
 
     let envoy_log = rundir.join("envoy.log");
-    let mut child = spawn_envoy(&envoy, &bootstrap, &envoy_log, admin_port, &envoy_env)?;
+    let mut child = spawn_envoy(&envoy, &files.bootstrap, &envoy_log, admin_port, &envoy_env)?;
     let admin = Admin {
         base: format!("http://{admin_addr}"),
         http: reqwest::Client::builder().timeout(Duration::from_secs(2)).build().map_err(|e| e.to_string())?,
@@ -424,7 +451,7 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
                         tracing::warn!("session keys or backend credentials changed: restarting Envoy (open streams end)");
                         stop_envoy(&mut child).await;
                         let started = render::write_dynamic(&next, &xds)
-                            .and_then(|boot| spawn_envoy(&envoy, &boot, &envoy_log, admin_port, &next_env));
+                            .and_then(|f| spawn_envoy(&envoy, &f.bootstrap, &envoy_log, admin_port, &next_env));
                         match started {
                             Ok(c) => {
                                 child = c;
@@ -434,7 +461,7 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
                             Err(e) => break Err(format!("cannot restart Envoy: {e}")),
                         }
                     }
-                    Ok((next, _, _)) => match apply(&admin, &xds, &current, &next).await {
+                    Ok((next, _, _)) => match apply(&admin, &files, &current, &next).await {
                         Ok(()) => {
                             tracing::info!(path = %path.display(), "Envoy configuration updated (no restart)");
                             current = next;

@@ -56,10 +56,11 @@ ALPHA_TIMEOUT_MS = 3000
 
 @pytest.fixture
 def fragile_gateway(tmp_path: Path) -> Iterator[Gateway]:
-    """alpha with a short `timeout_ms`, beta with the default; session-protocol backends."""
+    """alpha with a short `timeout_ms` and `idle_timeout_ms`, beta with the defaults;
+    session-protocol backends."""
     procs: list[Proc] = []
     try:
-        yield start_custom_gateway(tmp_path, procs, [py_backend("alpha", timeout_ms=ALPHA_TIMEOUT_MS), py_backend("beta")])
+        yield start_custom_gateway(tmp_path, procs, [py_backend("alpha", timeout_ms=ALPHA_TIMEOUT_MS, idle_timeout_ms=ALPHA_TIMEOUT_MS), py_backend("beta")])
     finally:
         stop_all(procs)
 
@@ -117,12 +118,12 @@ def test_killed_backend_error_is_json_rpc_naming_it(fragile_gateway: Gateway) ->
 
 
 def test_hung_backend_answers_within_its_timeout(fragile_gateway: Gateway) -> None:
-    # Frozen (SIGSTOP), not dead: only alpha's timeout_ms can end the call.
+    # Frozen (SIGSTOP), not dead: only alpha's idle_timeout_ms (its bound on silence) can end the call.
     headers = raw_session(fragile_gateway)
     alpha = backend_proc(fragile_gateway, "alpha")
     os.killpg(alpha.popen.pid, signal.SIGSTOP)
     try:
-        # The client waits timeout_ms + 10 s at most (a bound, not a timing assertion).
+        # The client waits idle_timeout_ms + 10 s at most (a bound, not a timing assertion).
         try:
             r = httpx2.post(
                 fragile_gateway.url,
@@ -131,7 +132,7 @@ def test_hung_backend_answers_within_its_timeout(fragile_gateway: Gateway) -> No
                 timeout=ALPHA_TIMEOUT_MS / 1000 + 10,
             )
         except httpx2.TimeoutException:
-            pytest.fail("no answer from the gateway within alpha's timeout_ms (+10 s)")
+            pytest.fail("no answer from the gateway within alpha's idle_timeout_ms (+10 s)")
         msg = rpc_message(r)
         assert msg["id"] == 41 and "alpha" in json.dumps(msg["error"]), msg
         ok = fragile_gateway.post(tool_call("beta_whoami", id=42), headers)

@@ -4,6 +4,7 @@ validate, and the running gateway (same template) has the properties the filter 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from typing import Any, Iterator
 
@@ -23,8 +24,10 @@ def test_checked_in_example_is_the_rendered_template(name: str, rbac: bool) -> N
 
 @pytest.mark.parametrize("name", sorted(envoy_render.EXAMPLES))
 def test_checked_in_example_validates(name: str) -> None:
+    # The examples name the session key's variable; Envoy's environment holds the key.
+    env = {**os.environ, envoy_render.KEY_ENV: envoy_render.random_key()}
     r = subprocess.run(
-        [str(ENVOY), "--mode", "validate", "-c", f"envoy-configs/{name}"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [str(ENVOY), "--mode", "validate", "-c", f"envoy-configs/{name}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "OK" in (r.stdout + r.stderr)
@@ -75,7 +78,7 @@ def test_running_config_has_what_the_filter_needs(gateway: Gateway) -> None:
 
 async def test_long_tool_call_outlives_the_default_route_timeout(gateway: Gateway) -> None:
     # Envoy's default route timeout is 15 s: with it, this call would come back as a 504.
-    # (The example servers' timeout_ms, their silence budget, is 30 s.)
+    # (The servers' idle_timeout_ms, their silence bound, is 300 s by default.)
     from mcp import Client
 
     async with Client(gateway.url) as client:

@@ -108,6 +108,14 @@ def build(name: str) -> MCPServer:
             await ctx.report_progress(i, steps, f"{name} step {i}")
         return f"{name} did {steps} steps"
 
+    @server.tool(description="Run for `seconds`, reporting progress every `every` seconds, then answer.")
+    async def slow_progress(seconds: float, every: float, ctx: Context) -> str:
+        steps = max(1, int(seconds // every))
+        for i in range(1, steps + 1):
+            await anyio.sleep(every)
+            await ctx.report_progress(i, steps, f"{name} step {i}")
+        return f"{name} ran {seconds}s with progress"
+
     @server.tool(description="Elicit an answer from the client (elicitation/create); report what came back.")
     async def ask(question: str, ctx: Context) -> str:
         got = await ctx.elicit(f"{name} asks: {question}", schema=Answer)
