@@ -21,7 +21,10 @@ pub struct Server {
     pub name: String,
     pub prefix: String,
     pub url: String,
+    /// The fan-out budget for one request (initialize, lists): `timeout_ms`.
     pub timeout: Duration,
+    /// How long a routed call may stay silent: `idle_timeout_ms`.
+    pub idle_timeout: Duration,
     pub credential: Option<(HeaderName, HeaderValue)>,
     pub forward_authorization: bool,
     pub cache_lists: bool,
@@ -98,6 +101,7 @@ pub fn build(config: GatewayConfig, generation: u64, base: Option<&Path>) -> Res
             prefix: s.prefix.clone(),
             url: s.url.clone(),
             timeout: Duration::from_millis(s.timeout_ms),
+            idle_timeout: Duration::from_millis(s.idle_timeout_ms),
             credential,
             forward_authorization: s.forward_authorization,
             cache_lists: s.cache_lists && !s.forward_authorization && config.limits.list_cache_ttl_ms > 0,

@@ -90,12 +90,14 @@ fn modern_headers(h: &mut HeaderMap, client: &HeaderMap, exposed: Option<&str>, 
 }
 
 /// Streams the backend's answer back (JSON or SSE), without its session id.
-async fn proxy(app: &App, s: &Server, ctx: &Ctx, method: &str, extra: Option<HeaderMap>, body: Vec<u8>, id: Option<&Value>) -> Response {
+async fn proxy(app: &Arc<App>, s: &Server, ctx: &Ctx, method: &str, extra: Option<HeaderMap>, body: Vec<u8>, id: Option<&Value>) -> Response {
     let mut h = backend::headers(s, ctx, Some(method));
     if let Some(extra) = extra {
         h.extend(extra);
     }
-    let sent = tokio::time::timeout(s.timeout, app.http.post(&s.url).headers(h).body(body).send()).await;
+    // A routed call is bounded by silence, not by the fan-out budget: the backend may take as
+    // long as it likes as long as it does not go quiet for longer than idle_timeout_ms.
+    let sent = tokio::time::timeout(s.idle_timeout, app.http.post(&s.url).headers(h).body(body).send()).await;
     let resp = match sent {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -110,12 +112,52 @@ async fn proxy(app: &App, s: &Server, ctx: &Ctx, method: &str, extra: Option<Hea
     app.record_ok(&s.name);
     let mut out = Response::new(Body::empty());
     *out.status_mut() = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    if let Some(ct) = resp.headers().get(header::CONTENT_TYPE).and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()) {
+    let content_type = resp.headers().get(header::CONTENT_TYPE).and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
+    let is_sse = content_type.as_ref().and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.trim_start().starts_with("text/event-stream"));
+    if let Some(ct) = content_type {
         out.headers_mut().insert(header::CONTENT_TYPE, ct);
     }
-    let stream = resp.bytes_stream().map(|c| c.map_err(std::io::Error::other));
+    let silence_error = is_sse.then(|| {
+        let message = format!("server {:?} is unavailable (timeout: silent for longer than its idle_timeout_ms)", s.name);
+        let mut event = b"event: message\ndata: ".to_vec();
+        let raw = id.and_then(|v| serde_json::value::to_raw_value(v).ok());
+        event.extend_from_slice(&jsonrpc::error_body(raw.as_deref(), jsonrpc::INTERNAL_ERROR, &message));
+        event.extend_from_slice(b"\n\n");
+        bytes::Bytes::from(event)
+    });
+    let (app, name, method) = (Arc::clone(app), s.name.clone(), method.to_string());
+    let record = move || app.record_error(&name, "timeout", &format!("{method}: silent for longer than idle_timeout_ms"));
+    let stream = silence_bounded(Box::pin(resp.bytes_stream()), s.idle_timeout, silence_error, record);
     *out.body_mut() = Body::from_stream(stream);
     out
+}
+
+/// The backend's body, ended when it stays silent for `idle`: an SSE answer then gets a
+/// JSON-RPC error event for the call (`on_silence` text) before it ends, so the client learns
+/// why in-band; a JSON answer can only end. `on_timeout` records it.
+fn silence_bounded<S>(
+    body: S,
+    idle: std::time::Duration,
+    on_silence: Option<bytes::Bytes>,
+    on_timeout: impl Fn() + Send + 'static,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send
+where
+    S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send + Unpin + 'static,
+{
+    futures::stream::unfold(Some((body, on_silence, on_timeout)), move |state| async move {
+        let (mut body, on_silence, on_timeout) = state?;
+        match tokio::time::timeout(idle, body.next()).await {
+            Ok(Some(chunk)) => Some((chunk.map_err(std::io::Error::other), Some((body, on_silence, on_timeout)))),
+            Ok(None) => None,
+            Err(_) => {
+                on_timeout();
+                match on_silence {
+                    Some(event) => Some((Ok(event), None)),
+                    None => Some((Err(std::io::Error::other("backend silent for longer than its idle_timeout_ms")), None)),
+                }
+            }
+        }
+    })
 }
 
 /// A session-protocol client calling the broker directly.

@@ -265,6 +265,7 @@ mod tests {
             prefix: "a_".into(),
             url: String::new(),
             timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
             credential: None,
             forward_authorization: false,
             cache_lists: true,

@@ -46,8 +46,11 @@ pub struct Options {
     /// Where non-MCP paths go (`host:port`). Without it they get a 404 from Envoy, except the
     /// RFC 9728 metadata paths, which the broker serves.
     pub default_upstream: Option<String>,
-    /// Idle timeout of MCP routes (long tool calls and SSE streams have no overall timeout).
-    pub idle_timeout: String,
+    /// The least idle timeout of the broker's route (GET notification streams; the broker
+    /// sends keep-alive comments every 15 s). It is raised above every server's
+    /// `idle_timeout_ms`, so that on calls the broker relays, the broker's own bound on silence
+    /// fires first and ends the call with a JSON-RPC error in the stream.
+    pub broker_idle_timeout_ms: u64,
     /// CA bundle for https backends.
     pub ca_bundle: String,
     /// How long a client may take to send its request headers.
@@ -68,7 +71,7 @@ impl Default for Options {
             access_log: Some("/dev/stdout".into()),
             extra_http_filters: Vec::new(),
             default_upstream: None,
-            idle_timeout: "300s".into(),
+            broker_idle_timeout_ms: 300_000,
             ca_bundle: "/etc/ssl/certs/ca-certificates.crt".into(),
             request_headers_timeout: "10s".into(),
             request_timeout: "60s".into(),
@@ -99,6 +102,11 @@ fn split_host_port(s: &str) -> Result<(String, u16), String> {
         return Err(format!("{s:?} has no host"));
     }
     Ok((host, port))
+}
+
+/// Milliseconds as an Envoy duration.
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03}s", ms / 1000, ms % 1000)
 }
 
 fn connect_host(host: &str) -> String {
@@ -249,7 +257,7 @@ pub fn render(cfg: &GatewayConfig, opts: &Options) -> Result<Rendered, String> {
             // error naming the server while no response has started; once an SSE answer has
             // started Envoy can only reset the stream), and every response byte, a progress
             // notification included, restarts it.
-            "route": mcp_route(&s.name, &host_rewrite, &format!("{}.{:03}s", s.idle_timeout_ms / 1000, s.idle_timeout_ms % 1000)),
+            "route": mcp_route(&s.name, &host_rewrite, &seconds(s.idle_timeout_ms)),
         });
         if let Some(r) = route.as_object_mut() {
             // The client's Authorization is not for this backend (MCP forbids token passthrough)...
@@ -273,13 +281,14 @@ pub fn render(cfg: &GatewayConfig, opts: &Options) -> Result<Rendered, String> {
         clusters.push(cluster(&s.name, &host, u.port, u.tls, &opts.ca_bundle));
     }
 
+    let broker_idle_ms = cfg.enabled_servers().map(|s| s.idle_timeout_ms + 5_000).fold(opts.broker_idle_timeout_ms, u64::max);
     let (bhost, bport) = split_host_port(&cfg.broker.listen).map_err(|e| format!("broker.listen: {e}"))?;
     let bhost = connect_host(&bhost);
     let broker_rewrite = if bhost.contains(':') { format!("[{bhost}]:{bport}") } else { format!("{bhost}:{bport}") };
     vhosts.push(json!({
         "name": "broker",
         "domains": [BROKER_AUTHORITY],
-        "routes": [{ "match": mcp_match, "route": mcp_route(BROKER_CLUSTER, &broker_rewrite, &opts.idle_timeout) }]
+        "routes": [{ "match": mcp_match, "route": mcp_route(BROKER_CLUSTER, &broker_rewrite, &seconds(broker_idle_ms)) }]
     }));
     clusters.push(cluster(BROKER_CLUSTER, &bhost, bport, false, &opts.ca_bundle));
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import yaml
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from conftest import PYTHON, SERVERS, Proc, free_port, port_open, random_key, wait_until
 from test_cli import start_up
@@ -127,13 +128,27 @@ async def test_long_calls_run_to_the_end_and_only_silence_is_bounded(tmp_path: P
                 except (httpx.RemoteProtocolError, httpx.ReadError) as e:
                     results["beta_silent"] = ("reset", 0, repr(e))
 
-        async with Client(url, mode="legacy") as client:
-            async def call(key: str, name: str, args: dict, cb=None) -> None:
-                r = await client.call_tool(name, args, progress_callback=cb)
-                results[key] = r.content[0].text
+        modern_progress: list[float] = []
+
+        async def on_modern_progress(p: float, total: float | None, message: str | None) -> None:
+            modern_progress.append(p)
+
+        # Two clients: the session protocol (calls go from the filter straight to the backend)
+        # and 2026-07-28 (the backends are session servers, so the broker relays the calls).
+        async with Client(url, mode="legacy") as client, Client(url) as modern:
+            async def call(key: str, name: str, args: dict, cb=None, via=client) -> None:
+                try:
+                    r = await via.call_tool(name, args, progress_callback=cb)
+                    results[key] = r.content[0].text
+                except MCPError as e:
+                    results[key] = e
 
             with anyio.fail_after(90 + 60):  # bounds the wait only
                 async with anyio.create_task_group() as tg:
+                    # Through the broker: progress keeps a 45 s call alive past beta's 10 s bound,
+                    # and a silent one ends with a JSON-RPC error naming beta, in its stream.
+                    tg.start_soon(call, "modern_progress", "beta_slow_progress", {"seconds": 45, "every": 5}, on_modern_progress, modern)
+                    tg.start_soon(call, "modern_silent", "beta_sleep", {"seconds": 45}, None, modern)
                     # 90 s without a word, within alpha's default bound: not cut.
                     tg.start_soon(call, "alpha_silent", "alpha_sleep", {"seconds": 90})
                     # 90 s with progress: not cut.
@@ -146,6 +161,11 @@ async def test_long_calls_run_to_the_end_and_only_silence_is_bounded(tmp_path: P
         assert results["alpha_progress"] == "alpha ran 90.0s with progress"
         assert results["beta_progress"] == "beta ran 45.0s with progress"
         assert len(progress) >= 9 and len(beta_progress) >= 9, (progress, beta_progress)
+        assert results["modern_progress"] == "beta ran 45.0s with progress", results["modern_progress"]
+        assert len(modern_progress) >= 9, modern_progress
+        silent = results["modern_silent"]
+        assert isinstance(silent, MCPError), silent
+        assert "beta" in str(silent) and "timeout" in str(silent) and "127.0.0.1" not in str(silent), silent
         outcome, status, text = results["beta_silent"]
         assert "beta slept" not in text, "the silent call outlived beta's bound on silence"
         if outcome == "answered" and not text.startswith("event:") and "data:" not in text:
