@@ -140,6 +140,9 @@ pub struct CompiledConfig {
     pub servers: Vec<ServerConfig>,
     pub router: Router,
     pub sessions: SessionCodec,
+    /// The `x-mcp-gateway-auth` value the filter adds to every request it routes to the
+    /// broker ([`crate::broker_auth`]), derived from the first session key.
+    pub broker_credential: String,
     /// Lower-cased.
     pub subject_header: Option<String>,
     pub filter_state: bool,
@@ -183,7 +186,7 @@ impl FilterConfig {
         let entries: Vec<RouteEntry> =
             self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
         let router = Router::new(&entries).map_err(|e| format!("servers: {e}"))?;
-        let keys = session_keys(&self.session)?;
+        let (keys, broker_credential) = session_keys(&self.session)?;
         let sessions = SessionCodec::new(&keys).map_err(|e| format!("session.keys: {e}"))?;
         let subject_header = match self.session.subject_header {
             Some(h) if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
@@ -199,6 +202,7 @@ impl FilterConfig {
             servers: self.servers,
             router,
             sessions,
+            broker_credential,
             subject_header,
             filter_state: self.filter_state,
             metadata_headers,
@@ -208,9 +212,10 @@ impl FilterConfig {
     }
 }
 
-/// The keys of `session.keys` or of the variable `session.keys_env` names (exactly one).
-/// Errors name the field or the variable, never a key.
-fn session_keys(session: &SessionConfig) -> Result<Vec<SessionKey>, String> {
+/// The keys of `session.keys` or of the variable `session.keys_env` names (exactly one), and
+/// the broker credential they give ([`crate::broker_auth`]). Errors name the field or the
+/// variable, never a key.
+fn session_keys(session: &SessionConfig) -> Result<(Vec<SessionKey>, String), String> {
     let from_env;
     let (field, texts): (String, Vec<&str>) = match (&session.keys_env, session.keys.is_empty()) {
         (Some(var), true) => {
@@ -222,11 +227,13 @@ fn session_keys(session: &SessionConfig) -> Result<Vec<SessionKey>, String> {
         (None, false) => ("session.keys".to_string(), session.keys.iter().map(String::as_str).collect()),
         _ => return Err("session: set exactly one of keys_env and keys".into()),
     };
-    texts
+    let keys = texts
         .iter()
         .enumerate()
         .map(|(i, k)| SessionKey::from_base64(k).map_err(|e| format!("{field}[{i}]: {e}")))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let credential = crate::broker_auth::credential(&texts).map_err(|e| format!("{field}: {e}"))?;
+    Ok((keys, credential))
 }
 
 /// Keys as an environment variable or a key file hold them: separated by commas or newlines.

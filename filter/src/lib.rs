@@ -11,11 +11,11 @@
 //!    revokes it on every worker of this Envoy, [`revocation`]);
 //! 3. buffers and parses POST bodies (bounded, no trailers), answering bad input locally;
 //! 4. routes prefixed calls to their backend (prefix stripped, backend session id set) and
-//!    everything else to the broker (with the broker credential, [`broker_credential`]);
+//!    everything else to the broker (with the broker credential, derived from the session keys
+//!    with the configuration: `mcpgw_common::broker_auth`; never to a backend);
 //! 5. writes metadata headers and filter state that Envoy policies can trust;
 //! 6. keeps backend session ids out of responses.
 
-pub mod broker_credential;
 pub mod header_hygiene;
 pub mod host;
 pub mod metadata;

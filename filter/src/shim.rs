@@ -22,13 +22,11 @@ proxy_wasm::main! {{
     std::panic::set_hook(Box::new(|info| {
         let _ = hostcalls::log(LogLevel::Critical, &format!("panic: {info}"));
     }));
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { plugin: None, broker_credential: None }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { plugin: None }) });
 }}
 
 struct Root {
     plugin: Option<Rc<Plugin>>,
-    /// Derived from the configuration's session keys ([`crate::broker_credential`]).
-    broker_credential: Option<Rc<str>>,
 }
 
 struct EnvoyRoot;
@@ -47,10 +45,6 @@ impl RootContext for Root {
         match Plugin::configure(&mut EnvoyRoot, &config) {
             Ok(plugin) => {
                 self.plugin = Some(Rc::new(plugin));
-                self.broker_credential = crate::broker_credential::from_plugin_config(&config).map(Rc::from);
-                if self.broker_credential.is_none() {
-                    let _ = hostcalls::log(LogLevel::Critical, "the broker credential could not be derived: the broker will refuse this filter's requests");
-                }
                 true
             }
             Err(e) => {
@@ -61,11 +55,7 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let stream = self.plugin.as_ref().map(|p| {
-            let mut s = Stream::new(Rc::clone(p));
-            s.set_broker_credential(self.broker_credential.clone());
-            s
-        });
+        let stream = self.plugin.as_ref().map(|p| Stream::new(Rc::clone(p)));
         Some(Box::new(Http { stream }))
     }
 

@@ -67,8 +67,6 @@ pub struct Stream {
     sse: Option<SseIdRewriter>,
     /// A local reply was sent: ignore later callbacks.
     answered: bool,
-    /// The header value that admits a request at the broker ([`crate::broker_credential`]).
-    broker_credential: Option<Rc<str>>,
 }
 
 /// Where a request goes.
@@ -91,13 +89,7 @@ impl Stream {
             routed_to: None,
             sse: None,
             answered: false,
-            broker_credential: None,
         }
-    }
-
-    /// Sets the broker credential this stream adds to requests it routes to the broker.
-    pub fn set_broker_credential(&mut self, credential: Option<Rc<str>>) {
-        self.broker_credential = credential;
     }
 
     pub fn on_request_headers(&mut self, host: &mut dyn Host, end_of_stream: bool) -> Action {
@@ -441,9 +433,7 @@ impl Stream {
         host.set_request_header(":authority", Some(&plugin.config.broker.authority));
         self.set_path(host, &plugin.config.broker.path);
         // Only here: a backend never sees it (and any client-sent copy was stripped).
-        if let Some(credential) = &self.broker_credential {
-            host.set_request_header(broker_auth::HEADER, Some(credential));
-        }
+        host.set_request_header(broker_auth::HEADER, Some(&plugin.config.broker_credential));
         if let Some(msg) = msg {
             self.publish(host, metadata::F_METHOD, msg.method.as_deref());
             self.publish_common(host, msg);

@@ -10,9 +10,8 @@ use mcpgw_common::broker_auth;
 
 use super::*;
 
-fn run(p: &Rc<Plugin>, credential: &str, h: &mut RecordingHost) {
+fn run(p: &Rc<Plugin>, h: &mut RecordingHost) {
     let mut s = Stream::new(Rc::clone(p));
-    s.set_broker_credential(Some(Rc::from(credential)));
     let len = h.body.len();
     if s.on_request_headers(h, len == 0) == Action::Pause && h.local_reply.is_none() {
         s.on_request_body(h, len, true);
@@ -22,7 +21,7 @@ fn run(p: &Rc<Plugin>, credential: &str, h: &mut RecordingHost) {
 #[test]
 fn the_credential_goes_to_the_broker_only() {
     let p = plugin();
-    let credential = crate::broker_credential::from_plugin_config(config(json!({})).to_string().as_bytes()).unwrap();
+    let credential = p.config.broker_credential.clone();
     assert_eq!(credential, broker_auth::credential(&[base64_key(&KEY)]).unwrap(), "derived from the configured keys");
     let t = token(None, 5_000);
     let forged = [(broker_auth::HEADER, "forged")];
@@ -35,22 +34,22 @@ fn the_credential_goes_to_the_broker_only() {
         RecordingHost::request(&[(":method", "DELETE"), (":path", "/mcp"), ("mcp-session-id", &t)], b""),
     ];
     for mut h in to_broker {
-        run(&p, &credential, &mut h);
+        run(&p, &mut h);
         assert_eq!(h.header(":authority"), Some("broker.mcp.internal"));
         assert_eq!(h.header(broker_auth::HEADER), Some(credential.as_str()));
         assert_eq!(h.headers.iter().filter(|(k, _)| k == broker_auth::HEADER).count(), 1);
     }
     for body in [call("alpha_echo"), call("beta_echo")] {
         let mut h = post(&body, &forged);
-        run(&p, &credential, &mut h);
+        run(&p, &mut h);
         assert!(h.header(":authority").unwrap().ends_with(".mcp.internal") && h.header(":authority") != Some("broker.mcp.internal"));
         assert_eq!(h.header(broker_auth::HEADER), None, "never to a backend");
     }
     // Refused and non-MCP requests: no credential, and no client copy.
     let mut h = RecordingHost::request(&[(":method", "GET"), (":path", "/other"), (broker_auth::HEADER, "forged")], b"");
-    run(&p, &credential, &mut h);
+    run(&p, &mut h);
     assert_eq!(h.header(broker_auth::HEADER), None);
     let mut h = post("{", &forged);
-    run(&p, &credential, &mut h);
+    run(&p, &mut h);
     assert_eq!(h.header(broker_auth::HEADER), None);
 }
