@@ -220,6 +220,22 @@ async fn post(app: Arc<App>, req: Request) -> Response {
             return reply::error(StatusCode::BAD_REQUEST, req.id.as_ref(), jsonrpc::HEADER_MISMATCH, &why);
         }
     }
+    // One rule with the filter: a message without an id is a notification.
+    if kind == Kind::Notification {
+        if let Err(why) = mcpgw_common::limits::check_notification(&req.method) {
+            return reply::error(StatusCode::BAD_REQUEST, None, jsonrpc::INVALID_REQUEST, &why);
+        }
+    }
+    if kind == Kind::Response {
+        let rt = app.runtime();
+        let malformed = req.id.as_ref().and_then(Value::as_str).is_some_and(|id| {
+            mcpgw_common::ids::is_malformed_mapped_id(id, |name| rt.server(name).is_some())
+        });
+        if malformed {
+            let why = "Invalid Request: the id does not name a request the gateway relayed";
+            return reply::error(StatusCode::BAD_REQUEST, req.id.as_ref(), jsonrpc::INVALID_REQUEST, why);
+        }
+    }
     match kind {
         Kind::Response => {
             // A session-protocol answer under a session id: the session must still be open

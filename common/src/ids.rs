@@ -28,6 +28,13 @@ pub fn unmap_server_request_id(mapped: &str) -> Option<(&str, &str)> {
     (!server.is_empty() && is_json_id(raw)).then_some((server, raw))
 }
 
+/// Whether a client's response id names server `server` (a configured one, `is_server`) in
+/// the gateway's form but cannot be one the gateway minted (`"alpha:01"`): such an answer
+/// goes nowhere and is refused, rather than relayed to every backend of the session as is.
+pub fn is_malformed_mapped_id(mapped: &str, is_server: impl Fn(&str) -> bool) -> bool {
+    mapped.split_once(':').is_some_and(|(server, raw)| is_server(server) && !is_json_id(raw))
+}
+
 /// Whether `raw` is, exactly and alone, a JSON-RPC id that can be spliced into a JSON body: a
 /// JSON string literal, or a JSON number in RFC 8259 grammar
 /// (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, no whitespace around it) whose

@@ -14,6 +14,9 @@
 //!   a 4 MB tool name becomes a 4 MB header to the backend. They are checked right after the
 //!   body is parsed, before any header is written or the body is rewritten.
 //!
+//! - **Notifications are notifications** ([`check_notification`]): a message without an id
+//!   must have a `notifications/…` method.
+//!
 //! Request ids are validated in [`crate::ids`].
 
 use crate::headers::{METHOD, NAME, PROTOCOL_VERSION, SESSION_ID};
@@ -102,6 +105,18 @@ pub fn check_method(method: &str) -> Result<(), String> {
     Err(format!("Invalid Request: the method is {} bytes long; the gateway accepts at most {MAX_METHOD_BYTES}", method.len()))
 }
 
+/// A message without an id is a notification, and MCP names every notification
+/// `notifications/…`. A request method sent without an id (`{"method":"tools/call",…}`)
+/// is neither: the filter does not route it (it has no id to answer), so it would travel as
+/// a notification, relayed by the broker to every backend of the session past the routing
+/// and the facts that policies rely on. It is refused with -32600 (HTTP 400).
+pub fn check_notification(method: &str) -> Result<(), String> {
+    if method.starts_with("notifications/") {
+        return Ok(());
+    }
+    Err("Invalid Request: a message without an id must be a notification (notifications/…); requests need an id".into())
+}
+
 /// Checks a tool or prompt name (`what`: "tool name", "prompt name", …) against
 /// [`MAX_NAME_CHARS`]. The error is the message of a JSON-RPC -32602 (Invalid params).
 /// It never repeats the value.
@@ -173,5 +188,15 @@ mod tests {
         assert!(check_uri("resource URI", &format!("alpha+file:///{}", "a".repeat(2048 - 13))).is_err());
         assert!(check_method("tools/call").is_ok());
         assert!(check_method(&"m".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn only_notification_methods_go_without_an_id() {
+        for ok in ["notifications/initialized", "notifications/cancelled", "notifications/roots/list_changed"] {
+            assert!(check_notification(ok).is_ok(), "{ok}");
+        }
+        for bad in ["tools/call", "prompts/get", "resources/read", "initialize", "notification/x", "", "Notifications/x"] {
+            assert!(check_notification(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use mcpgw_common::broker_auth;
 use mcpgw_common::headers as mcp_headers;
-use mcpgw_common::ids::unmap_server_request_id;
+use mcpgw_common::ids::{is_malformed_mapped_id, unmap_server_request_id};
 use mcpgw_common::limits;
 use mcpgw_common::config::host_allowed;
 use mcpgw_common::jsonrpc::{
@@ -223,9 +223,19 @@ impl Stream {
                 host.set_request_header(mcp_headers::METHOD, Some(m));
             }
         }
+        if msg.kind == Kind::Notification {
+            if let Err(why) = msg.method.as_deref().map_or(Ok(()), limits::check_notification) {
+                self.publish(host, metadata::F_METHOD, msg.method.as_deref());
+                return self.refuse(host, ErrorKind::InvalidRequest, Refusal::new(400, INVALID_REQUEST, why));
+            }
+        }
         if msg.kind == Kind::Response {
             if let Some(action) = self.route_response(host, &msg) {
                 return action;
+            }
+            if self.is_malformed_mapped_id(&msg) {
+                let why = "Invalid Request: the id does not name a request the gateway relayed";
+                return self.refuse(host, ErrorKind::InvalidRequest, Refusal::new(400, INVALID_REQUEST, why).with_id(msg.id));
             }
         }
         if msg.kind != Kind::Request {
@@ -351,6 +361,14 @@ impl Stream {
             .or_else(|| message::splice_raw(msg.body(), span, raw_id.as_bytes()))?;
         replace_body(host, msg, &body);
         Some(self.forward_to_server(host, msg, index, server, backend_session))
+    }
+
+    /// A response whose id has the gateway's `"<server>:<id>"` form for a configured server but
+    /// an original id the gateway cannot have minted (`"alpha:01"`).
+    fn is_malformed_mapped_id(&self, msg: &Message<'_>) -> bool {
+        let Some(mapped) = msg.id_text().and_then(|t| serde_json::from_str::<String>(t).ok()) else { return false };
+        let servers = &self.plugin.config.servers;
+        is_malformed_mapped_id(&mapped, |name| servers.iter().any(|s| s.name == name))
     }
 
     /// A request that names one backend: straight to it, or via the broker when the client

@@ -578,6 +578,7 @@ fn unknown_names_are_http_400_for_2026_07_28_clients() {
 mod bounds;
 mod broker_credential;
 mod duplicate_headers;
+mod id_less_requests;
 mod reserved_headers;
 mod response_ids;
 mod revoked_sessions;

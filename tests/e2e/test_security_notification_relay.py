@@ -128,11 +128,6 @@ ID_LESS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the filter hands an id-less tools/call, prompts/get or resources/read to the broker as a notification, and "
-    "the broker relays every notification verbatim to every backend of the session (broker/src/http.rs notification())",
-)
 def test_request_methods_without_an_id_never_reach_a_backend(recorded: tuple[Gateway, Path]) -> None:
     gw, log = recorded
     init = {

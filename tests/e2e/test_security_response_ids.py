@@ -43,11 +43,6 @@ def test_malformed_mapped_response_id_is_never_spliced_for_a_backend(session_gat
     assert r.status_code < 500, (r.status_code, r.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a response id the gateway never minted is accepted (202): the filter leaves it to the broker, which "
-    "relays it as is to every backend of the session (broker/src/stream.rs forward_response); no JSON-RPC error",
-)
 @pytest.mark.parametrize("kind", ["result", "error"])
 @pytest.mark.parametrize("bad_id", BAD_IDS)
 def test_malformed_mapped_response_id_is_refused(session_gateway: Gateway, session_headers: dict[str, str], bad_id: str, kind: str) -> None:

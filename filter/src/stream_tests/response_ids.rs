@@ -19,7 +19,15 @@ fn ids_that_are_not_one_json_value_are_never_spliced() {
         assert!(serde_json::from_slice::<Value>(&h.body).is_ok(), "{id}: forwarded body is not JSON: {}", String::from_utf8_lossy(&h.body));
         assert_eq!(h.body, body.as_bytes(), "{id}: not spliced");
         assert_ne!(h.header(":authority"), Some("alpha.mcp.internal"), "{id}: not sent to alpha");
+        // Nor relayed by the broker to every backend: it names a request nobody made.
+        assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(400), "{id}");
+        assert_eq!(h.reply_json().unwrap()["error"]["code"], -32600, "{id}");
     }
+    // An id of another form is not ours to judge: the broker gets it.
+    let mut h = post(&json!({"jsonrpc":"2.0","id":"gamma:01","result":{}}).to_string(), &[("mcp-session-id", &t)]);
+    drive(&p, &mut h);
+    assert_eq!(h.local_reply, None);
+    assert_eq!(h.header(":authority"), Some("broker.mcp.internal"));
     // Real ones still go back to the server that asked, with its id.
     for (id, raw) in [("alpha:0", json!(0)), ("alpha:-1.5e3", json!(-1500.0)), ("alpha:\"q\"", json!("q"))] {
         let mut h = post(&json!({"jsonrpc":"2.0","id":id,"result":{}}).to_string(), &[("mcp-session-id", &t)]);
