@@ -149,9 +149,12 @@ async def test_sampling_answer_reaches_the_backend_that_asked(session_gateway: G
 # ---- 2. cancellation -----------------------------------------------------------------------
 
 
-async def test_cancellation_reaches_the_backend(session_gateway: Gateway) -> None:
-    tag = f"cancel-{id(object())}"
-    async with Client(session_gateway.url, mode="legacy") as client:
+# legacy: the filter sends the call straight to beta and notifications/cancelled through the
+# broker; auto (2026-07-28): the broker relays the call over a backend session of its own.
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_cancellation_reaches_the_backend(session_gateway: Gateway, mode: str) -> None:
+    tag = f"cancel-{mode}-{id(object())}"
+    async with Client(session_gateway.url, mode=mode) as client:
         # The official client sends notifications/cancelled when the awaiting task is cancelled.
         with anyio.move_on_after(CALL_DEADLINE_S):
             async with anyio.create_task_group() as tg:
