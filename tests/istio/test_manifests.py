@@ -151,6 +151,8 @@ def test_strict_validation_rejects_unknown_fields_at_every_level() -> None:
     mutate("WasmPlugin", "mcp-filter", lambda d: d["spec"]["vmConfig"]["env"][0].update(valueFrom="SECRET"))
     mutate("WasmPlugin", "mcp-filter", lambda d: d["spec"]["vmConfig"]["env"][0].update(hostKey="X"))
     mutate("EnvoyFilter", "mcp-filter", lambda d: d["spec"]["configPatches"][1]["patch"].update(position="first"))
+    mutate("EnvoyFilter", "mcp-filter", lambda d: d["spec"]["configPatches"][3]["match"]["routeConfiguration"]["vhost"].update(host="x"))
+    mutate("EnvoyFilter", "mcp-filter", lambda d: d["spec"]["configPatches"][3]["patch"].update(operation="MERGE_ALL"))
     mutate("Deployment", "mcpgw-broker", lambda d: d["spec"]["template"]["spec"]["containers"][0]["readinessProbe"].update(path="/readyz"))
     mutate("Service", "mcpgw-broker", lambda d: d["spec"]["ports"][0].update(hostPort=1))
     mutate("ConfigMap", "mcpgw-broker", lambda d: d.update(spec={}))
@@ -196,6 +198,43 @@ def test_manifests_agree_with_the_filter_config_and_each_other() -> None:
     assert (c["livenessProbe"]["httpGet"]["path"], c["readinessProbe"]["httpGet"]["path"]) == ("/healthz", "/readyz")
     assert dep["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
     assert not [d for d in docs if d["kind"] in {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount"}]
+
+
+def test_internal_routes_match_only_the_filters_decision(tmp_path: Path) -> None:
+    """The EnvoyFilter that installs the filter also makes every route of each internal virtual
+    host (as Istio names it: "<HTTPRoute hostname>:<Gateway listener port>") match filter state
+    wasm.mcp_gateway.route = that server's name (`broker` for the broker), and touches no other
+    host. tests/istio/test_internal_routes_envoy.py runs it in Envoy."""
+    docs = [d for _, d in manifests()]
+    (ef,) = [d for d in docs if d["kind"] == "EnvoyFilter"]
+    (gw,) = [d for d in docs if d["kind"] == "Gateway"]
+    (listener,) = gw["spec"]["listeners"]
+    (wp,) = [d for d in docs if d["kind"] == "WasmPlugin"]
+    cfg = wp["spec"]["pluginConfig"]
+    decisions = {s["authority"]: s["name"] for s in cfg["servers"]} | {cfg["broker"]["authority"]: "broker"}
+    hosts = {h for r in docs if r["kind"] == "HTTPRoute" for h in r["spec"]["hostnames"]}
+    assert set(decisions) <= hosts
+    patched = {}
+    for cp in ef["spec"]["configPatches"]:
+        if cp["applyTo"] != "HTTP_ROUTE":
+            continue
+        assert cp["match"]["context"] == "GATEWAY" and cp["patch"]["operation"] == "MERGE"
+        assert set(cp["match"]["routeConfiguration"]) == {"vhost"} and set(cp["match"]["routeConfiguration"]["vhost"]) == {"name"}
+        (fs,) = cp["patch"]["value"]["match"]["filter_state"]
+        assert cp["patch"]["value"] == {"match": {"filter_state": [fs]}}
+        assert fs["key"] == "wasm.mcp_gateway.route" and set(fs["string_match"]) == {"exact"}
+        patched[cp["match"]["routeConfiguration"]["vhost"]["name"]] = fs["string_match"]["exact"]
+    assert patched == {f"{h}:{listener['port']}": name for h, name in decisions.items()}
+    # A server named like the broker would share its virtual host and decision: refused.
+    gateway_cfg = yaml.safe_load((ISTIO / "gateway.yaml").read_text())
+    gateway_cfg["servers"][0]["name"] = "broker"
+    gateway_cfg["servers"][0]["prefix"] = "broker_"
+    bad = tmp_path / "gateway.yaml"
+    bad.write_text(yaml.safe_dump(gateway_cfg))
+    out = tmp_path / "out"
+    out.mkdir()
+    r = render_to(out, gateway=bad)
+    assert r.returncode != 0 and "reserved" in r.stderr, r.stderr
 
 
 # ---- secrets --------------------------------------------------------------------------------

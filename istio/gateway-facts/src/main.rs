@@ -6,6 +6,7 @@
 //! { "filter_config": { ... the WasmPlugin pluginConfig ... },
 //!   "mcp_path": "/mcp", "max_body_bytes": 4194304, "broker_authority": "broker.mcp.internal",
 //!   "broker_listen": "0.0.0.0:9000", "session_keys_env": "MCPGW_SESSION_KEYS",
+//!   "route_filter_state": "wasm.mcp_gateway.route", "broker_route": "broker",
 //!   "servers": [ { "name": "alpha", "prefix": "alpha_", "authority": "alpha.mcp.internal",
 //!                  "host": "alpha.mcp.svc.cluster.local", "port": 8080, "path": "/mcp",
 //!                  "tls": false, "timeout_ms": 10000, "forward_authorization": false,
@@ -21,12 +22,18 @@
 //! A server's `credential` is described, never resolved: `{"header": "authorization",
 //! "env": "<the variable Envoy reads it from, credential_env>", "source": "value" | "value_env"
 //! | "value_file"}`. The renderer decides what it can deploy.
+//!
+//! `route_filter_state` is the filter state key the filter writes its routing decision to (a
+//! server's name, or `broker_route` for the broker): the internal routes must match only
+//! requests carrying it (istio/README.md, "Only what the filter decided reaches a backend").
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mcpgw_common::config::FilterConfig;
-use mcpgw_common::gateway::{credential_env, parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY};
+use mcpgw_common::gateway::{
+    credential_env, parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE,
+};
 
 fn keys_from_config(cfg: &GatewayConfig, base: &Path) -> Result<Vec<String>, String> {
     let text = if let Some(f) = &cfg.session.key_file {
@@ -93,6 +100,8 @@ fn run() -> Result<serde_json::Value, String> {
         "broker_authority": BROKER_AUTHORITY,
         "broker_listen": cfg.broker.listen,
         "session_keys_env": cfg.filter_keys_env(),
+        "route_filter_state": ROUTE_FILTER_STATE,
+        "broker_route": BROKER_ROUTE,
         "servers": servers,
     }))
 }
