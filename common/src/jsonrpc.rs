@@ -26,6 +26,12 @@ pub const HEADER_MISMATCH: i32 = -32020;
 pub const SESSION_NOT_FOUND: i32 = -32001;
 /// Gateway: the request body is larger than the configured limit (sent with HTTP 413).
 pub const REQUEST_TOO_LARGE: i32 = -32010;
+/// Gateway: the backend answered HTTP 404 for the backend session the gateway sent, i.e. it
+/// restarted and forgot it. The backend therefore did **not** run the request; retrying it is
+/// safe and works (the gateway has switched that server to a new backend session). Sent with
+/// HTTP 200 for that one request, never with 404: a 404 would make the client throw its whole
+/// gateway session away.
+pub const BACKEND_RESTARTED: i32 = -32030;
 
 /// Builds `{"jsonrpc":"2.0","id":<id>,"error":{"code":<code>,"message":<message>}}`.
 ///

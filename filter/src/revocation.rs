@@ -1,4 +1,7 @@
-//! Sessions ended by `DELETE`, refused at once on every worker of this Envoy.
+//! What this Envoy knows about a session beyond its token, shared by all its workers:
+//! sessions ended by `DELETE` (refused at once on every worker) and backend sessions that a
+//! restarted backend forgot ("stale": the session's calls to that server go to the broker,
+//! which holds a replacement backend session).
 //!
 //! A session lives in its token, so ending it at the broker alone would leave the token
 //! working on every path the filter serves by itself (routed calls go straight to backends,
@@ -25,6 +28,15 @@
 //! and a copy of one bucket (nothing for the usual empty bucket, ≤ ~1.8 KB for a full one),
 //! scanned linearly. Requests without a session pay nothing. A `DELETE` pays a read and a
 //! compare-and-swap write, retried on a concurrent writer.
+//!
+//! **Stale backend sessions** (issue 12) live in the same buckets, keyed by the same session
+//! id, as lines `<id>/<server> <expires_at>`, so the one read a session-bearing request
+//! already makes ([`lookup`]) answers both questions: no extra crossing, and nothing at all
+//! for a session without marks (the usual empty or unrelated bucket). A mark is written when a
+//! backend answers HTTP 404 to a call the filter sent straight to it with the backend session
+//! id from the token (the backend restarted); it expires with the token. Marks and
+//! revocations share the bucket bound above: an evicted mark only means that one more call of
+//! that session goes straight to the backend, gets its 404 and is marked again.
 //!
 //! **Other Envoy replicas** cannot see this process's shared data: they keep accepting the
 //! token until it expires (`session.lifetime_secs`, 24 h by default), unless the broker or
@@ -73,19 +85,72 @@ fn entries(value: &[u8]) -> impl Iterator<Item = (&[u8], u64)> {
     })
 }
 
+/// The line key of a stale mark: `<session>/<server>`. `/` never occurs in an
+/// [`entry_id`], so a mark can never read as a revocation or as another session's mark.
+fn stale_entry(session_id: &str, server: &str) -> String {
+    format!("{}/{}", entry_id(session_id), entry_id(server))
+}
+
+/// What the store says about one session.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Marks {
+    /// Ended by a `DELETE` seen by this Envoy.
+    pub revoked: bool,
+    /// Servers (as [`entry_id`]s) whose backend session in the token is stale.
+    stale: Vec<Vec<u8>>,
+}
+
+impl Marks {
+    /// Whether `server`'s backend session in the token was forgotten by a restarted backend.
+    pub fn is_stale(&self, server: &str) -> bool {
+        !self.stale.is_empty() && self.stale.iter().any(|s| s.as_slice() == entry_id(server).as_bytes())
+    }
+}
+
+/// Everything this Envoy recorded about the session `session_id`: one shared-data read.
+pub fn lookup(host: &dyn Host, session_id: &str) -> Marks {
+    let (Some(value), _) = host.shared_data(&bucket_key(session_id)) else { return Marks::default() };
+    let id = entry_id(session_id);
+    let mut marks = Marks::default();
+    for (entry, _) in entries(&value) {
+        let Some(rest) = entry.strip_prefix(id.as_bytes()) else { continue };
+        match rest.split_first() {
+            None => marks.revoked = true,
+            Some((b'/', server)) => marks.stale.push(server.to_vec()),
+            Some(_) => {}
+        }
+    }
+    marks
+}
+
 /// Whether the session `session_id` was revoked on this Envoy. One shared-data read.
 pub fn is_revoked(host: &dyn Host, session_id: &str) -> bool {
-    let (Some(value), _) = host.shared_data(&bucket_key(session_id)) else { return false };
-    let id = entry_id(session_id);
-    let found = entries(&value).any(|(entry, _)| entry == id.as_bytes());
-    found
+    lookup(host, session_id).revoked
 }
 
 /// Records the session `session_id` (whose token expires at `expires_at`) as revoked.
 /// `false` when the write kept losing to other VMs' writes of the same bucket.
 pub fn revoke(host: &mut dyn Host, session_id: &str, expires_at: u64, now: u64) -> bool {
+    let id = entry_id(session_id).into_owned();
+    record(host, session_id, &id, expires_at, now)
+}
+
+/// Records that `server` forgot its backend session of `session_id` (it answered 404): until
+/// the token expires, this Envoy sends that session's calls for `server` to the broker.
+pub fn mark_stale(host: &mut dyn Host, session_id: &str, server: &str, expires_at: u64, now: u64) -> bool {
+    record(host, session_id, &stale_entry(session_id, server), expires_at, now)
+}
+
+fn contains(host: &dyn Host, key: &str, entry: &str) -> bool {
+    let (Some(value), _) = host.shared_data(key) else { return false };
+    let found = entries(&value).any(|(e, _)| e == entry.as_bytes());
+    found
+}
+
+/// Writes line `entry` into the bucket of `session_id` (compare-and-swap, bounded bucket).
+fn record(host: &mut dyn Host, session_id: &str, entry: &str, expires_at: u64, now: u64) -> bool {
     let key = bucket_key(session_id);
-    let id = entry_id(session_id);
+    let id = entry;
     for _ in 0..WRITE_ATTEMPTS {
         let (current, cas) = host.shared_data(&key);
         let current = current.unwrap_or_default();
@@ -112,7 +177,7 @@ pub fn revoke(host: &mut dyn Host, session_id: &str, expires_at: u64, now: u64) 
         }
         // A bucket written for the first time has no version to compare, so two VMs creating
         // it at once could overwrite each other: read it back, and go again if ours is gone.
-        if cas.is_some() || is_revoked(host, session_id) {
+        if cas.is_some() || contains(host, &key, entry) {
             return true;
         }
     }

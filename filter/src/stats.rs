@@ -65,6 +65,9 @@ pub enum ErrorKind {
     SessionRevoked = 14,
     /// A method, name or URI beyond the gateway's bounds (`mcpgw_common::limits`).
     TooLong = 15,
+    /// A backend answered 404 for its session (it restarted): the call was not run, and the
+    /// client got `-32030` for it.
+    BackendRestarted = 16,
 }
 impl ErrorKind {
     /// The name used in the counter and in filter state `mcp_gateway.error`.
@@ -73,7 +76,7 @@ impl ErrorKind {
     }
 }
 
-const ERROR_NAMES: [&str; 16] = [
+const ERROR_NAMES: [&str; 17] = [
     "parse_error",
     "invalid_request",
     "batch",
@@ -90,6 +93,7 @@ const ERROR_NAMES: [&str; 16] = [
     "request_trailers",
     "session_revoked",
     "too_long",
+    "backend_restarted",
 ];
 
 /// Counter ids, resolved once at configure time.

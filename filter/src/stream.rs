@@ -7,7 +7,10 @@
 //! Body phase: parse, bound methods, names and URIs, validate the 2026-07-28 headers, route,
 //! rewrite, publish metadata. Trailers while the body is awaited: refused (MCP never sends
 //! them, and a stream that ends in trailers never ends its body).
-//! Response phase: hide backend session ids.
+//! Response phase: hide backend session ids; turn a backend's 404 for the session it was sent
+//! (it restarted and forgot it) into a JSON-RPC error for that one call, and mark the backend
+//! session stale so that the session's next calls to that server go to the broker, which
+//! opens a replacement (issue 12).
 
 use std::rc::Rc;
 
@@ -17,7 +20,7 @@ use mcpgw_common::ids::{is_malformed_mapped_id, unmap_server_request_id};
 use mcpgw_common::limits;
 use mcpgw_common::config::host_allowed;
 use mcpgw_common::jsonrpc::{
-    HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, REQUEST_TOO_LARGE, RESOURCE_NOT_FOUND, SESSION_NOT_FOUND,
+    BACKEND_RESTARTED, HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, REQUEST_TOO_LARGE, RESOURCE_NOT_FOUND, SESSION_NOT_FOUND,
 };
 use mcpgw_common::config::ServerConfig;
 use mcpgw_common::message::{self, Kind, Located, Message, ParseError, Reference};
@@ -67,6 +70,18 @@ pub struct Stream {
     sse: Option<SseIdRewriter>,
     /// A local reply was sent: ignore later callbacks.
     answered: bool,
+    /// What this Envoy recorded about the session (read with the revocation check).
+    marks: revocation::Marks,
+    /// Set when the request went straight to a backend with the backend session id from the
+    /// token: a 404 then means the backend forgot that session.
+    direct: Option<DirectCall>,
+}
+
+/// A call sent straight to a backend under the token's backend session id.
+#[derive(Debug)]
+struct DirectCall {
+    /// The request's id as raw JSON; `None` for a client's answer to a server request.
+    request_id: Option<String>,
 }
 
 /// Where a request goes.
@@ -89,6 +104,8 @@ impl Stream {
             routed_to: None,
             sse: None,
             answered: false,
+            marks: revocation::Marks::default(),
+            direct: None,
         }
     }
 
@@ -143,12 +160,17 @@ impl Stream {
             now = host.now_unix_secs();
             match self.open_session(token, subject, now) {
                 // One shared-data read per session-bearing request: a DELETE seen by any
-                // worker of this Envoy ends the session here too.
-                Ok(claims) if revocation::is_revoked(host, &claims.id) => {
-                    plugin.sessions.remove(token);
-                    return self.refuse_session(host, ErrorKind::SessionRevoked);
+                // worker of this Envoy ends the session here too, and the same read says
+                // which of its backend sessions restarted backends forgot.
+                Ok(claims) => {
+                    let marks = revocation::lookup(host, &claims.id);
+                    if marks.revoked {
+                        plugin.sessions.remove(token);
+                        return self.refuse_session(host, ErrorKind::SessionRevoked);
+                    }
+                    self.marks = marks;
+                    self.session = Some(claims);
                 }
-                Ok(claims) => self.session = Some(claims),
                 Err(kind) => return self.refuse_session(host, kind),
             }
         }
@@ -264,9 +286,20 @@ impl Stream {
     }
 
     pub fn on_response_headers(&mut self, host: &mut dyn Host) -> Action {
-        let Some(server) = self.routed_to.and_then(|i| self.plugin.config.servers.get(i)) else {
+        if self.answered {
+            return Action::Continue;
+        }
+        let plugin = Rc::clone(&self.plugin);
+        let Some(server) = self.routed_to.and_then(|i| plugin.config.servers.get(i)) else {
             return Action::Continue;
         };
+        // Before anything else (the no-capabilities shortcut below included), and only for
+        // calls sent with a backend session id: one header read, nothing more on other answers.
+        if let Some(direct) = self.direct.take() {
+            if host.response_header(":status").as_deref() == Some("404") {
+                return self.backend_forgot_session(host, &server.name, &direct);
+            }
+        }
         host.remove_response_header(mcp_headers::SESSION_ID);
         // A session whose client declared no capabilities gets no server requests to
         // namespace: its answers pass through unread (each read copies the chunk out of
@@ -283,7 +316,48 @@ impl Stream {
         Action::Continue
     }
 
+    /// The backend answered 404 to a call sent with its session id from the token: it no
+    /// longer knows that session (it restarted), so it did not run the call. The 404 must not
+    /// reach the client (the spec tells a client to drop its whole session on a 404, every
+    /// other backend's state with it). The session's later calls to this server go to the
+    /// broker (a stale mark in shared data, seen by every worker of this Envoy), which opens a
+    /// replacement backend session; this call gets a JSON-RPC error saying it was not run and
+    /// that retrying it will work.
+    ///
+    /// The reply is a local reply sent from the response path: Envoy defers it until the VM
+    /// call returns and, the upstream's headers not having been sent downstream yet, writes it
+    /// straight to the codec in place of the backend's answer (`sendDirectLocalReply`).
+    fn backend_forgot_session(&mut self, host: &mut dyn Host, server: &str, direct: &DirectCall) -> Action {
+        if let Some(claims) = self.session.clone() {
+            let now = host.now_unix_secs();
+            revocation::mark_stale(host, &claims.id, server, claims.expires_at, now);
+        }
+        let kind = ErrorKind::BackendRestarted;
+        host.increment_counter_opt(self.plugin.stats.error(kind));
+        if self.plugin.config.filter_state {
+            host.set_filter_state(metadata::F_ERROR.state_key, kind.name());
+        }
+        self.answered = true;
+        self.sse = None;
+        match &direct.request_id {
+            Some(id) => {
+                let message = format!(
+                    "Server {server:?} restarted and no longer knew this session, so the call was not run. Retry it: the gateway now uses a new session with {server:?} (state kept by the server for this session, such as the log level or resource subscriptions, was lost)"
+                );
+                let refusal = Refusal { status: 200, code: BACKEND_RESTARTED, message, id: Some(id.clone()) };
+                host.send_response(200, &[("content-type", "application/json")], &refusal.body());
+            }
+            // A client's answer to a server request: the request it answers died with the
+            // backend. Accepted (as the backend would have), not a 404.
+            None => host.send_response(202, &[], b""),
+        }
+        Action::Pause
+    }
+
     pub fn on_response_body(&mut self, host: &mut dyn Host, body_size: usize, end_of_stream: bool) -> Action {
+        if self.answered {
+            return Action::Continue;
+        }
         if let Some(rewriter) = &mut self.sse {
             let chunk = host.response_body(body_size).unwrap_or_default();
             if let Some(out) = rewriter.push(&chunk, end_of_stream) {
@@ -349,6 +423,10 @@ impl Stream {
         let plugin = Rc::clone(&self.plugin);
         let index = plugin.config.servers.iter().position(|s| s.name == server_name)?;
         let server = plugin.config.servers.get(index)?;
+        if self.marks.is_stale(&server.name) {
+            // The broker holds the replacement backend session: it forwards the answer.
+            return None;
+        }
         // An Rc clone, so the backend's id can be borrowed while `self` is mutated.
         let session = self.session.clone();
         let backend_session = match &session {
@@ -389,7 +467,10 @@ impl Stream {
                 return self.refuse(host, ErrorKind::InvalidParams, Refusal::new(200, INVALID_PARAMS, message).with_id(msg.id));
             }
         }
-        if self.is_modern() && !server.sessionless {
+        // A restarted backend forgot this session's backend session: the broker holds the
+        // replacement, and serves the call with it (as for 2026-07-28 calls below).
+        let stale = self.session.is_some() && self.marks.is_stale(&server.name);
+        if stale || (self.is_modern() && !server.sessionless) {
             // The broker routes by the exposed name itself: body and headers go on untouched,
             // but policy still gets the facts.
             let own = dest.target.value.get(dest.own_start..).unwrap_or_default();
@@ -433,6 +514,10 @@ impl Stream {
         self.set_path(host, &server.path);
         if self.captured.has_session_header || backend_session.is_some() {
             host.set_request_header(mcp_headers::SESSION_ID, backend_session);
+        }
+        if backend_session.is_some() {
+            let request_id = if msg.kind == Kind::Request { Some(msg.id_text().unwrap_or("null").to_string()) } else { None };
+            self.direct = Some(DirectCall { request_id });
         }
         self.publish(host, metadata::F_SERVER, Some(&server.name));
         self.publish_common(host, msg);

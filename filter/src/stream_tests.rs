@@ -575,6 +575,7 @@ fn unknown_names_are_http_400_for_2026_07_28_clients() {
 }
 
 // Issue 10 (security), one file per behaviour.
+mod backend_restart;
 mod bounds;
 mod broker_credential;
 mod duplicate_headers;
