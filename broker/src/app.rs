@@ -51,6 +51,16 @@ pub struct App {
     pub eras: Mutex<HashMap<String, (u64, Era)>>,
     /// Sessions ended by DELETE on this replica (id → expiry), refused until they expire.
     pub revoked: Mutex<HashMap<String, u64>>,
+    /// Replacement backend sessions (`(session id, server)` → backend session id, empty when
+    /// the backend issued none), opened after a backend forgot the token's one. Memory only,
+    /// bounded, each entry kept until its token expires (see `sessions::backend_sid`).
+    pub replacements: Mutex<crate::sessions::Expiring<crate::sessions::SessionServer, String>>,
+    /// The log level each session last set through this broker, restored on a replacement.
+    pub log_levels: Mutex<crate::sessions::Expiring<String, String>>,
+    /// One replacement is opened at a time (a burst of 404s opens one, not one each).
+    pub renewing: Vec<tokio::sync::Mutex<()>>,
+    /// Open GET streams by session id, to tell a session what a backend restart cost it.
+    pub session_streams: Mutex<HashMap<String, Vec<tokio::sync::mpsc::Sender<crate::stream::Relayed>>>>,
     /// The address the broker is bound to, as an authority (`host:port`, a wildcard host made
     /// loopback): also accepted as `Host`, for a broker started with `--listen`.
     pub bound: Mutex<Option<String>>,
@@ -84,6 +94,10 @@ impl App {
             events,
             eras: Mutex::new(HashMap::new()),
             revoked: Mutex::new(HashMap::new()),
+            replacements: Mutex::new(crate::sessions::Expiring::new(crate::sessions::MAX_REPLACEMENTS)),
+            log_levels: Mutex::new(crate::sessions::Expiring::new(crate::sessions::MAX_REPLACEMENTS)),
+            renewing: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            session_streams: Mutex::new(HashMap::new()),
             bound: Mutex::new(None),
         })
     }
@@ -144,6 +158,47 @@ impl App {
 
     pub fn is_revoked(&self, id: &str) -> bool {
         lock(&self.revoked).contains_key(id)
+    }
+
+    pub fn replacement(&self, session: &str, server: &str) -> Option<String> {
+        let key = (session.to_string(), server.to_string());
+        lock(&self.replacements).get(&key, now())
+    }
+
+    pub fn set_replacement(&self, session: &str, server: &str, backend_sid: String, expires_at: u64) {
+        lock(&self.replacements).insert((session.to_string(), server.to_string()), backend_sid, expires_at, now());
+    }
+
+    /// Forgets a session's replacements and log level (after its DELETE).
+    pub fn forget_session(&self, session: &str) {
+        lock(&self.replacements).retain(|(s, _)| s != session);
+        lock(&self.log_levels).retain(|s| s != session);
+    }
+
+    pub fn set_log_level(&self, session: &str, level: &str, expires_at: u64) {
+        lock(&self.log_levels).insert(session.to_string(), level.to_string(), expires_at, now());
+    }
+
+    pub fn log_level(&self, session: &str) -> Option<String> {
+        lock(&self.log_levels).get(&session.to_string(), now())
+    }
+
+    /// Registers an open GET stream of `session` (closed ones are dropped on the way).
+    pub fn register_stream(&self, session: &str, tx: tokio::sync::mpsc::Sender<crate::stream::Relayed>) {
+        let mut m = lock(&self.session_streams);
+        m.retain(|_, v| {
+            v.retain(|t| !t.is_closed());
+            !v.is_empty()
+        });
+        m.entry(session.to_string()).or_default().push(tx);
+    }
+
+    /// Sends `msg` on every open GET stream of `session` (best effort, never waits).
+    pub fn tell_session(&self, session: &str, msg: serde_json::Value) {
+        let m = lock(&self.session_streams);
+        for tx in m.get(session).into_iter().flatten() {
+            let _ = tx.try_send((None, msg.clone()));
+        }
     }
 
     pub fn set_bound(&self, addr: std::net::SocketAddr) {

@@ -199,16 +199,33 @@ fn mcp_name(body: &Value) -> Option<String> {
     body.get("params")?.get(field)?.as_str().map(String::from)
 }
 
-/// POSTs a notification (202 expected); failures are logged, not fatal.
-pub async fn notify(app: &App, server: &Server, ctx: &Ctx, body: &Value) {
+/// POSTs a notification (202 expected); failures are logged, not fatal. The HTTP status, when
+/// there was an answer (a 404 under a session id: the backend forgot the session).
+pub async fn notify(app: &App, server: &Server, ctx: &Ctx, body: &Value) -> Option<u16> {
     let method = body.get("method").and_then(Value::as_str).unwrap_or("?");
     let fut = app.http.post(&server.url).headers(headers(server, ctx, Some(method))).body(body.to_string()).send();
     match tokio::time::timeout(server.timeout, fut).await {
-        Ok(Ok(r)) if r.status().is_success() => {}
-        Ok(Ok(r)) => app.record_error(&server.name, "status", &format!("HTTP {} to {method}", r.status())),
-        Ok(Err(e)) => app.record_error(&server.name, "connect", &e.to_string()),
-        Err(_) => app.record_error(&server.name, "timeout", &format!("no answer to {method}")),
+        Ok(Ok(r)) if r.status().is_success() => Some(r.status().as_u16()),
+        Ok(Ok(r)) if r.status().as_u16() == 404 && ctx.session.is_some() => Some(404),
+        Ok(Ok(r)) => {
+            app.record_error(&server.name, "status", &format!("HTTP {} to {method}", r.status()));
+            Some(r.status().as_u16())
+        }
+        Ok(Err(e)) => {
+            app.record_error(&server.name, "connect", &e.to_string());
+            None
+        }
+        Err(_) => {
+            app.record_error(&server.name, "timeout", &format!("no answer to {method}"));
+            None
+        }
     }
+}
+
+/// Whether a failed call means the backend forgot the session it was sent (HTTP 404): it did
+/// not process the call, so repeating it on a replacement session is safe.
+pub fn forgot_session(e: &BackendError) -> bool {
+    e.kind == "session"
 }
 
 /// Ends a backend session (DELETE); best effort.

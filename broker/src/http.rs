@@ -89,12 +89,13 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
                     // backends are told: no request can slip in while they are.
                     app.revoke(&claims.id, claims.expires_at);
                     let ends = rt.servers.iter().filter_map(|s| {
-                        let sid = sessions::backend_sid(&claims, &s.name)?;
+                        let sid = sessions::backend_sid(&app, &claims, &s.name)?;
                         let ctx = Ctx { session: Some(sid), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
                         let app = app.clone();
                         Some(async move { backend::delete_session(&app, s, &ctx).await })
                     });
                     let ended = join_all(ends).await;
+                    app.forget_session(&claims.id);
                     tracing::info!(session = %claims.id, backends = ended.len(), ok = ended.iter().filter(|b| **b).count(), "session deleted");
                     let mut r = Response::new(Body::empty());
                     *r.status_mut() = StatusCode::OK;
@@ -290,10 +291,10 @@ async fn notification(app: &Arc<App>, req: &Incoming) -> Response {
     };
     // Cancellation, progress and roots changes concern whichever backend holds the request;
     // every backend of the session is told (one that does not know the id ignores it).
+    let claims = &claims;
     let sends = rt.servers.iter().filter_map(|s| {
-        let sid = sessions::backend_sid(&claims, &s.name)?;
-        let ctx = Ctx { session: Some(sid), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
-        Some(async move { backend::notify(app, s, &ctx, &req.value).await })
+        sessions::backend_sid(app, claims, &s.name)?;
+        Some(async move { sessions::notify(app, claims, s, req.authorization.clone(), &req.value).await })
     });
     join_all(sends).await;
     reply::accepted()
@@ -323,10 +324,15 @@ async fn legacy_request(app: &Arc<App>, req: &Incoming) -> Response {
         }
         m if routed::is_routed(m) => routed::legacy(app, &rt, req, &claims).await,
         "logging/setLevel" => {
+            // Remembered (in memory, until the token expires) so that a replacement backend
+            // session gets it again after a backend restart.
+            if let Some(level) = req.value.pointer("/params/level").and_then(Value::as_str) {
+                app.set_log_level(&claims.id, level, claims.expires_at);
+            }
+            let claims = &claims;
             let sends = rt.servers.iter().filter_map(|s| {
-                let sid = sessions::backend_sid(&claims, &s.name)?;
-                let ctx = Ctx { session: Some(sid), protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
-                Some(async move { backend::request(app, s, &ctx, &req.value).await })
+                sessions::backend_sid(app, claims, &s.name)?;
+                Some(async move { sessions::request(app, claims, s, req.authorization.clone(), &req.value).await })
             });
             join_all(sends).await;
             reply::result(&id, json!({}))

@@ -128,12 +128,16 @@ async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, 
     }
     let (items, hint) = match access {
         Access::Session(claims) => {
-            let ctx = Ctx {
-                session: crate::sessions::backend_sid(claims, &s.name),
-                protocol_version: Some(claims.protocol_version.clone()),
-                authorization: auth,
-            };
-            fetch_pages(app, rt, s, method, key, &ctx, None).await?
+            let ctx = crate::sessions::ctx(app, claims, s, auth.clone());
+            match fetch_pages(app, rt, s, method, key, &ctx, None).await {
+                // The backend forgot the session (it restarted) and did not answer: once more
+                // on a replacement backend session.
+                Err(e) if backend::forgot_session(&e) => {
+                    let session = crate::sessions::renew(app, claims, s, ctx.session.as_deref(), auth).await?;
+                    fetch_pages(app, rt, s, method, key, &Ctx { session, ..ctx }, None).await?
+                }
+                other => other?,
+            }
         }
         Access::Modern(meta) => {
             let era = era::probe(app, rt.generation, s).await?;

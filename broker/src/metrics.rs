@@ -23,6 +23,7 @@ pub struct Metrics {
     forbidden: Family<Labels, Counter>,
     reloads: Family<Labels, Counter>,
     list_cache: Family<Labels, Counter>,
+    backend_sessions_renewed: Family<Labels, Counter>,
     pub streams_open: Gauge,
 }
 
@@ -44,6 +45,12 @@ impl Metrics {
         let reloads = Family::<Labels, Counter>::default();
         let list_cache = Family::<Labels, Counter>::default();
         let streams_open = Gauge::default();
+        let backend_sessions_renewed = Family::<Labels, Counter>::default();
+        registry.register(
+            "backend_sessions_renewed",
+            "Replacement backend sessions opened after a backend forgot a session (HTTP 404), by server",
+            backend_sessions_renewed.clone(),
+        );
         registry.register("streams_open", "Client notification streams (GET, subscriptions/listen) open", streams_open.clone());
         registry.register("requests", "MCP requests received, by method", requests.clone());
         registry.register(
@@ -57,7 +64,7 @@ impl Metrics {
         registry.register("requests_forbidden", "MCP endpoint requests refused with 403 (no or wrong credential, foreign Host), by reason", forbidden.clone());
         registry.register("config_reloads", "Config reload attempts, by result", reloads.clone());
         registry.register("list_cache", "List cache lookups, by result", list_cache.clone());
-        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, forbidden, reloads, list_cache, streams_open }
+        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, forbidden, reloads, list_cache, backend_sessions_renewed, streams_open }
     }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
@@ -74,6 +81,9 @@ impl Metrics {
     }
     pub fn backend_error(&self, server: &str, kind: &str) {
         self.backend_errors.get_or_create(&Self::l(&[("server", server), ("kind", kind)])).inc();
+    }
+    pub fn session_renewed(&self, server: &str) {
+        self.backend_sessions_renewed.get_or_create(&Self::l(&[("server", server)])).inc();
     }
     pub fn session_minted(&self) {
         self.sessions_minted.inc();

@@ -89,8 +89,12 @@ fn modern_headers(h: &mut HeaderMap, client: &HeaderMap, exposed: Option<&str>, 
     }
 }
 
+/// The backend answered HTTP 404 under a session id: it forgot that session (it restarted)
+/// and so did not process the call.
+struct Forgot;
+
 /// Streams the backend's answer back (JSON or SSE), without its session id.
-async fn proxy(app: &Arc<App>, s: &Server, ctx: &Ctx, method: &str, extra: Option<HeaderMap>, body: Vec<u8>, id: Option<&Value>) -> Response {
+async fn proxy(app: &Arc<App>, s: &Server, ctx: &Ctx, method: &str, extra: Option<HeaderMap>, body: Vec<u8>, id: Option<&Value>) -> Result<Response, Forgot> {
     let mut h = backend::headers(s, ctx, Some(method));
     if let Some(extra) = extra {
         h.extend(extra);
@@ -102,13 +106,17 @@ async fn proxy(app: &Arc<App>, s: &Server, ctx: &Ctx, method: &str, extra: Optio
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             app.record_error(&s.name, "connect", &e.to_string());
-            return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable (unavailable)", s.name));
+            return Ok(reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable (unavailable)", s.name)));
         }
         Err(_) => {
             app.record_error(&s.name, "timeout", &format!("no answer to {method}"));
-            return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable (timeout)", s.name));
+            return Ok(reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable (timeout)", s.name)));
         }
     };
+    if resp.status().as_u16() == 404 && ctx.session.is_some() {
+        app.record_error(&s.name, "session", &format!("{method}: the backend no longer knows this session (404)"));
+        return Err(Forgot);
+    }
     app.record_ok(&s.name);
     let mut out = Response::new(Body::empty());
     *out.status_mut() = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -129,7 +137,7 @@ async fn proxy(app: &Arc<App>, s: &Server, ctx: &Ctx, method: &str, extra: Optio
     let record = move || app.record_error(&name, "timeout", &format!("{method}: silent for longer than idle_timeout_ms"));
     let stream = silence_bounded(Box::pin(resp.bytes_stream()), s.idle_timeout, silence_error, record);
     *out.body_mut() = Body::from_stream(stream);
-    out
+    Ok(out)
 }
 
 /// The backend's body, ended when it stays silent for `idle`: an SSE answer then gets a
@@ -166,16 +174,29 @@ pub async fn legacy(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming, claims: &
         Ok(x) => x,
         Err((code, m)) => return reply::error(StatusCode::OK, req.id.as_ref(), code, &m),
     };
-    let Some(member) = crate::sessions::member(claims, &s.name) else {
+    if crate::sessions::member(claims, &s.name).is_none() {
         let m = format!("server {:?} is not part of this session (it was unavailable at initialize, or added since): initialize again to use it", s.name);
         return reply::error(StatusCode::OK, req.id.as_ref(), jsonrpc::INVALID_PARAMS, &m);
-    };
-    let ctx = Ctx {
-        session: member.map(String::from),
-        protocol_version: Some(claims.protocol_version.clone()),
-        authorization: req.authorization.clone(),
-    };
-    proxy(app, &s, &ctx, &req.method, None, body, req.id.as_ref()).await
+    }
+    let ctx = crate::sessions::ctx(app, claims, &s, req.authorization.clone());
+    let stale = ctx.session.clone();
+    match proxy(app, &s, &ctx, &req.method, None, body.clone(), req.id.as_ref()).await {
+        Ok(r) => r,
+        // Not processed: repeated once on a replacement backend session, even a tools/call.
+        // (A call that failed any other way may have run, and is never repeated.)
+        Err(Forgot) => {
+            let unavailable = |reason: &str| {
+                reply::error(StatusCode::OK, req.id.as_ref(), jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({reason})", s.name))
+            };
+            match crate::sessions::renew(app, claims, &s, stale.as_deref(), req.authorization.clone()).await {
+                Ok(session) => match proxy(app, &s, &Ctx { session, ..ctx }, &req.method, None, body, req.id.as_ref()).await {
+                    Ok(r) => r,
+                    Err(Forgot) => unavailable("session_lost"),
+                },
+                Err(e) => unavailable(e.reason()),
+            }
+        }
+    }
 }
 
 /// A 2026-07-28 client: straight through to a backend that speaks it; through a throwaway
@@ -203,7 +224,11 @@ pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
         let mut extra = HeaderMap::new();
         modern_headers(&mut extra, &req.headers, exposed.as_deref(), own.as_deref());
         let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: req.authorization.clone() };
-        return proxy(app, &s, &ctx, &req.method, Some(extra), body, id).await;
+        // No session id was sent, so a 404 is the backend's own answer: passed on.
+        return match proxy(app, &s, &ctx, &req.method, Some(extra), body, id).await {
+            Ok(r) => r,
+            Err(Forgot) => reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable (refused)", s.name)),
+        };
     }
     let eph = match backend::open_ephemeral(app, &s, req.meta.as_ref(), req.authorization.clone()).await {
         Ok(e) => e,

@@ -1,13 +1,16 @@
 //! Minting and opening gateway session tokens (all state lives in the token).
 
-use axum::http::{HeaderMap, StatusCode};
+use std::collections::HashMap;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use mcpgw_common::jsonrpc;
 use mcpgw_common::session::SessionClaims;
 use serde_json::Value;
 
 use crate::app::{now, App};
-use crate::config::Runtime;
+use crate::backend::{self, BackendError, Ctx};
+use crate::config::{Runtime, Server};
 use crate::reply;
 
 /// 16 hex characters from the OS RNG.
@@ -65,7 +68,172 @@ pub fn member<'c>(claims: &'c SessionClaims, server: &str) -> Option<Option<&'c 
         .map(|b| (!b.session_id.is_empty()).then_some(b.session_id.as_str()))
 }
 
-/// The server's own session id, when it is a member that issued one.
-pub fn backend_sid(claims: &SessionClaims, server: &str) -> Option<String> {
-    member(claims, server).flatten().map(String::from)
+
+// ---- replacement backend sessions (issue 12) ---------------------------------------------
+
+/// At most this many replacement backend sessions (and remembered log levels) are held; a
+/// full map first drops expired entries, then the one whose token expires soonest.
+pub const MAX_REPLACEMENTS: usize = 100_000;
+
+/// A bounded map whose entries expire with the gateway session they belong to.
+#[derive(Debug)]
+pub struct Expiring<K, V> {
+    entries: HashMap<K, (V, u64)>,
+    capacity: usize,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Expiring<K, V> {
+    pub fn new(capacity: usize) -> Expiring<K, V> {
+        Expiring { entries: HashMap::new(), capacity: capacity.max(1) }
+    }
+
+    pub fn get(&self, key: &K, now: u64) -> Option<V> {
+        self.entries.get(key).filter(|(_, exp)| *exp > now).map(|(v, _)| v.clone())
+    }
+
+    pub fn insert(&mut self, key: K, value: V, expires_at: u64, now: u64) {
+        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
+            self.entries.retain(|_, (_, exp)| *exp > now);
+            while self.entries.len() >= self.capacity {
+                let soonest = self.entries.iter().min_by_key(|(_, (_, exp))| *exp).map(|(k, _)| k.clone());
+                match soonest {
+                    Some(k) => self.entries.remove(&k),
+                    None => break,
+                };
+            }
+        }
+        self.entries.insert(key, (value, expires_at));
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+        self.entries.retain(|k, _| keep(k));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// `(gateway session id, server name)`.
+pub type SessionServer = (String, String);
+
+/// The backend session id this gateway session uses for `server`: the replacement this broker
+/// opened after the backend forgot the token's one, else the token's. `None` for a server that
+/// is not a member, or one that issued no session id. The one place that answers this: every
+/// broker path (routed calls, lists, GET streams, notifications, answers, `logging/setLevel`,
+/// DELETE) asks here.
+pub fn backend_sid(app: &App, claims: &SessionClaims, server: &str) -> Option<String> {
+    let token_sid = member(claims, server)?;
+    if let Some(replacement) = app.replacement(&claims.id, server) {
+        return (!replacement.is_empty()).then_some(replacement);
+    }
+    token_sid.map(String::from)
+}
+
+/// Capabilities declared for the gateway's client when the broker opens a replacement backend
+/// session. The token records only whether the client declared any (it cannot change
+/// mid-session, and recording the whole object would grow every token): a client that did is
+/// assumed to handle the requests servers send on calls (roots, sampling, elicitation); one
+/// that did not declares none, as at its `initialize`.
+pub fn replacement_capabilities(claims: &SessionClaims) -> Value {
+    if claims.accepts_server_requests {
+        serde_json::json!({"roots": {"listChanged": true}, "sampling": {}, "elicitation": {}})
+    } else {
+        serde_json::json!({})
+    }
+}
+
+/// The backend forgot the session id `stale` (it answered HTTP 404: it restarted), so it did
+/// not process the request. Opens a replacement backend session for `(claims, server)`
+/// (`initialize` + `notifications/initialized` at the session's protocol version), keeps it in
+/// memory until the token expires, restores the log level this broker saw the client set,
+/// and tells the client's open GET streams what was lost. Returns the id to retry with
+/// (`None`: the backend issued none). Concurrent callers that find the replacement already
+/// changed use it instead of opening another.
+pub async fn renew(app: &App, claims: &SessionClaims, server: &Server, stale: Option<&str>, auth: Option<HeaderValue>) -> Result<Option<String>, BackendError> {
+    let current = backend_sid(app, claims, &server.name);
+    if current.as_deref() != stale {
+        return Ok(current);
+    }
+    let shard = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&claims.id, &server.name).hash(&mut h);
+        (h.finish() % app.renewing.len().max(1) as u64) as usize
+    };
+    let _guard = match app.renewing.get(shard) {
+        Some(m) => Some(m.lock().await),
+        None => None,
+    };
+    let current = backend_sid(app, claims, &server.name);
+    if current.as_deref() != stale {
+        return Ok(current);
+    }
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": claims.protocol_version,
+        "capabilities": replacement_capabilities(claims),
+        "clientInfo": crate::init::server_info(),
+    }});
+    let base = Ctx { session: None, protocol_version: None, authorization: auth };
+    let reply = backend::request(app, server, &base, &init).await?;
+    let result = reply.result()?;
+    let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(&claims.protocol_version).to_string();
+    let ctx = Ctx { session: reply.session_id.clone(), protocol_version: Some(version), authorization: base.authorization };
+    backend::notify(app, server, &ctx, &serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    app.set_replacement(&claims.id, &server.name, reply.session_id.clone().unwrap_or_default(), claims.expires_at);
+    app.metrics.session_renewed(&server.name);
+    let level = app.log_level(&claims.id);
+    let mut restored = false;
+    if let Some(level) = &level {
+        let set = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "logging/setLevel", "params": {"level": level}});
+        restored = backend::request(app, server, &ctx, &set).await.is_ok_and(|r| r.result().is_ok());
+    }
+    tracing::info!(session = %claims.id, server = %server.name, restored_log_level = restored, "backend forgot the session (404): opened a replacement backend session");
+    let lost = if restored {
+        "resource subscriptions made on it were lost (the log level was set again)"
+    } else {
+        "state it kept for this session (log level, resource subscriptions) was lost"
+    };
+    let text = format!("server {:?} restarted: the gateway opened a new session with it; {lost}", server.name);
+    app.tell_session(&claims.id, crate::stream::warning(&text));
+    Ok(reply.session_id)
+}
+
+/// How to address `server` for this session: its current backend session id (see
+/// [`backend_sid`]) at the session's protocol version.
+pub fn ctx(app: &App, claims: &SessionClaims, server: &Server, auth: Option<HeaderValue>) -> Ctx {
+    Ctx { session: backend_sid(app, claims, &server.name), protocol_version: Some(claims.protocol_version.clone()), authorization: auth }
+}
+
+/// One request to `server` in this session; when the backend answers that it forgot the
+/// session (404: not processed), once more on a replacement backend session.
+pub async fn request(app: &App, claims: &SessionClaims, server: &Server, auth: Option<HeaderValue>, body: &Value) -> Result<backend::Reply, BackendError> {
+    let first = ctx(app, claims, server, auth.clone());
+    match backend::request(app, server, &first, body).await {
+        Err(e) if backend::forgot_session(&e) => {
+            let session = renew(app, claims, server, first.session.as_deref(), auth).await?;
+            backend::request(app, server, &Ctx { session, ..first }, body).await
+        }
+        other => other,
+    }
+}
+
+/// One notification (or client answer) to `server` in this session, sent again on a
+/// replacement backend session when the backend forgot the session.
+pub async fn notify(app: &App, claims: &SessionClaims, server: &Server, auth: Option<HeaderValue>, body: &Value) {
+    let first = ctx(app, claims, server, auth.clone());
+    if first.session.is_none() {
+        // A member that issued no session id: nothing to forget.
+        backend::notify(app, server, &first, body).await;
+        return;
+    }
+    if backend::notify(app, server, &first, body).await == Some(404) {
+        if let Ok(session) = renew(app, claims, server, first.session.as_deref(), auth).await {
+            backend::notify(app, server, &Ctx { session, ..first }, body).await;
+        }
+    }
 }

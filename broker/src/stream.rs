@@ -131,18 +131,32 @@ pub async fn pump(app: Arc<App>, s: Arc<Server>, resp: reqwest::Response, tx: mp
 /// Opens a backend's GET stream (session protocol), resuming after `last_event_id` if given.
 /// `None` when it offers none.
 pub async fn open_get(app: &App, s: &Server, ctx: &Ctx, last_event_id: Option<&str>) -> Option<reqwest::Response> {
+    open_get_status(app, s, ctx, last_event_id).await.ok()
+}
+
+/// [`open_get`], telling a refusal's HTTP status (`Err(Some(404))`: the backend forgot the
+/// session) from no answer at all (`Err(None)`).
+pub async fn open_get_status(app: &App, s: &Server, ctx: &Ctx, last_event_id: Option<&str>) -> Result<reqwest::Response, Option<u16>> {
     let mut h = backend::headers(s, ctx, None);
     h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
     if let Some(v) = last_event_id.and_then(|l| HeaderValue::from_str(l).ok()) {
         h.insert("last-event-id", v);
     }
     h.remove(reqwest::header::CONTENT_TYPE);
-    let resp = tokio::time::timeout(s.timeout, app.http.get(&s.url).headers(h).send()).await.ok()?.ok()?;
+    let resp = match tokio::time::timeout(s.timeout, app.http.get(&s.url).headers(h).send()).await {
+        Ok(Ok(r)) => r,
+        _ => return Err(None),
+    };
     if !resp.status().is_success() {
         tracing::debug!(server = %s.name, status = %resp.status(), "backend offers no GET stream");
-        return None;
+        return Err(Some(resp.status().as_u16()));
     }
-    Some(resp)
+    Ok(resp)
+}
+
+/// A gateway-made `notifications/message` at level `warning`.
+pub fn warning(text: &str) -> Value {
+    json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "warning", "logger": "mcp-gateway", "data": text}})
 }
 
 /// The client-facing SSE response: `first` (e.g. a listen acknowledgement), then backend
@@ -199,21 +213,38 @@ pub fn respond(app: &Arc<App>, first: Option<Value>, mut rx: mpsc::Receiver<Rela
 /// `last_event_id` says (see [`Resume`]).
 pub async fn get(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, auth: Option<HeaderValue>, last_event_id: Option<&str>) -> Response {
     let rt = app.runtime();
-    let resume = Resume::parse(last_event_id, |name| crate::sessions::backend_sid(claims, name).is_some());
+    let resume = Resume::parse(last_event_id, |name| crate::sessions::backend_sid(app, claims, name).is_some());
     let (tx, rx) = mpsc::channel(256);
+    let shared_claims = Arc::new(claims.clone());
     for s in &rt.servers {
-        let Some(sid) = crate::sessions::backend_sid(claims, &s.name) else { continue };
-        let ctx = Ctx { session: Some(sid.to_string()), protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
+        let ctx = crate::sessions::ctx(app, claims, s, auth.clone());
+        if ctx.session.is_none() {
+            continue;
+        }
         let after = resume.for_server(&s.name).map(String::from);
-        let (app, s, tx) = (app.clone(), s.clone(), tx.clone());
+        let (app, s, tx, claims, auth) = (app.clone(), s.clone(), tx.clone(), shared_claims.clone(), auth.clone());
         tokio::spawn(async move {
-            if let Some(resp) = open_get(&app, &s, &ctx, after.as_deref()).await {
+            let resp = match open_get_status(&app, &s, &ctx, after.as_deref()).await {
+                Ok(r) => Some(r),
+                // The backend forgot the session (it restarted): a replacement, and its stream.
+                Err(Some(404)) => match crate::sessions::renew(&app, &claims, &s, ctx.session.as_deref(), auth).await {
+                    Ok(session) => open_get(&app, &s, &Ctx { session, ..ctx }, None).await,
+                    Err(_) => None,
+                },
+                Err(_) => None,
+            };
+            if let Some(resp) = resp {
                 pump(app, s, resp, tx, false).await;
             }
         });
     }
+    let replay_only = matches!(resume, Resume::Any(_));
+    if !replay_only {
+        // Kept open for the gateway's own messages to this session (a backend restart's cost).
+        app.register_stream(&claims.id, tx.clone());
+    }
     drop(tx);
-    respond(app, None, rx, Arc::new(Some), matches!(resume, Resume::Any(_)))
+    respond(app, None, rx, Arc::new(Some), replay_only)
 }
 
 /// Forwards a client's response to a server request back to the server that asked. An id
@@ -226,12 +257,8 @@ pub async fn forward_response(app: &Arc<App>, claims: Option<&mcpgw_common::sess
     let Some((server, id)) = tagged else {
         let Some(claims) = claims else { return false };
         let sends = rt.servers.iter().filter_map(|s| {
-            let ctx = Ctx {
-                session: Some(crate::sessions::backend_sid(claims, &s.name)?),
-                protocol_version: Some(claims.protocol_version.clone()),
-                authorization: auth.clone(),
-            };
-            Some(async move { backend::notify(app, s, &ctx, msg).await })
+            crate::sessions::backend_sid(app, claims, &s.name)?;
+            Some(crate::sessions::notify(app, claims, s, auth.clone(), msg))
         });
         futures::future::join_all(sends).await;
         return true;
@@ -239,12 +266,13 @@ pub async fn forward_response(app: &Arc<App>, claims: Option<&mcpgw_common::sess
     let Some(s) = rt.server(&server) else { return false };
     let mut out = msg.clone();
     out["id"] = id;
-    let ctx = Ctx {
-        session: claims.and_then(|c| crate::sessions::backend_sid(c, &s.name)),
-        protocol_version: claims.map(|c| c.protocol_version.clone()),
-        authorization: auth,
-    };
-    backend::notify(app, s, &ctx, &out).await;
+    match claims {
+        Some(c) => crate::sessions::notify(app, c, s, auth, &out).await,
+        None => {
+            let ctx = Ctx { session: None, protocol_version: None, authorization: auth };
+            backend::notify(app, s, &ctx, &out).await;
+        }
+    }
     true
 }
 

@@ -73,6 +73,24 @@ impl RmcpServer {
 
     /// `list_delay`: how long `tools/list` takes (a slow backend).
     pub async fn start_with_delay(name: &str, tools: &[&str], list_delay: Duration) -> RmcpServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(name, tools, list_delay, listener)
+    }
+
+    /// A server on `url`'s port: a backend restarted where the last one was (fresh memory, so
+    /// every session it had is forgotten). Binding is retried while the old one lets go.
+    pub async fn start_at(name: &str, tools: &[&str], url: &str) -> RmcpServer {
+        let addr = url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
+        for _ in 0..100 {
+            if let Ok(listener) = tokio::net::TcpListener::bind(&addr).await {
+                return Self::serve(name, tools, Duration::ZERO, listener);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{addr} never became free");
+    }
+
+    fn serve(name: &str, tools: &[&str], list_delay: Duration, listener: tokio::net::TcpListener) -> RmcpServer {
         let ct = CancellationToken::new();
         let handler = Handler {
             name: name.to_string(),
@@ -84,7 +102,6 @@ impl RmcpServer {
         let mut config = StreamableHttpServerConfig::default();
         config.cancellation_token = ct.child_token();
         let service = StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/mcp", listener.local_addr().unwrap());
         let router = axum::Router::new().nest_service("/mcp", service);
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
