@@ -521,3 +521,23 @@ def counters(gw: Any, names: Iterable[str] = ("alpha", "beta", "broker", "defaul
         if len(parts) == 3 and parts[1] in out:
             out[parts[1]] = int(v)
     return out
+
+
+LEGACY = "2025-11-25"
+
+
+def legacy_session(gw: Any, client: str, *, capabilities: dict | None = None, initialized: bool = True) -> dict[str, str]:
+    """A session-protocol session opened by hand (initialize, then notifications/initialized);
+    the headers later requests carry."""
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": LEGACY, "capabilities": capabilities or {}, "clientInfo": {"name": client, "version": "1"}},
+    }
+    r = gw.post(init)
+    assert r.status_code == 200 and r.headers.get("mcp-session-id"), r.text
+    headers = {"mcp-session-id": r.headers["mcp-session-id"], "mcp-protocol-version": LEGACY}
+    if initialized:
+        gw.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, headers)
+    return headers

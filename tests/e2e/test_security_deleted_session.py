@@ -20,17 +20,7 @@ LEGACY = "2025-11-25"
 
 
 def new_session(gw: Gateway) -> str:
-    init = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "del", "version": "1"}},
-    }
-    r = gw.post(init)
-    assert r.status_code == 200 and r.headers.get("mcp-session-id"), r.text
-    sid = r.headers["mcp-session-id"]
-    gw.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, {"mcp-session-id": sid, "mcp-protocol-version": LEGACY})
-    return sid
+    return rawhttp.legacy_session(gw, "del")["mcp-session-id"]
 
 
 def routed_legacy(gw: Gateway, sid: str) -> httpx.Response:

@@ -21,15 +21,7 @@ LEGACY = "2025-11-25"
 
 
 def initialize(gw: Gateway) -> str:
-    init = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "dup", "version": "1"}},
-    }
-    r = gw.post(init)
-    assert r.status_code == 200 and r.headers.get("mcp-session-id"), r.text
-    return r.headers["mcp-session-id"]
+    return rawhttp.legacy_session(gw, "dup", initialized=False)["mcp-session-id"]
 
 
 @pytest.fixture(scope="module")

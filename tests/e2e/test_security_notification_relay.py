@@ -24,9 +24,8 @@ from typing import Iterator
 import pytest
 
 from conftest import PYTHON, Gateway, Proc, stop_all
+import rawhttp
 from custom_gateway import Backend, start_custom_gateway
-
-LEGACY = "2025-11-25"
 
 RECORDER = textwrap.dedent(
     '''
@@ -130,16 +129,7 @@ ID_LESS = [
 
 def test_request_methods_without_an_id_never_reach_a_backend(recorded: tuple[Gateway, Path]) -> None:
     gw, log = recorded
-    init = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "notif", "version": "1"}},
-    }
-    r = gw.post(init)
-    assert r.status_code == 200, r.text
-    headers = {"mcp-session-id": r.headers["mcp-session-id"], "mcp-protocol-version": LEGACY}
-    gw.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, headers)
+    headers = rawhttp.legacy_session(gw, "notif")
     # Control: a real, decided call reaches the recorder with the filter's facts.
     ok = gw.post({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "rec_danger", "arguments": {}}}, headers)
     assert ok.status_code == 200 and "rec ran danger" in ok.text, ok.text

@@ -12,9 +12,8 @@ import socket
 import threading
 import time
 
+import rawhttp
 from conftest import Gateway, rpc_message, tool_call
-
-LEGACY = "2025-11-25"
 MAX_WAIT_S = 120.0
 
 
@@ -113,16 +112,7 @@ def quiet_period(gw: Gateway) -> float:
 def test_get_stream_and_long_call_outlive_the_arrival_bounds(session_gateway: Gateway) -> None:
     gw = session_gateway
     quiet = quiet_period(gw)
-    init = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "slow", "version": "1"}},
-    }
-    r = gw.post(init)
-    assert r.status_code == 200, r.text
-    h = {"mcp-session-id": r.headers["mcp-session-id"], "mcp-protocol-version": LEGACY}
-    gw.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, h)
+    h = rawhttp.legacy_session(gw, "slow")
     # The GET notification stream, on a raw socket: read its head, then leave it quiet.
     port = gw.ports["listen"]
     stream = socket.create_connection(("127.0.0.1", port), timeout=30)
