@@ -103,3 +103,44 @@ async def test_secrets_reach_backends_but_not_config_dump_render_or_logs(tmp_pat
     finally:
         for p in reversed(procs):
             p.stop()
+
+
+async def test_a_key_rotation_reaches_the_filter(tmp_path: Path) -> None:
+    # The keys live in Envoy's environment, fixed at its start: on a change `up` restarts Envoy,
+    # or the broker would mint sessions with a key the filter does not know.
+    ports = {n: free_port() for n in ("alpha", "listen", "broker")}
+    procs: list[Proc] = []
+    try:
+        procs.append(Proc("alpha", [PYTHON, str(SERVERS / "py_backend.py"), "alpha", str(ports["alpha"])], tmp_path / "alpha.log"))
+        wait_until(lambda: port_open(ports["alpha"]), "alpha", procs)
+        old, new = random_key(), random_key()
+        (tmp_path / "session.key").write_text(old + "\n")
+        config = {
+            "listen": f"127.0.0.1:{ports['listen']}",
+            "broker": {"listen": f"127.0.0.1:{ports['broker']}"},
+            "servers": [{"name": "alpha", "url": f"http://127.0.0.1:{ports['alpha']}/mcp", "prefix": "alpha_"}],
+            "session": {"key_file": "session.key"},
+        }
+        cfg_path = tmp_path / "gateway.yaml"
+        cfg_path.write_text(yaml.safe_dump(config))
+        up, url, envoy_pid = start_up(tmp_path, ["--config", str(cfg_path)])
+        procs.append(up)
+        async with Client(url, mode="legacy") as client:
+            assert first_text(await client.call_tool("alpha_whoami", {})) == "alpha"
+        # Rotate: the new key mints, the old one is still accepted.
+        (tmp_path / "session.key").write_text(f"{new}\n{old}\n")
+        cfg_path.write_text(yaml.safe_dump(config) + "# rotated\n")  # the config file is what up watches
+        wait_until(lambda: "restarting Envoy" in up.log.read_text(errors="replace"), "Envoy restart on key change", [up])
+
+        def serving() -> bool:
+            try:
+                return httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers={"accept": "application/json, text/event-stream"}, timeout=2).status_code < 500
+            except httpx.HTTPError:
+                return False
+
+        wait_until(serving, "gateway back after the restart", [up])
+        async with Client(url, mode="legacy") as client:
+            assert first_text(await client.call_tool("alpha_whoami", {})) == "alpha"
+    finally:
+        for p in reversed(procs):
+            p.stop()
