@@ -48,7 +48,10 @@ pub struct App {
     pub metrics: Metrics,
     /// Gateway-originated notifications (list_changed after a reload) for every open stream.
     pub events: broadcast::Sender<serde_json::Value>,
-    pub eras: Mutex<HashMap<String, (u64, Era)>>,
+    /// What each server's probe learnt (see `era`): generation, answer, when it was probed.
+    pub eras: Mutex<HashMap<String, (u64, Era, std::time::Instant)>>,
+    /// One probe at a time per server (sharded by server index).
+    pub probing: Vec<tokio::sync::Mutex<()>>,
     /// Sessions ended by DELETE on this replica (id → expiry), refused until they expire.
     pub revoked: Mutex<HashMap<String, u64>>,
     /// Replacement backend sessions (`(session id, server)` → backend session id, empty when
@@ -93,6 +96,7 @@ impl App {
             metrics: Metrics::new(),
             events,
             eras: Mutex::new(HashMap::new()),
+            probing: (0..16).map(|_| tokio::sync::Mutex::new(())).collect(),
             revoked: Mutex::new(HashMap::new()),
             replacements: Mutex::new(crate::sessions::Expiring::new(crate::sessions::MAX_REPLACEMENTS)),
             log_levels: Mutex::new(crate::sessions::Expiring::new(crate::sessions::MAX_REPLACEMENTS)),
@@ -116,6 +120,11 @@ impl App {
     pub fn record_error(&self, server: &str, kind: &str, message: &str) {
         tracing::warn!(server, kind, error = message, "backend call failed");
         self.metrics.backend_error(server, kind);
+        if matches!(kind, "connect" | "timeout") {
+            // The server may be down: the next initialize probes it again (and reports it
+            // unavailable if it is), rather than answering from what it said before.
+            lock(&self.eras).remove(server);
+        }
         let mut h = lock(&self.health);
         let e = h.entry(server.to_string()).or_default();
         e.reachable = Some(false);
@@ -141,12 +150,24 @@ impl App {
     }
 
     pub fn era(&self, server: &str, generation: u64) -> Option<Era> {
-        lock(&self.eras).get(server).filter(|(g, _)| *g == generation).map(|(_, e)| e.clone())
+        lock(&self.eras).get(server).filter(|(g, _, _)| *g == generation).map(|(_, e, _)| e.clone())
     }
 
     pub fn set_era(&self, server: &str, generation: u64, era: Era) {
         lock(&self.health).entry(server.to_string()).or_default().speaks_2026 = Some(era.modern);
-        lock(&self.eras).insert(server.to_string(), (generation, era));
+        lock(&self.eras).insert(server.to_string(), (generation, era, std::time::Instant::now()));
+    }
+
+    /// How long ago `server` was probed, if it was.
+    pub fn era_age(&self, server: &str) -> Option<std::time::Duration> {
+        lock(&self.eras).get(server).map(|(_, _, at)| at.elapsed())
+    }
+
+    /// Marks `server`'s probe as just made (a refresh is under way: no second one starts).
+    pub fn touch_era(&self, server: &str) {
+        if let Some(e) = lock(&self.eras).get_mut(server) {
+            e.2 = std::time::Instant::now();
+        }
     }
 
     pub fn revoke(&self, id: &str, expires_at: u64) {
