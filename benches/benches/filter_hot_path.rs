@@ -25,6 +25,8 @@ use mcpgw_filter::stream::{Action, Stream};
 struct LeanHost<'a> {
     headers: &'a [(String, String)],
     body: &'a [u8],
+    /// The session's shared-data bucket (its learnt backend sessions).
+    bucket: &'a [u8],
     routed_to: Option<String>,
 }
 
@@ -66,7 +68,7 @@ impl Host for LeanHost<'_> {
     }
     fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
         black_box(key);
-        (None, None)
+        (Some(self.bucket.to_vec()), Some(1))
     }
     fn set_shared_data(&mut self, key: &str, value: &[u8], _cas: Option<u32>) -> bool {
         black_box((key, value));
@@ -74,8 +76,8 @@ impl Host for LeanHost<'_> {
     }
 }
 
-fn lean_request(plugin: &Rc<mcpgw_filter::plugin::Plugin>, headers: &[(String, String)], body: &[u8]) -> Option<String> {
-    let mut host = LeanHost { headers, body, routed_to: None };
+fn lean_request(plugin: &Rc<mcpgw_filter::plugin::Plugin>, headers: &[(String, String)], body: &[u8], bucket: &[u8]) -> Option<String> {
+    let mut host = LeanHost { headers, body, bucket, routed_to: None };
     let mut stream = Stream::new(Rc::clone(plugin));
     if stream.on_request_headers(&mut host, false) == Action::Pause {
         stream.on_request_body(&mut host, body.len(), true);
@@ -119,16 +121,19 @@ fn hot_path(c: &mut Criterion) {
             ("mcp-protocol-version", "2025-11-25"),
             ("mcp-session-id", token.as_str()),
         ];
-        let template = RecordingHost::request(&headers, &body);
+        let mut template = RecordingHost::request(&headers, &body);
+        // The session has used every server: its backend sessions are in shared data.
+        mcpgw_benches::learn_all(&mut template);
         // Measure the routed path, not a refusal: check once that this request is routed.
         let mut probe = template.clone();
         drive(&plugin, &mut probe);
         assert!(probe.local_reply.is_none(), "bench request was refused: {:?}", probe.reply_json());
         assert_eq!(probe.header(":authority"), Some("srv7.mcp.internal"));
         let owned: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert_eq!(lean_request(&plugin, &owned, &body).as_deref(), Some("srv7.mcp.internal"));
+        let bucket = template.shared.borrow().values.get(&mcpgw_filter::revocation::bucket_key("0123456789abcdef")).map(|(v, _)| v.clone()).unwrap_or_default();
+        assert_eq!(lean_request(&plugin, &owned, &body, &bucket).as_deref(), Some("srv7.mcp.internal"));
         g.bench_with_input(BenchmarkId::new("full_request_lean_host", label), &body, |b, body| {
-            b.iter(|| lean_request(&plugin, &owned, black_box(body)))
+            b.iter(|| lean_request(&plugin, &owned, black_box(body), &bucket))
         });
 
         g.bench_with_input(BenchmarkId::new("full_request", label), &template, |b, template| {

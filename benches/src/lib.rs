@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use base64::Engine;
-use mcpgw_common::session::{BackendSession, SessionClaims, SessionCodec, SessionKey};
+use mcpgw_common::session::{SessionClaims, SessionCodec, SessionKey};
 use mcpgw_filter::plugin::Plugin;
 use mcpgw_filter::recording_host::RecordingRoot;
 
@@ -24,7 +24,7 @@ pub fn plugin() -> Result<Rc<Plugin>, String> {
     Plugin::configure(&mut RecordingRoot::default(), cfg.to_string().as_bytes()).map(Rc::new)
 }
 
-/// A session token holding a backend session for every server.
+/// A session token (whose backend sessions [`learn_all`] puts in a host's shared data).
 pub fn token() -> Result<String, String> {
     let codec = SessionCodec::new(&[SessionKey::from_bytes(KEY)])?;
     let claims = SessionClaims {
@@ -35,12 +35,18 @@ pub fn token() -> Result<String, String> {
         // be refused (fail closed) before the body is even read.
         subject: None,
         protocol_version: "2025-11-25".into(),
-        backends: (0..10)
-            .map(|i| BackendSession { server: format!("srv{i}"), session_id: format!("{i:08}-5f0c-4d7e-9c1a-0b6a2d9e4f11") })
-            .collect(),
         accepts_server_requests: true,
     };
     codec.mint(&claims, [7; 24])
+}
+
+/// Writes into `host`'s shared data the backend session of [`token`]'s session with every
+/// server, as the filter learns them from the broker on the session's first calls: calls then
+/// go straight to the backends (the hot path).
+pub fn learn_all(host: &mut mcpgw_filter::recording_host::RecordingHost) {
+    for i in 0..10 {
+        mcpgw_filter::revocation::learn(host, "0123456789abcdef", &format!("srv{i}"), &format!("{i:08}-5f0c-4d7e-9c1a-0b6a2d9e4f11"), u64::MAX, 0);
+    }
 }
 
 /// A `tools/call` body of about `size` bytes: a realistic argument object padded with text.

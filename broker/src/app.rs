@@ -214,6 +214,11 @@ impl App {
         m.entry(session.to_string()).or_default().push(tx);
     }
 
+    /// The open GET streams of `session` (to add a backend's stream to them).
+    pub fn session_stream_senders(&self, session: &str) -> Vec<tokio::sync::mpsc::Sender<crate::stream::Relayed>> {
+        lock(&self.session_streams).get(session).map(|v| v.iter().filter(|t| !t.is_closed()).cloned().collect()).unwrap_or_default()
+    }
+
     /// Sends `msg` on every open GET stream of `session` (best effort, never waits).
     pub fn tell_session(&self, session: &str, msg: serde_json::Value) {
         let m = lock(&self.session_streams);

@@ -292,8 +292,10 @@ async fn notification(app: &Arc<App>, req: &Incoming) -> Response {
     // Cancellation, progress and roots changes concern whichever backend holds the request;
     // every backend of the session is told (one that does not know the id ignores it).
     let claims = &claims;
+    // Only servers the session has a backend session with: one it never used holds no
+    // request of it to cancel or report on.
     let sends = rt.servers.iter().filter_map(|s| {
-        sessions::backend_sid(app, claims, &s.name)?;
+        sessions::known(app, claims, &s.name)?;
         Some(async move { sessions::notify(app, claims, s, req.authorization.clone(), &req.value).await })
     });
     join_all(sends).await;
@@ -330,8 +332,10 @@ async fn legacy_request(app: &Arc<App>, req: &Incoming) -> Response {
                 app.set_log_level(&claims.id, level, claims.expires_at);
             }
             let claims = &claims;
+            // Sent to the backend sessions the session has; one opened later gets the level
+            // when it is opened (sessions::ensure).
             let sends = rt.servers.iter().filter_map(|s| {
-                sessions::backend_sid(app, claims, &s.name)?;
+                sessions::known(app, claims, &s.name)?;
                 Some(async move { sessions::request(app, claims, s, req.authorization.clone(), &req.value).await })
             });
             join_all(sends).await;

@@ -1,5 +1,14 @@
-//! `initialize` (session protocol): version negotiation, parallel fan-out with per-server
-//! timeouts, the merged capabilities, and the gateway session token.
+//! `initialize` (session protocol): version negotiation, the merged capabilities, and the
+//! gateway session token.
+//!
+//! It opens **no backend session** (issue 12, part 2: sessions cost what they use). The
+//! answer comes from what the broker already knows about each server: the per-server probe
+//! cache (`era`: capabilities and instructions, learnt by one throwaway session per server
+//! and config generation, refreshed in the background). Only a server not probed yet (the
+//! broker just started or reloaded, or the server failed since) is probed now, once for all
+//! concurrent initializes; a server whose probe fails is reported in
+//! `_meta["dev.mcpgw/unavailable"]` as before. A backend session is opened on the session's
+//! first use of a server (`sessions::ensure`).
 
 use std::sync::Arc;
 
@@ -7,11 +16,10 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use futures::future::join_all;
 use mcpgw_common::jsonrpc;
-use mcpgw_common::session::{BackendSession, SessionClaims};
+use mcpgw_common::session::SessionClaims;
 use serde_json::{json, Map, Value};
 
 use crate::app::{now, App};
-use crate::backend::{self, Ctx};
 use crate::config::Runtime;
 use crate::http::Incoming;
 use crate::{reply, sessions};
@@ -80,35 +88,24 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
     let id = req.id.clone().unwrap_or(Value::Null);
     let params = req.value.get("params").cloned().unwrap_or_else(|| json!({}));
     let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
-    let mut backend_params = params.clone();
-    if let Some(o) = backend_params.as_object_mut() {
-        o.insert("protocolVersion".into(), Value::String(version.into()));
-    }
-    let calls = rt.servers.iter().map(|s| {
-        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": backend_params});
-        let ctx = Ctx { session: None, protocol_version: None, authorization: req.authorization.clone() };
-        async move {
-            let reply = backend::request(app, s, &ctx, &body).await?;
-            let result = reply.result()?.clone();
-            let v = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(version).to_string();
-            let ctx = Ctx { session: reply.session_id.clone(), protocol_version: Some(v), authorization: ctx.authorization };
-            backend::notify(app, s, &ctx, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
-            Ok::<_, backend::BackendError>((reply.session_id, result))
+    let probes = rt.servers.iter().map(|s| async move {
+        if crate::era::due(app, s) {
+            // Stale but usable: answered from it, refreshed behind this answer.
+            let (app, rt, s) = (Arc::clone(app), Arc::clone(rt), Arc::clone(s));
+            tokio::spawn(async move { crate::era::refresh(&app, rt.generation, &s).await });
         }
+        crate::era::probe_with(app, rt.generation, s, req.authorization.as_ref()).await
     });
-    let outcomes = join_all(calls).await;
-    let mut backends = Vec::new();
+    let outcomes = join_all(probes).await;
     let mut caps = Vec::new();
     let mut instructions = Vec::new();
     let mut failed = Vec::new();
     for (s, out) in rt.servers.iter().zip(outcomes) {
         match out {
-            Ok((sid, result)) => {
-                // An empty id records a member that issued no session id (see sessions::member).
-                backends.push(BackendSession { server: s.name.clone(), session_id: sid.unwrap_or_default() });
-                caps.push(result.get("capabilities").cloned().unwrap_or(Value::Null));
-                if let Some(i) = result.get("instructions").and_then(Value::as_str) {
-                    instructions.push((s.name.clone(), i.to_string()));
+            Ok(era) => {
+                caps.push(era.capabilities);
+                if let Some(i) = era.instructions {
+                    instructions.push((s.name.clone(), i));
                 }
             }
             Err(e) => failed.push(crate::backend::unavailable_entry(&s.name, e.reason())),
@@ -121,7 +118,6 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
         expires_at: t + rt.config.session.lifetime_secs,
         subject: sessions::subject(rt, &req.headers),
         protocol_version: version.to_string(),
-        backends,
         accepts_server_requests: declares_capabilities(&params),
     };
     let token = match sessions::mint(rt, &claims) {
@@ -132,7 +128,7 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
         }
     };
     app.metrics.session_minted();
-    tracing::info!(session = %claims.id, version, backends = claims.backends.len(), failed = failed.len(), "session created");
+    tracing::debug!(session = %claims.id, version, failed = failed.len(), "session created");
     let mut result = json!({
         "protocolVersion": version,
         "capabilities": merge_capabilities(caps.iter()),

@@ -127,8 +127,18 @@ async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, 
         app.metrics.cache("miss");
     }
     let (items, hint) = match access {
+        // A list shared between sessions (cache_lists) needs no backend session of this one:
+        // the session's own if it has one, else a throwaway one. Otherwise the list is the
+        // session's use of the server, and opens its backend session if it has none.
+        Access::Session(claims) if s.cache_lists && crate::sessions::known(app, claims, &s.name).is_none() => {
+            let eph = backend::open_ephemeral(app, s, None, auth).await?;
+            let out = fetch_pages(app, rt, s, method, key, &eph.ctx, None).await;
+            eph.close(app, s).await;
+            out?
+        }
         Access::Session(claims) => {
-            let ctx = crate::sessions::ctx(app, claims, s, auth.clone());
+            let session = crate::sessions::ensure(app, claims, s, auth.clone()).await?;
+            let ctx = Ctx { session, protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
             match fetch_pages(app, rt, s, method, key, &ctx, None).await {
                 // The backend forgot the session (it restarted) and did not answer: once more
                 // on a replacement backend session.
@@ -222,23 +232,13 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: &Value, method: &
         Some(c) => decode_cursor(method, c).ok_or((mcpgw_common::jsonrpc::INVALID_PARAMS, "Invalid cursor".to_string()))?,
         None => 0,
     };
-    // A session-protocol client sees the servers its session holds (see sessions::member).
-    let servers: Vec<&Arc<Server>> = rt
-        .servers
-        .iter()
-        .filter(|s| match access {
-            Access::Session(c) => crate::sessions::member(c, &s.name).is_some(),
-            Access::Modern(_) => true,
-        })
-        .collect();
+    // Every configured server: a session holds no fixed set (backend sessions are opened on
+    // first use), so a server added by a reload, or one that was down at initialize, is
+    // listed as soon as it answers.
+    let servers: Vec<&Arc<Server>> = rt.servers.iter().collect();
     let parts = join_all(servers.iter().map(|s| server_list(app, rt, s, method, key, access, auth.clone()))).await;
     let mut all: Vec<&RawValue> = Vec::new();
-    let mut failed: Vec<Value> = rt
-        .servers
-        .iter()
-        .filter(|s| !servers.iter().any(|m| m.name == s.name))
-        .map(|s| crate::backend::unavailable_entry(&s.name, "not_in_session"))
-        .collect();
+    let mut failed: Vec<Value> = Vec::new();
     let mut ttl: Option<u64> = None;
     let mut private = false;
     for (s, p) in servers.iter().zip(&parts) {

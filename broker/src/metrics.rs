@@ -24,6 +24,7 @@ pub struct Metrics {
     reloads: Family<Labels, Counter>,
     list_cache: Family<Labels, Counter>,
     backend_sessions_renewed: Family<Labels, Counter>,
+    backend_sessions_opened: Family<Labels, Counter>,
     pub streams_open: Gauge,
 }
 
@@ -46,6 +47,12 @@ impl Metrics {
         let list_cache = Family::<Labels, Counter>::default();
         let streams_open = Gauge::default();
         let backend_sessions_renewed = Family::<Labels, Counter>::default();
+        let backend_sessions_opened = Family::<Labels, Counter>::default();
+        registry.register(
+            "backend_sessions_opened",
+            "Backend sessions opened on a gateway session's first use of a server (initialize opens none), by server",
+            backend_sessions_opened.clone(),
+        );
         registry.register(
             "backend_sessions_renewed",
             "Replacement backend sessions opened after a backend forgot a session (HTTP 404), by server",
@@ -64,7 +71,7 @@ impl Metrics {
         registry.register("requests_forbidden", "MCP endpoint requests refused with 403 (no or wrong credential, foreign Host), by reason", forbidden.clone());
         registry.register("config_reloads", "Config reload attempts, by result", reloads.clone());
         registry.register("list_cache", "List cache lookups, by result", list_cache.clone());
-        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, forbidden, reloads, list_cache, backend_sessions_renewed, streams_open }
+        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, forbidden, reloads, list_cache, backend_sessions_renewed, backend_sessions_opened, streams_open }
     }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
@@ -85,6 +92,10 @@ impl Metrics {
     pub fn session_renewed(&self, server: &str) {
         self.backend_sessions_renewed.get_or_create(&Self::l(&[("server", server)])).inc();
     }
+    pub fn backend_session_opened(&self, server: &str) {
+        self.backend_sessions_opened.get_or_create(&Self::l(&[("server", server)])).inc();
+    }
+
     pub fn session_minted(&self) {
         self.sessions_minted.inc();
     }

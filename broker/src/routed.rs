@@ -174,29 +174,62 @@ pub async fn legacy(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming, claims: &
         Ok(x) => x,
         Err((code, m)) => return reply::error(StatusCode::OK, req.id.as_ref(), code, &m),
     };
-    if crate::sessions::member(claims, &s.name).is_none() {
-        let m = format!("server {:?} is not part of this session (it was unavailable at initialize, or added since): initialize again to use it", s.name);
-        return reply::error(StatusCode::OK, req.id.as_ref(), jsonrpc::INVALID_PARAMS, &m);
+    let unavailable = |reason: &str| {
+        reply::error(StatusCode::OK, req.id.as_ref(), jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({reason})", s.name))
+    };
+    // The session's first call to this server opens its backend session (initialize opened
+    // none); later ones reuse it.
+    let first_use = crate::sessions::known(app, claims, &s.name).is_none();
+    let session = match crate::sessions::ensure(app, claims, &s, req.authorization.clone()).await {
+        Ok(session) => session,
+        Err(e) => return unavailable(e.reason()),
+    };
+    if first_use {
+        crate::stream::attach(app, claims, &s, req.authorization.clone());
     }
-    let ctx = crate::sessions::ctx(app, claims, &s, req.authorization.clone());
+    let ctx = Ctx { session, protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
     let stale = ctx.session.clone();
-    match proxy(app, &s, &ctx, &req.method, None, body.clone(), req.id.as_ref()).await {
-        Ok(r) => r,
+    let facts = facts(&req.headers);
+    let (answer, used) = match proxy(app, &s, &ctx, &req.method, Some(facts.clone()), body.clone(), req.id.as_ref()).await {
+        Ok(r) => (r, stale),
         // Not processed: repeated once on a replacement backend session, even a tools/call.
         // (A call that failed any other way may have run, and is never repeated.)
-        Err(Forgot) => {
-            let unavailable = |reason: &str| {
-                reply::error(StatusCode::OK, req.id.as_ref(), jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({reason})", s.name))
-            };
-            match crate::sessions::renew(app, claims, &s, stale.as_deref(), req.authorization.clone()).await {
-                Ok(session) => match proxy(app, &s, &Ctx { session, ..ctx }, &req.method, None, body, req.id.as_ref()).await {
-                    Ok(r) => r,
-                    Err(Forgot) => unavailable("session_lost"),
-                },
-                Err(e) => unavailable(e.reason()),
-            }
+        Err(Forgot) => match crate::sessions::renew(app, claims, &s, stale.as_deref(), req.authorization.clone()).await {
+            Ok(session) => match proxy(app, &s, &Ctx { session: session.clone(), ..ctx }, &req.method, Some(facts), body, req.id.as_ref()).await {
+                Ok(r) => (r, session),
+                Err(Forgot) => return unavailable("session_lost"),
+            },
+            Err(e) => return unavailable(e.reason()),
+        },
+    };
+    teach(answer, &s.name, used.as_deref())
+}
+
+/// The facts the filter published for policy (`x-mcp-method`, `x-mcp-servername`,
+/// `x-mcp-toolname`, `x-mcp-sessionid`, … as configured), passed on to the backend as the
+/// filter passes them on a call it sends straight: a backend sees the same headers whether
+/// the session's call was its first (through the broker) or a later one. Never the broker
+/// credential or the backend-session header.
+fn facts(client: &HeaderMap) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in client {
+        let name = k.as_str();
+        if name.starts_with("x-mcp-") && name != mcpgw_common::broker_auth::HEADER && name != mcpgw_common::backend_session::HEADER {
+            h.append(k.clone(), v.clone());
         }
     }
+    h
+}
+
+/// Tells the filter which backend session the call used (`x-mcp-backend-session`), so that the
+/// session's later calls to the server go straight to it. The filter removes the header before
+/// the client sees the answer.
+fn teach(mut answer: Response, server: &str, session: Option<&str>) -> Response {
+    let pair = mcpgw_common::backend_session::encode_pair(server, session.unwrap_or_default());
+    if let Ok(v) = HeaderValue::from_str(&pair) {
+        answer.headers_mut().insert(mcpgw_common::backend_session::HEADER, v);
+    }
+    answer
 }
 
 /// A 2026-07-28 client: straight through to a backend that speaks it; through a throwaway

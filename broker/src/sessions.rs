@@ -53,26 +53,33 @@ pub fn open(app: &App, rt: &Runtime, headers: &HeaderMap, id: Option<&Value>) ->
     if claims.subject.is_some() && claims.subject != subject(rt, headers) {
         return Err(refuse("subject"));
     }
+    adopt(app, rt, &claims, headers);
     Ok(claims)
 }
 
-/// Whether `server` is part of the session, and its own session id if it issued one.
-/// A server that answered `initialize` without a session id is recorded with an empty id
-/// (the filter then sends no `Mcp-Session-Id`); a server absent from the token is not part
-/// of the session (it failed at `initialize`, or was added later: re-initialize to use it).
-pub fn member<'c>(claims: &'c SessionClaims, server: &str) -> Option<Option<&'c str>> {
-    claims
-        .backends
-        .iter()
-        .find(|b| b.server == server)
-        .map(|b| (!b.session_id.is_empty()).then_some(b.session_id.as_str()))
+/// The backend sessions the filter learnt for this session (`x-mcp-backend-session` on a
+/// request, see `mcpgw_common::backend_session`): this broker uses them too, so that after a
+/// broker restart, or on another broker replica, the session's GET stream, notifications and
+/// `DELETE` reach the backend sessions its calls use instead of new ones. Only the filter can
+/// have written the header (it removes client-sent copies, and this endpoint answers only
+/// the broker credential).
+fn adopt(app: &App, rt: &Runtime, claims: &SessionClaims, headers: &HeaderMap) {
+    let Some(value) = headers.get(mcpgw_common::backend_session::HEADER).and_then(|v| v.to_str().ok()) else { return };
+    for (server, id) in mcpgw_common::backend_session::decode(value) {
+        if rt.server(&server).is_none() || id.len() > mcpgw_common::limits::MAX_BACKEND_SESSION_ID_BYTES {
+            continue;
+        }
+        if app.replacement(&claims.id, &server).as_deref() != Some(id.as_str()) {
+            app.set_replacement(&claims.id, &server, id, claims.expires_at);
+        }
+    }
 }
 
+// ---- backend sessions, opened on first use (issue 12) --------------------------------------
 
-// ---- replacement backend sessions (issue 12) ---------------------------------------------
-
-/// At most this many replacement backend sessions (and remembered log levels) are held; a
-/// full map first drops expired entries, then the one whose token expires soonest.
+/// At most this many backend sessions (and remembered log levels) are held; a full map first
+/// drops expired entries, then the one whose token expires soonest (that session's next
+/// broker path to the server opens another; its calls keep the one the filter learnt).
 pub const MAX_REPLACEMENTS: usize = 100_000;
 
 /// A bounded map whose entries expire with the gateway session they belong to.
@@ -121,21 +128,35 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Expiring<K, V> {
 /// `(gateway session id, server name)`.
 pub type SessionServer = (String, String);
 
-/// The backend session id this gateway session uses for `server`: the replacement this broker
-/// opened after the backend forgot the token's one, else the token's. `None` for a server that
-/// is not a member, or one that issued no session id. The one place that answers this: every
-/// broker path (routed calls, lists, GET streams, notifications, answers, `logging/setLevel`,
-/// DELETE) asks here.
-pub fn backend_sid(app: &App, claims: &SessionClaims, server: &str) -> Option<String> {
-    let token_sid = member(claims, server)?;
-    if let Some(replacement) = app.replacement(&claims.id, server) {
-        return (!replacement.is_empty()).then_some(replacement);
-    }
-    token_sid.map(String::from)
+/// The backend session this broker holds for the gateway session with `server`: `None`
+/// when it holds none (the session has not used the server through this broker, and the
+/// filter told of none), `Some(None)` when the backend issued no session id. The one place
+/// that answers this: every broker path (routed calls, lists, GET streams, notifications,
+/// answers, `logging/setLevel`, DELETE) asks here. `initialize` opens none: the token carries
+/// no backend session ids (since token version 3); see [`ensure`].
+pub fn known(app: &App, claims: &SessionClaims, server: &str) -> Option<Option<String>> {
+    app.replacement(&claims.id, server).map(|id| (!id.is_empty()).then_some(id))
 }
 
-/// Capabilities declared for the gateway's client when the broker opens a replacement backend
-/// session. The token records only whether the client declared any (it cannot change
+/// The backend session id this gateway session uses for `server` on this broker, if it holds
+/// one with an id (see [`known`]).
+pub fn backend_sid(app: &App, claims: &SessionClaims, server: &str) -> Option<String> {
+    known(app, claims, server).flatten()
+}
+
+/// The backend session for `(claims, server)`, opened now if this broker holds none: the
+/// session's first use of the server (`initialize` + `notifications/initialized` at the
+/// session's protocol version and with its capabilities, see [`replacement_capabilities`]).
+/// Concurrent first uses open one.
+pub async fn ensure(app: &App, claims: &SessionClaims, server: &Server, auth: Option<HeaderValue>) -> Result<Option<String>, BackendError> {
+    if let Some(k) = known(app, claims, &server.name) {
+        return Ok(k);
+    }
+    open_backend(app, claims, server, None, auth).await
+}
+
+/// Capabilities declared for the gateway's client when the broker opens a backend session for
+/// it (first use or replacement). The token records only whether the client declared any (it cannot change
 /// mid-session, and recording the whole object would grow every token): a client that did is
 /// assumed to handle the requests servers send on calls (roots, sampling, elicitation); one
 /// that did not declares none, as at its `initialize`.
@@ -155,9 +176,25 @@ pub fn replacement_capabilities(claims: &SessionClaims) -> Value {
 /// (`None`: the backend issued none). Concurrent callers that find the replacement already
 /// changed use it instead of opening another.
 pub async fn renew(app: &App, claims: &SessionClaims, server: &Server, stale: Option<&str>, auth: Option<HeaderValue>) -> Result<Option<String>, BackendError> {
-    let current = backend_sid(app, claims, &server.name);
-    if current.as_deref() != stale {
-        return Ok(current);
+    open_backend(app, claims, server, Some(stale), auth).await
+}
+
+/// Opens a backend session for `(claims, server)`: a replacement for `replacing` (`Some`, the
+/// id the backend forgot) or the first one (`None`). One at a time per pair: a caller that
+/// finds the question already answered (someone opened it meanwhile) uses that answer.
+async fn open_backend(app: &App, claims: &SessionClaims, server: &Server, replacing: Option<Option<&str>>, auth: Option<HeaderValue>) -> Result<Option<String>, BackendError> {
+    let settled = || -> Option<Option<String>> {
+        let current = known(app, claims, &server.name);
+        match replacing {
+            None => current,
+            Some(stale) => {
+                let current = current.flatten();
+                (current.as_deref() != stale).then_some(current)
+            }
+        }
+    };
+    if let Some(done) = settled() {
+        return Ok(done);
     }
     let shard = {
         use std::hash::{Hash, Hasher};
@@ -169,9 +206,8 @@ pub async fn renew(app: &App, claims: &SessionClaims, server: &Server, stale: Op
         Some(m) => Some(m.lock().await),
         None => None,
     };
-    let current = backend_sid(app, claims, &server.name);
-    if current.as_deref() != stale {
-        return Ok(current);
+    if let Some(done) = settled() {
+        return Ok(done);
     }
     let init = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": claims.protocol_version,
@@ -185,12 +221,22 @@ pub async fn renew(app: &App, claims: &SessionClaims, server: &Server, stale: Op
     let ctx = Ctx { session: reply.session_id.clone(), protocol_version: Some(version), authorization: base.authorization };
     backend::notify(app, server, &ctx, &serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
     app.set_replacement(&claims.id, &server.name, reply.session_id.clone().unwrap_or_default(), claims.expires_at);
-    app.metrics.session_renewed(&server.name);
+    if replacing.is_some() {
+        app.metrics.session_renewed(&server.name);
+    } else {
+        app.metrics.backend_session_opened(&server.name);
+    }
     let level = app.log_level(&claims.id);
     let mut restored = false;
     if let Some(level) = &level {
         let set = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "logging/setLevel", "params": {"level": level}});
         restored = backend::request(app, server, &ctx, &set).await.is_ok_and(|r| r.result().is_ok());
+    }
+    if replacing.is_none() {
+        // The session's first use of the server: the log level it set before (if through
+        // this broker) was applied above; nothing was lost.
+        tracing::debug!(session = %claims.id, server = %server.name, "opened a backend session on first use");
+        return Ok(reply.session_id);
     }
     tracing::info!(session = %claims.id, server = %server.name, restored_log_level = restored, "backend forgot the session (404): opened a replacement backend session");
     let lost = if restored {

@@ -210,10 +210,13 @@ pub fn respond(app: &Arc<App>, first: Option<Value>, mut rx: mpsc::Receiver<Rela
 }
 
 /// GET on the endpoint: merges the client's backend sessions' streams, resuming them as
-/// `last_event_id` says (see [`Resume`]).
+/// `last_event_id` says (see [`Resume`]). Only servers the session has a backend session with
+/// (opened on its first use, by this broker or learnt by the filter and passed on) get one: a
+/// server the session never used has no session to notify it about. A backend session this
+/// broker opens later joins the streams open then ([`attach`]).
 pub async fn get(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, auth: Option<HeaderValue>, last_event_id: Option<&str>) -> Response {
     let rt = app.runtime();
-    let resume = Resume::parse(last_event_id, |name| crate::sessions::backend_sid(app, claims, name).is_some());
+    let resume = Resume::parse(last_event_id, |name| crate::sessions::known(app, claims, name).is_some());
     let (tx, rx) = mpsc::channel(256);
     let shared_claims = Arc::new(claims.clone());
     for s in &rt.servers {
@@ -247,6 +250,29 @@ pub async fn get(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, 
     respond(app, None, rx, Arc::new(Some), replay_only)
 }
 
+/// A backend session was just opened for `claims` with `s` (the session's first use of the
+/// server, or a replacement): its GET stream joins the session's GET streams already open on
+/// this broker, so that a client that opened its GET stream right after `initialize` (as the
+/// SDKs do, before any backend session existed) hears from the servers it goes on to use.
+pub fn attach(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, s: &Arc<Server>, auth: Option<HeaderValue>) {
+    let senders = app.session_stream_senders(&claims.id);
+    if senders.is_empty() {
+        return;
+    }
+    let ctx = crate::sessions::ctx(app, claims, s, auth);
+    if ctx.session.is_none() {
+        return;
+    }
+    for tx in senders {
+        let (app, s, ctx) = (app.clone(), s.clone(), ctx.clone());
+        tokio::spawn(async move {
+            if let Some(resp) = open_get(&app, &s, &ctx, None).await {
+                pump(app, s, resp, tx, false).await;
+            }
+        });
+    }
+}
+
 /// Forwards a client's response to a server request back to the server that asked. An id
 /// the broker did not tag (a request that reached the client on a stream the broker did not
 /// relay, e.g. a tool call's SSE answer through the filter) goes to every backend session of
@@ -257,7 +283,7 @@ pub async fn forward_response(app: &Arc<App>, claims: Option<&mcpgw_common::sess
     let Some((server, id)) = tagged else {
         let Some(claims) = claims else { return false };
         let sends = rt.servers.iter().filter_map(|s| {
-            crate::sessions::backend_sid(app, claims, &s.name)?;
+            crate::sessions::known(app, claims, &s.name)?;
             Some(crate::sessions::notify(app, claims, s, auth.clone(), msg))
         });
         futures::future::join_all(sends).await;

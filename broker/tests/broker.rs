@@ -96,10 +96,9 @@ async fn delete_ends_the_gateway_session_and_backend_sessions() {
     let alpha = RmcpServer::start("alpha", &["echo"]).await;
     let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
     let token = raw_initialize(&broker.url()).await;
-    // The backend's own session id, from inside the token (the test holds the key).
-    let codec = mcpgw_common::session::SessionCodec::new(&[mcpgw_common::session::SessionKey::from_base64(KEY).unwrap()]).unwrap();
-    let claims = codec.open(&token, u64::MAX / 2 - 1).or_else(|_| codec.open(&token, 0)).unwrap();
-    let backend_sid = claims.backend_session("alpha").unwrap().to_string();
+    // The backend's own session id, opened by the session's first call.
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "a_echo", "arguments": {"text": "x"}}});
+    let (_, backend_sid) = taught_backend_session(&broker.url(), &token, call).await;
     let list = json!({"jsonrpc":"2.0","id":3,"method":"tools/list"});
     let (status, _, _) = rpc(&alpha.url, Some(&backend_sid), &[], list.clone()).await;
     assert_eq!(status, 200);

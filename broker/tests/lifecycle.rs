@@ -14,6 +14,11 @@ async fn list_changed_from_a_backend_reaches_the_client_stream() {
     let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
     let (c, mut events) = watching_client(&broker.url()).await;
     assert_eq!(tool_names(&c).await, vec!["a_echo"]);
+    // The session uses alpha (initialize and a cached list open no backend session): its
+    // backend session's GET stream joins the client's, open since initialize.
+    broker.wait_streams_open(1).await;
+    let args = json!({"text": "x"}).as_object().cloned().unwrap();
+    c.call_tool(CallToolRequestParams::new("a_echo").with_arguments(args)).await.unwrap();
     // Give the client's GET stream a moment to be fanned in (bounded retries, no timing
     // assertion): notify until the client hears it.
     let mut heard = false;
@@ -52,7 +57,9 @@ async fn hot_reload_adds_and_removes_servers() {
     broker.write_config(&config_yaml(broker.port, &[("beta", &beta.url, "b_", 5000)]));
     broker.wait_generation(3).await;
     assert_eq!(tool_names(&fresh).await, vec!["b_echo"]);
-    assert_eq!(tool_names(&old).await, Vec::<String>::new(), "the old session holds no beta session");
+    // A session has no fixed set of servers (backend sessions are opened on first use): the
+    // old session sees beta too.
+    assert_eq!(tool_names(&old).await, vec!["b_echo"], "the old session sees the servers in force");
     old.cancel().await.unwrap();
     fresh.cancel().await.unwrap();
 }

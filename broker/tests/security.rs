@@ -170,9 +170,10 @@ async fn backend_addresses_and_connect_errors_stay_out_of_client_answers() {
 
     // Lists name it the same way.
     let (_, _, msg) = rpc(&url, Some(&token), &[], json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
-    assert_eq!(msg["result"]["_meta"]["dev.mcpgw/unavailable"], json!([{"server": "dead", "reason": "not_in_session"}]), "{msg}");
+    assert_eq!(msg["result"]["_meta"]["dev.mcpgw/unavailable"], json!([{"server": "dead", "reason": "unavailable"}]), "{msg}");
+    assert_says_nothing_internal("a list", &msg.to_string(), dead_port);
 
-    // A routed session call to a member that went away.
+    // A routed session call to a server that went away.
     drop(gone);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "g_echo", "arguments": {"text": "x"}}});
@@ -204,9 +205,9 @@ async fn a_deleted_session_is_refused_on_every_path_and_its_backend_sessions_end
     let url = broker.url();
     let token = raw_initialize(&url).await;
     let other = raw_initialize(&url).await;
-    let codec = mcpgw_common::session::SessionCodec::new(&[mcpgw_common::session::SessionKey::from_base64(KEY).unwrap()]).unwrap();
-    let backend_sid = codec.open(&token, 0).unwrap().backend_session("alpha").unwrap().to_string();
     let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "a_echo", "arguments": {"text": "x"}}});
+    // The first call opens the session's backend session (initialize opened none).
+    let (_, backend_sid) = taught_backend_session(&url, &token, call.clone()).await;
     let (_, _, msg) = rpc(&url, Some(&token), &[], call.clone()).await;
     assert!(msg.get("result").is_some(), "{msg}");
 

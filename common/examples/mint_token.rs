@@ -1,7 +1,7 @@
 //! Mints a gateway session token, for tests and debugging:
 //!
 //! ```sh
-//! cargo run -p mcpgw-common --example mint_token -- KEY_B64 [--ttl SECS] [--sub SUBJECT] [SERVER=SESSION_ID ...]
+//! cargo run -p mcpgw-common --example mint_token -- KEY_B64 [--ttl SECS] [--sub SUBJECT]
 //! ```
 //!
 //! The nonce is derived from the current time and process id: fine for a test tool, not for
@@ -9,21 +9,18 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mcpgw_common::session::{BackendSession, SessionClaims, SessionCodec, SessionKey};
+use mcpgw_common::session::{SessionClaims, SessionCodec, SessionKey};
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let key = SessionKey::from_base64(&args.next().ok_or("usage: mint_token KEY_B64 [--ttl S] [--sub SUB] [SERVER=ID ...]")?)?;
+    let key = SessionKey::from_base64(&args.next().ok_or("usage: mint_token KEY_B64 [--ttl S] [--sub SUB]")?)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?;
-    let (mut ttl, mut subject, mut backends) = (3600u64, None, Vec::new());
+    let (mut ttl, mut subject) = (3600u64, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--ttl" => ttl = args.next().and_then(|v| v.parse().ok()).ok_or("--ttl needs seconds")?,
             "--sub" => subject = Some(args.next().ok_or("--sub needs a value")?),
-            pair => {
-                let (server, session_id) = pair.split_once('=').ok_or("expected SERVER=SESSION_ID")?;
-                backends.push(BackendSession { server: server.into(), session_id: session_id.into() });
-            }
+            other => return Err(format!("unexpected argument {other:?} (tokens carry no backend session ids since version 3)")),
         }
     }
     let claims = SessionClaims {
@@ -32,7 +29,6 @@ fn main() -> Result<(), String> {
         expires_at: now.as_secs() + ttl,
         subject,
         protocol_version: "2025-11-25".into(),
-        backends,
         // As if the client declared capabilities: the filter namespaces server requests.
         accepts_server_requests: true,
     };

@@ -14,6 +14,7 @@
 //! This crate is on the filter's hot path, so it follows the filter's rules: no `unwrap`,
 //! `expect`, `panic!` or unchecked indexing (see the workspace lints).
 
+pub mod backend_session;
 pub mod broker_auth;
 pub mod config;
 pub mod gateway;

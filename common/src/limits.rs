@@ -96,6 +96,11 @@ pub const MAX_URI_BYTES: usize = 2048;
 /// `x-mcp-method` header, a filter state value and a counter lookup.
 pub const MAX_METHOD_BYTES: usize = 128;
 
+/// Longest backend session id the gateway keeps (filter shared data, broker memory). MCP
+/// session ids are short (a UUID, a hash); a longer one is not learnt by the filter (the
+/// session's calls to that server then keep going through the broker).
+pub const MAX_BACKEND_SESSION_ID_BYTES: usize = 512;
+
 /// Checks a JSON-RPC method against [`MAX_METHOD_BYTES`]. The error is the message of a
 /// JSON-RPC -32600 (Invalid Request, HTTP 400). It never repeats the value.
 pub fn check_method(method: &str) -> Result<(), String> {

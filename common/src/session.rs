@@ -1,8 +1,14 @@
 //! The gateway session token: what a client holds as its `Mcp-Session-Id`.
 //!
-//! All session state lives in the token, so any broker or Envoy replica, and a broker that
-//! restarted, can serve any session. The broker mints it after `initialize`; the filter opens
-//! it on every request to find the backend's own session id.
+//! The token holds what every replica needs to serve the session (its id, lifetime, subject,
+//! protocol version, whether the client declared capabilities), so any broker or Envoy
+//! replica, and a broker that restarted, can serve it. The broker mints it at `initialize`
+//! without opening any backend session; the filter opens it on every request.
+//!
+//! Backend session ids are **not** in the token (since version 3): a backend session is
+//! opened on the session's first use of that server (by the broker, which keeps it in memory
+//! and tells the filter on its answer; the filter keeps it in Envoy's shared data). See the
+//! README, "Sessions cost what they use".
 //!
 //! Format (all base64url, no padding, so it is a valid visible-ASCII session id):
 //!
@@ -21,7 +27,9 @@
 //!
 //! The version changes whenever the claims change shape (postcard is not self-describing):
 //! tokens of another version are refused as malformed, so clients of an upgraded gateway
-//! initialize once more. Version 2 added `accepts_server_requests`.
+//! initialize once more. Version 2 added `accepts_server_requests`. Version 3 removed
+//! `backends` (the backend session ids, one per server, opened at `initialize`): a client
+//! holding a version-2 token gets one 404 and initializes again.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -29,7 +37,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 const AAD_CONTEXT: &[u8] = b"mcpgw-session";
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
@@ -37,15 +45,6 @@ const TAG_LEN: usize = 16;
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// At most this many keys are tried when opening a token.
 pub const MAX_KEYS: usize = 4;
-
-/// One backend's own session, held inside the gateway session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackendSession {
-    /// Server name, as in the config.
-    pub server: String,
-    /// The backend's `Mcp-Session-Id`.
-    pub session_id: String,
-}
 
 /// What the token carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,31 +59,12 @@ pub struct SessionClaims {
     pub subject: Option<String>,
     /// The protocol version negotiated with the client.
     pub protocol_version: String,
-    /// Backend sessions, one per server that issued one.
-    pub backends: Vec<BackendSession>,
     /// Whether the client declared any capability at initialize. A client that declared none
     /// is sent no server requests (sampling, elicitation, roots) by a conforming server, so
     /// the filter can pass a backend's SSE answers through without reading them (it reads
     /// them to namespace server request ids otherwise). Pings are the exception the protocol
     /// allows; a client answering one would reach the broker, not the backend.
     pub accepts_server_requests: bool,
-}
-
-impl SessionClaims {
-    /// Whether `server` joined this session, and the session id it issued: `Some(None)` for
-    /// a server that joined without issuing one (stored with an empty id), `None` for a server
-    /// that is not part of the session (it failed at initialize, or was added later).
-    pub fn backend(&self, server: &str) -> Option<Option<&str>> {
-        self.backends
-            .iter()
-            .find(|b| b.server == server)
-            .map(|b| Some(b.session_id.as_str()).filter(|id| !id.is_empty()))
-    }
-
-    /// The backend's own session id for `server`, if it issued one.
-    pub fn backend_session(&self, server: &str) -> Option<&str> {
-        self.backend(server).flatten()
-    }
 }
 
 /// Why a token was refused. The client is told only "session not found"; the kind goes to
@@ -228,10 +208,6 @@ mod tests {
             expires_at: 2_000,
             subject: Some("alice".into()),
             protocol_version: "2025-11-25".into(),
-            backends: vec![
-                BackendSession { server: "alpha".into(), session_id: "a-123".into() },
-                BackendSession { server: "beta".into(), session_id: "b-456".into() },
-            ],
             accepts_server_requests: true,
         }
     }
@@ -247,13 +223,6 @@ mod tests {
         assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         let back = c.open(&t, 1_500).unwrap();
         assert_eq!(back, claims());
-        assert_eq!(back.backend_session("beta"), Some("b-456"));
-        assert_eq!(back.backend_session("gamma"), None);
-        assert_eq!(back.backend("gamma"), None);
-        let mut joined_without_id = claims();
-        joined_without_id.backends.push(BackendSession { server: "gamma".into(), session_id: String::new() });
-        assert_eq!(joined_without_id.backend("gamma"), Some(None));
-        assert_eq!(joined_without_id.backend_session("gamma"), None);
     }
 
     #[test]

@@ -14,12 +14,14 @@
 //! -32001 (session not found), exactly as an unknown session: the client initializes again.
 //!
 //! **Layout and memory bound.** The store holds [`BUCKETS`] keys
-//! `mcp_gateway.revoked.<00..ff>`; a session id hashes (FNV-1a) to one of them. Each value is
+//! `mcp_gateway.revoked.<000..3ff>`; a session id hashes (FNV-1a) to one of them. Each value is
 //! lines `<id> <expires_at>\n`, at most [`BUCKET_CAPACITY`] of them: writing a bucket first
 //! drops the entries whose token has expired anyway, and when it is still full, the entry
 //! closest to its expiry (the least remaining harm). Ids are the broker's 16 hex characters,
-//! so an entry is ~28 bytes and the whole set at most `256 × 64 × ~28 B ≈ 460 KB` per Envoy
-//! process, holding at least the 16,384 most recently revoked live sessions. Envoy's shared
+//! so a revocation is ~28 bytes (a learnt backend session, below, ~80). The whole set holds
+//! at most 65,536 lines (`1024 × 64`, at most ~5 MB per Envoy process with every line a
+//! learnt id); revocations are evicted only after every mark and learnt id of their bucket,
+//! so at least the 65,536 most recently revoked live sessions are kept. Envoy's shared
 //! data cannot delete keys, which is why the key set is fixed rather than one key per
 //! session.
 //!
@@ -38,16 +40,29 @@
 //! revocations share the bucket bound above: an evicted mark only means that one more call of
 //! that session goes straight to the backend, gets its 404 and is marked again.
 //!
+//! **Learnt backend sessions** (issue 12, part 2: sessions cost what they use) live there
+//! too, as lines `<id>/<server>=<backend session id> <expires_at>`: `initialize` opens no
+//! backend session, the broker opens one on the session's first call to a server and says so
+//! on its answer (`x-mcp-backend-session`, removed here before the client sees it), and the
+//! filter writes it down so that the session's later calls to that server go straight to the
+//! backend. The same one read per request answers it. One line per (session, server): a
+//! learnt id replaces a stale mark and the other way round (a 404 for a learnt id marks it
+//! stale; the broker's replacement is learnt in turn). An evicted learnt id costs one broker
+//! hop, after which it is learnt again. At 10,000 sessions using 2 servers each, a bucket
+//! holds ~20 lines (~1.6 KB copied per request).
+//!
 //! **Other Envoy replicas** cannot see this process's shared data: they keep accepting the
 //! token until it expires (`session.lifetime_secs`, 24 h by default), unless the broker or
 //! the backend refuses it (the broker ends the backend sessions it holds on `DELETE`, and a
 //! backend that forgot its session answers 404 itself). An Envoy restart forgets the set too.
 //! Deployments that need a fleet-wide revocation should keep session lifetimes short.
 
+use mcpgw_common::backend_session;
+
 use crate::host::Host;
 
 /// Shared data keys used for revocations.
-pub const BUCKETS: u32 = 256;
+pub const BUCKETS: u32 = 1024;
 /// Entries kept per bucket.
 pub const BUCKET_CAPACITY: usize = 64;
 /// Compare-and-swap attempts before a revocation is given up (another VM kept writing the
@@ -58,21 +73,14 @@ const WRITE_ATTEMPTS: usize = 8;
 pub fn bucket_key(session_id: &str) -> String {
     // FNV-1a: ids are random, so any spreading hash will do; this one needs no dependency.
     let hash = session_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    format!("mcp_gateway.revoked.{:02x}", hash % BUCKETS)
+    format!("mcp_gateway.revoked.{:03x}", hash % BUCKETS)
 }
 
 /// How an id is written in a bucket: as it is when it is made of safe bytes (the broker's ids
-/// are hex), otherwise hex-encoded behind a `~`, so that no id can break the line format.
+/// are hex), otherwise hex-encoded behind a `~`, so that no id can break the line format (the
+/// encoding of the `x-mcp-backend-session` header, `mcpgw_common::backend_session`).
 fn entry_id(session_id: &str) -> std::borrow::Cow<'_, str> {
-    if !session_id.is_empty() && session_id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
-        return std::borrow::Cow::Borrowed(session_id);
-    }
-    let mut out = String::with_capacity(1 + 2 * session_id.len());
-    out.push('~');
-    for b in session_id.bytes() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    std::borrow::Cow::Owned(out)
+    backend_session::encode_part(session_id)
 }
 
 /// The `(id, expires_at)` entries of a bucket value; malformed lines are skipped.
@@ -91,19 +99,55 @@ fn stale_entry(session_id: &str, server: &str) -> String {
     format!("{}/{}", entry_id(session_id), entry_id(server))
 }
 
+/// The line key of a learnt backend session: `<session>/<server>=<backend session id>`.
+fn learned_entry(session_id: &str, server: &str, backend_session_id: &str) -> String {
+    format!("{}/{}={}", entry_id(session_id), entry_id(server), entry_id(backend_session_id))
+}
+
+/// Whether line key `entry` is about the pair `<session>/<server>` (a stale mark or a learnt
+/// id): at most one such line is kept per pair.
+fn is_about_pair(entry: &[u8], pair: &[u8]) -> bool {
+    entry.strip_prefix(pair).is_some_and(|rest| rest.is_empty() || rest.first() == Some(&b'='))
+}
+
 /// What the store says about one session.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Marks {
     /// Ended by a `DELETE` seen by this Envoy.
     pub revoked: bool,
-    /// Servers (as [`entry_id`]s) whose backend session in the token is stale.
+    /// Servers (as [`entry_id`]s) whose backend session is stale: a restarted backend forgot
+    /// it, and the broker holds (or opens) the replacement.
     stale: Vec<Vec<u8>>,
+    /// Backend sessions learnt from the broker: (server as an [`entry_id`], the backend's
+    /// session id, empty for a backend that issues none).
+    learned: Vec<(Vec<u8>, String)>,
 }
 
 impl Marks {
-    /// Whether `server`'s backend session in the token was forgotten by a restarted backend.
+    /// Whether `server`'s backend session was forgotten by a restarted backend.
     pub fn is_stale(&self, server: &str) -> bool {
         !self.stale.is_empty() && self.stale.iter().any(|s| s.as_slice() == entry_id(server).as_bytes())
+    }
+
+    /// The backend session id this Envoy learnt for `server` (`Some("")`: the backend issues
+    /// none), `None` when the session has none with it yet (or it is stale).
+    pub fn learned(&self, server: &str) -> Option<&str> {
+        if self.learned.is_empty() {
+            return None;
+        }
+        let wanted = entry_id(server);
+        self.learned.iter().find(|(s, _)| s.as_slice() == wanted.as_bytes()).map(|(_, id)| id.as_str())
+    }
+
+    /// The learnt pairs as the `x-mcp-backend-session` request header carries them to the
+    /// broker; `None` when there are none.
+    pub fn learned_header(&self) -> Option<String> {
+        if self.learned.is_empty() {
+            return None;
+        }
+        let pairs: Vec<String> =
+            self.learned.iter().map(|(server, id)| format!("{} {}", String::from_utf8_lossy(server), entry_id(id))).collect();
+        Some(pairs.join(", "))
     }
 }
 
@@ -116,7 +160,15 @@ pub fn lookup(host: &dyn Host, session_id: &str) -> Marks {
         let Some(rest) = entry.strip_prefix(id.as_bytes()) else { continue };
         match rest.split_first() {
             None => marks.revoked = true,
-            Some((b'/', server)) => marks.stale.push(server.to_vec()),
+            Some((b'/', pair)) => match pair.iter().position(|b| *b == b'=') {
+                None => marks.stale.push(pair.to_vec()),
+                Some(eq) => {
+                    let (server, sid) = pair.split_at(eq);
+                    if let Some(sid) = sid.get(1..).and_then(backend_session::decode_part) {
+                        marks.learned.push((server.to_vec(), sid));
+                    }
+                }
+            },
             Some(_) => {}
         }
     }
@@ -132,13 +184,25 @@ pub fn is_revoked(host: &dyn Host, session_id: &str) -> bool {
 /// `false` when the write kept losing to other VMs' writes of the same bucket.
 pub fn revoke(host: &mut dyn Host, session_id: &str, expires_at: u64, now: u64) -> bool {
     let id = entry_id(session_id).into_owned();
-    record(host, session_id, &id, expires_at, now)
+    record(host, session_id, &id, |e| e == id.as_bytes(), expires_at, now)
 }
 
 /// Records that `server` forgot its backend session of `session_id` (it answered 404): until
-/// the token expires, this Envoy sends that session's calls for `server` to the broker.
+/// the broker teaches a new one (or the token expires), this Envoy sends that session's calls
+/// for `server` to the broker. Replaces the learnt id of the pair.
 pub fn mark_stale(host: &mut dyn Host, session_id: &str, server: &str, expires_at: u64, now: u64) -> bool {
-    record(host, session_id, &stale_entry(session_id, server), expires_at, now)
+    let pair = stale_entry(session_id, server);
+    record(host, session_id, &pair, |e| is_about_pair(e, pair.as_bytes()), expires_at, now)
+}
+
+/// Records the backend session the broker opened for `(session_id, server)` (from its
+/// `x-mcp-backend-session` answer header): this Envoy's workers send the session's later
+/// calls for `server` straight to the backend with it. Replaces a stale mark or an older id
+/// of the pair; kept until the token expires (or evicted, see the module docs).
+pub fn learn(host: &mut dyn Host, session_id: &str, server: &str, backend_session_id: &str, expires_at: u64, now: u64) -> bool {
+    let pair = stale_entry(session_id, server);
+    let entry = learned_entry(session_id, server, backend_session_id);
+    record(host, session_id, &entry, |e| is_about_pair(e, pair.as_bytes()), expires_at, now)
 }
 
 fn contains(host: &dyn Host, key: &str, entry: &str) -> bool {
@@ -147,17 +211,24 @@ fn contains(host: &dyn Host, key: &str, entry: &str) -> bool {
     found
 }
 
-/// Writes line `entry` into the bucket of `session_id` (compare-and-swap, bounded bucket).
-fn record(host: &mut dyn Host, session_id: &str, entry: &str, expires_at: u64, now: u64) -> bool {
+/// Writes line `entry` into the bucket of `session_id` (compare-and-swap, bounded bucket),
+/// dropping the lines `replaces` says it supersedes. A full bucket drops expired lines, then
+/// marks and learnt ids before revocations (losing one costs a broker hop, losing a revocation
+/// would let an ended session back in), each the one closest to its expiry first.
+fn record(host: &mut dyn Host, session_id: &str, entry: &str, replaces: impl Fn(&[u8]) -> bool, expires_at: u64, now: u64) -> bool {
     let key = bucket_key(session_id);
     let id = entry;
     for _ in 0..WRITE_ATTEMPTS {
         let (current, cas) = host.shared_data(&key);
         let current = current.unwrap_or_default();
         let mut kept: Vec<(&[u8], u64)> =
-            entries(&current).filter(|(entry, expires)| *expires > now && *entry != id.as_bytes()).collect();
+            entries(&current).filter(|(entry, expires)| *expires > now && !replaces(entry)).collect();
         while kept.len() >= BUCKET_CAPACITY {
-            let soonest = kept.iter().enumerate().min_by_key(|(_, (_, expires))| *expires).map(|(i, _)| i);
+            let soonest = kept
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (entry, expires))| (!entry.contains(&b'/'), *expires))
+                .map(|(i, _)| i);
             match soonest {
                 Some(i) => {
                     kept.swap_remove(i);
@@ -239,7 +310,7 @@ mod tests {
         assert!(!is_revoked(&h, &same[1]), "then the one closest to its expiry");
         assert!(is_revoked(&h, same.last().unwrap()));
         let all_buckets = BUCKETS as usize * BUCKET_CAPACITY;
-        assert_eq!(all_buckets, 16_384);
+        assert_eq!(all_buckets, 65_536);
     }
 
     #[test]

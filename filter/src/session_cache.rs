@@ -93,7 +93,6 @@ mod tests {
             expires_at: 10,
             subject: None,
             protocol_version: "v".into(),
-            backends: vec![],
             accepts_server_requests: false,
         })
     }

@@ -14,6 +14,7 @@
 
 use std::rc::Rc;
 
+use mcpgw_common::backend_session;
 use mcpgw_common::broker_auth;
 use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::ids::{is_malformed_mapped_id, unmap_server_request_id};
@@ -72,9 +73,12 @@ pub struct Stream {
     answered: bool,
     /// What this Envoy recorded about the session (read with the revocation check).
     marks: revocation::Marks,
-    /// Set when the request went straight to a backend with the backend session id from the
-    /// token: a 404 then means the backend forgot that session.
+    /// Set when the request went straight to a backend with a learnt backend session id: a
+    /// 404 then means the backend forgot that session.
     direct: Option<DirectCall>,
+    /// A session-bearing request sent to the broker: its answer may carry a backend session
+    /// the broker opened (`x-mcp-backend-session`), learnt and removed here.
+    via_broker: bool,
 }
 
 /// A call sent straight to a backend under the token's backend session id.
@@ -106,6 +110,7 @@ impl Stream {
             answered: false,
             marks: revocation::Marks::default(),
             direct: None,
+            via_broker: false,
         }
     }
 
@@ -289,6 +294,9 @@ impl Stream {
         if self.answered {
             return Action::Continue;
         }
+        if self.via_broker {
+            self.learn_backend_session(host);
+        }
         let plugin = Rc::clone(&self.plugin);
         let Some(server) = self.routed_to.and_then(|i| plugin.config.servers.get(i)) else {
             return Action::Continue;
@@ -316,7 +324,27 @@ impl Stream {
         Action::Continue
     }
 
-    /// The backend answered 404 to a call sent with its session id from the token: it no
+    /// The broker's answer to a session-bearing request: when it opened (or replaced) a
+    /// backend session for the call, it says so in `x-mcp-backend-session`. The header is
+    /// removed (a client never sees a backend session id) and the id written to shared data,
+    /// so that every worker of this Envoy sends the session's later calls for that server
+    /// straight to the backend. One header read per such answer; a write only when the broker
+    /// taught something (the first call of a session to a server, or after a restart).
+    fn learn_backend_session(&mut self, host: &mut dyn Host) {
+        let Some(value) = host.response_header(backend_session::HEADER) else { return };
+        host.remove_response_header(backend_session::HEADER);
+        let Some(claims) = self.session.clone() else { return };
+        let now = host.now_unix_secs();
+        for (server, id) in backend_session::decode(&value) {
+            let known = self.plugin.config.servers.iter().any(|s| s.name == server);
+            if !known || id.len() > limits::MAX_BACKEND_SESSION_ID_BYTES || self.marks.learned(&server) == Some(id.as_str()) {
+                continue;
+            }
+            revocation::learn(host, &claims.id, &server, &id, claims.expires_at, now);
+        }
+    }
+
+    /// The backend answered 404 to a call sent with a learnt backend session id: it no
     /// longer knows that session (it restarted), so it did not run the call. The 404 must not
     /// reach the client (the spec tells a client to drop its whole session on a 404, every
     /// other backend's state with it). The session's later calls to this server go to the
@@ -427,10 +455,10 @@ impl Stream {
             // The broker holds the replacement backend session: it forwards the answer.
             return None;
         }
-        // An Rc clone, so the backend's id can be borrowed while `self` is mutated.
-        let session = self.session.clone();
-        let backend_session = match &session {
-            Some(claims) => claims.backend(&server.name)?,
+        // Within a session, only a backend session this Envoy learnt can take the answer
+        // straight; otherwise the broker (which opened it) forwards it.
+        let backend_session = match &self.session {
+            Some(_) => Some(self.marks.learned(&server.name)?.to_string()),
             None => None,
         };
         // The original id is raw JSON (a number or a string literal): spliced in as it is.
@@ -438,6 +466,7 @@ impl Stream {
         let body = message::splice_raw_keeping_length(msg.body(), span.clone(), raw_id.as_bytes())
             .or_else(|| message::splice_raw(msg.body(), span, raw_id.as_bytes()))?;
         replace_body(host, msg, &body);
+        let backend_session = backend_session.as_deref().filter(|id| !id.is_empty());
         Some(self.forward_to_server(host, msg, index, server, backend_session))
     }
 
@@ -457,31 +486,41 @@ impl Stream {
         let Some(server) = plugin.config.servers.get(dest.server) else {
             return self.route_to_broker(host, Other::Unknown, Some(msg));
         };
-        if let Some(claims) = &self.session {
-            if claims.backend(&server.name).is_none() {
-                let message = format!(
-                    "Server {:?} is not part of this session (it was unavailable at initialize or added since): initialize a new session to use it",
-                    server.name
-                );
-                self.publish(host, metadata::F_METHOD, msg.method.as_deref());
-                return self.refuse(host, ErrorKind::InvalidParams, Refusal::new(200, INVALID_PARAMS, message).with_id(msg.id));
-            }
-        }
-        // A restarted backend forgot this session's backend session: the broker holds the
-        // replacement, and serves the call with it (as for 2026-07-28 calls below).
-        let stale = self.session.is_some() && self.marks.is_stale(&server.name);
-        if stale || (self.is_modern() && !server.sessionless) {
+        // Within a session: the backend session this Envoy learnt for the server, if any.
+        // `initialize` opened none; the broker opens one on first use and teaches it on its
+        // answer (`x-mcp-backend-session`), so the session's later calls go straight.
+        let learned = if self.session.is_some() { self.marks.learned(&server.name).map(String::from) } else { None };
+        // A restarted backend forgot this session's backend session (stale), or the session
+        // has none with this server yet: the broker serves the call (as for 2026-07-28 calls
+        // below), opening the backend session it needs.
+        let via_broker = self.session.is_some() && learned.is_none();
+        if via_broker || (self.is_modern() && !server.sessionless) {
             // The broker routes by the exposed name itself: body and headers go on untouched,
             // but policy still gets the facts.
             let own = dest.target.value.get(dest.own_start..).unwrap_or_default();
             self.publish(host, metadata::F_SERVER, Some(&server.name));
             self.publish(host, dest.fact, Some(own));
+            if via_broker {
+                // The broker relays the backend's answer as it is: its server requests are
+                // namespaced here, as on the direct path, so the client's answers find the
+                // backend that asked.
+                self.routed_to = Some(dest.server);
+            }
             return self.route_to_broker(host, Other::Unknown, Some(msg));
         }
-        self.route_to_backend(host, msg, dest, server)
+        // An empty learnt id: the backend issues no session ids.
+        let backend_session = learned.as_deref().filter(|id| !id.is_empty());
+        self.route_to_backend(host, msg, dest, server, backend_session)
     }
 
-    fn route_to_backend(&mut self, host: &mut dyn Host, msg: &Message<'_>, dest: Destination<'_>, server: &ServerConfig) -> Action {
+    fn route_to_backend(
+        &mut self,
+        host: &mut dyn Host,
+        msg: &Message<'_>,
+        dest: Destination<'_>,
+        server: &ServerConfig,
+        backend_session: Option<&str>,
+    ) -> Action {
         let exposed = dest.target.value.as_ref();
         let unprefixed = exposed.get(dest.own_start..).unwrap_or(exposed);
         if unprefixed != exposed {
@@ -494,8 +533,6 @@ impl Stream {
         }
         self.publish(host, metadata::F_METHOD, msg.method.as_deref());
         self.publish(host, dest.fact, Some(unprefixed));
-        let session = self.session.clone();
-        let backend_session = session.as_ref().and_then(|c| c.backend_session(&server.name));
         self.forward_to_server(host, msg, dest.server, server, backend_session)
     }
 
@@ -537,6 +574,15 @@ impl Stream {
         self.set_path(host, &plugin.config.broker.path);
         // Only here: a backend never sees it (and any client-sent copy was stripped).
         host.set_request_header(broker_auth::HEADER, Some(&plugin.config.broker_credential));
+        if self.session.is_some() {
+            // The backend sessions this Envoy learnt for the session, so that a broker that
+            // restarted (or another replica) uses them rather than opening new ones; and the
+            // answer may teach one (read in the response phase).
+            if let Some(pairs) = self.marks.learned_header() {
+                host.set_request_header(backend_session::HEADER, Some(&pairs));
+            }
+            self.via_broker = true;
+        }
         if let Some(msg) = msg {
             self.publish(host, metadata::F_METHOD, msg.method.as_deref());
             self.publish_common(host, msg);

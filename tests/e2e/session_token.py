@@ -2,10 +2,12 @@
 so the end-to-end tests can present valid, expired, foreign and subject-bound sessions to the
 filter without the broker:
 
-    token  = base64url_nopad( 0x02 || nonce[24] || XChaCha20-Poly1305(key, nonce, claims, aad) )
-    aad    = b"mcpgw-session" || 0x02
-    claims = postcard(SessionClaims { id, issued_at, expires_at, subject, protocol_version, backends,
+    token  = base64url_nopad( 0x03 || nonce[24] || XChaCha20-Poly1305(key, nonce, claims, aad) )
+    aad    = b"mcpgw-session" || 0x03
+    claims = postcard(SessionClaims { id, issued_at, expires_at, subject, protocol_version,
                                       accepts_server_requests })
+
+Version 3: the token carries no backend session ids (they are opened on first use).
 
 XChaCha20-Poly1305 is HChaCha20 (below) + the IETF ChaCha20-Poly1305 of `cryptography`.
 """
@@ -18,7 +20,7 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-VERSION = b"\x02"
+VERSION = b"\x03"
 AAD = b"mcpgw-session" + VERSION
 
 
@@ -63,14 +65,11 @@ def claims_bytes(
     expires_at: int,
     subject: str | None,
     protocol_version: str,
-    backends: dict[str, str],
     accepts_server_requests: bool,
 ) -> bytes:
     out = _str(id) + _varint(issued_at) + _varint(expires_at)
     out += b"\x00" if subject is None else b"\x01" + _str(subject)
-    out += _str(protocol_version) + _varint(len(backends))
-    for server, session_id in backends.items():
-        out += _str(server) + _str(session_id)
+    out += _str(protocol_version)
     return out + (b"\x01" if accepts_server_requests else b"\x00")
 
 
@@ -82,14 +81,13 @@ def mint(
     expires_at: int,
     subject: str | None = None,
     protocol_version: str = "2025-11-25",
-    backends: dict[str, str] | None = None,
     accepts_server_requests: bool = True,
 ) -> str:
     key = base64.b64decode(key_b64)
     nonce = os.urandom(24)
     subkey = hchacha20(key, nonce[:16])
     plain = claims_bytes(
-        id=id, issued_at=issued_at, expires_at=expires_at, subject=subject, protocol_version=protocol_version, backends=backends or {},
+        id=id, issued_at=issued_at, expires_at=expires_at, subject=subject, protocol_version=protocol_version,
         accepts_server_requests=accepts_server_requests,
     )
     sealed = ChaCha20Poly1305(subkey).encrypt(b"\x00\x00\x00\x00" + nonce[16:], plain, AAD)

@@ -198,6 +198,10 @@ def test_every_framing_on_the_mcp_path_is_decided_by_the_filter(any_gateway: Gat
         assert r.status == 200 and r.header("mcp-session-id"), r
         assert (r.rpc() or {}).get("result", {}).get("serverInfo", {}).get("name") == "mcp-gateway", r
         headers = [("mcp-session-id", r.header("mcp-session-id") or ""), ("mcp-protocol-version", "2025-11-25")]
+        # The session's first call to alpha opens its backend session through the broker (and
+        # teaches the filter the id): from then on calls go straight to alpha.
+        first = rawhttp.request(port, "h1-length", "POST", path, host, rawhttp.jsonrpc_headers(headers), json.dumps(tool_call("alpha_whoami", id=6)).encode())
+        assert first.status == 200 and (first.rpc() or {}).get("result"), first
     may_refuse = framing in TRAILER_FRAMINGS
 
     def send(body: dict) -> tuple[rawhttp.RawResponse, dict[str, int], dict[str, int]]:

@@ -26,6 +26,10 @@ Server-to-client flows (tests/e2e/test_flows.py; need a session-protocol backend
 - tool `cancellations(tag)`       -> JSON {"server", "tag", "started", "cancelled"} for that tag
 - tool `blob(size, seed)`         -> `size` deterministic printable bytes (see `blob_text`)
 
+Plain HTTP (not MCP, so reading it opens no session): `GET /sessions` -> JSON {"live": N}, the
+session-protocol sessions this server holds now (the gateway's lazy backend sessions are
+counted with it, tests/e2e/test_lazy_sessions.py).
+
 DNS-rebinding protection is off: behind Envoy the Host header is whatever the proxy sends
 (the test configs rewrite it to 127.0.0.1:PORT anyway).
 """
@@ -68,6 +72,16 @@ CANCELLATIONS: dict[str, dict[str, bool]] = {}
 
 def build(name: str) -> MCPServer:
     server = MCPServer(name=name, version="1.0.0")
+
+    @server.custom_route("/sessions", methods=["GET"])
+    async def sessions(request):  # noqa: ANN001, ARG001
+        from starlette.responses import JSONResponse
+
+        try:
+            live = len(server.session_manager._server_instances)  # noqa: SLF001
+        except (AttributeError, RuntimeError):
+            live = 0
+        return JSONResponse({"live": live})
 
     @server.tool(description="Echo the text back, with the name of the server that answered.")
     def echo(text: str) -> str:

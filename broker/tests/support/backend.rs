@@ -45,7 +45,10 @@ impl ServerHandler for Handler {
         Ok(ListToolsResult::with_all_items(tools))
     }
 
-    async fn call_tool(&self, req: CallToolRequestParams, _ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+    async fn call_tool(&self, req: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+        // A session that called a tool is told about list changes too (a gateway session's
+        // list may come from the broker's cache, through another backend session).
+        self.peers.lock().unwrap().push(ctx.peer.clone());
         if !self.tools.lock().unwrap().iter().any(|t| *t == req.name) {
             return Err(ErrorData::invalid_params(format!("no tool {}", req.name), None));
         }
@@ -114,7 +117,7 @@ impl RmcpServer {
         RmcpServer { url, tools, peers, ct }
     }
 
-    /// Adds a tool and sends `notifications/tools/list_changed` to every session that listed.
+    /// Adds a tool and sends `notifications/tools/list_changed` to every session that listed or called.
     pub async fn add_tool_and_notify(&self, name: &str) {
         self.tools.lock().unwrap().push(name.to_string());
         let peers: Vec<_> = self.peers.lock().unwrap().clone();

@@ -332,3 +332,20 @@ impl Drop for Fixture {
         let _ = self.child.start_kill();
     }
 }
+
+/// Sends a routed `call` in session `token` and returns the backend session the broker used
+/// for it, as it tells the filter (`x-mcp-backend-session: <server> <id>`).
+pub async fn taught_backend_session(url: &str, token: &str, call: serde_json::Value) -> (String, String) {
+    let resp = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", token)
+        .body(call.to_string())
+        .send()
+        .await
+        .unwrap();
+    let v = resp.headers().get(mcpgw_common::backend_session::HEADER).expect("the broker teaches the backend session").to_str().unwrap().to_string();
+    let _ = resp.text().await;
+    mcpgw_common::backend_session::decode(&v).into_iter().next().unwrap()
+}

@@ -24,7 +24,6 @@ fn token_with_id(id: &str) -> String {
         expires_at: 5_000,
         subject: None,
         protocol_version: "2025-11-25".into(),
-        backends: vec![BackendSession { server: "alpha".into(), session_id: "alpha-session-2".into() }],
         accepts_server_requests: true,
     };
     codec.mint(&claims, [4; 24]).unwrap()
@@ -43,6 +42,8 @@ fn assert_session_not_found(h: &RecordingHost, what: &str) {
 #[test]
 fn a_deleted_session_is_refused_on_every_path_and_every_worker() {
     let shared = Rc::new(RefCell::new(SharedData::default()));
+    let _ = with_learned(on(&shared, RecordingHost::default()), SESSION);
+    let _ = with_learned(on(&shared, RecordingHost::default()), "99ee88dd77cc66bb");
     // Two worker VMs of one Envoy: two plugins (two session caches), one shared store.
     let (vm1, vm2) = (plugin(), plugin());
     let t = token(None, 5_000);
