@@ -9,7 +9,7 @@ SHELL := /bin/bash
 WASM := target/wasm32-wasip1/release/mcpgw_filter.wasm
 PY := .venv/bin/python
 
-.PHONY: run test setup wasm unit wasm-unit lint e2e conformance bench loadbench fuzz oci istio istio-test
+.PHONY: run test setup wasm unit wasm-unit lint e2e conformance bench loadbench scalebench fuzz oci istio istio-test
 
 # The demo gateway: broker + Envoy + two bundled demo MCP servers, on http://127.0.0.1:8080/mcp.
 # Pass options through ARGS, e.g. make run ARGS="--config my-gateway.yaml --listen 127.0.0.1:9090".
@@ -60,6 +60,14 @@ bench:
 loadbench: setup wasm
 	cargo build --release -p mcpgw-broker -p mcpgw-bench-backend -p mcp-gateway
 	$(PY) benches/loadbench.py
+
+# Scale figures (issue 12, item 3; benches/README.md): 10,000 sessions over 50 backends, then a
+# 60 s load with one backend killed and restarted; writes benches/results/scale.json. Knobs:
+# SESSIONS, LOAD_SESSIONS, LOAD_SERVERS, DURATION, ENVOY_CONCURRENCY (environment) or
+# benches/scalebench.py --help.
+scalebench: setup wasm
+	cargo build --release -p mcpgw-broker -p mcpgw-bench-backend -p mcp-gateway
+	$(PY) benches/scalebench.py
 
 # Runs each fuzz target for FUZZ_RUNS executions (see README "Fuzzing").
 FUZZ_RUNS ?= 10000000

@@ -17,9 +17,15 @@
 //! - `--stateless`: rmcp's stateless mode with `json_response` (no session id, plain JSON
 //!   answers); 2026-07-28 requests are served statelessly in both modes.
 //!
+//! `GET /stats` on every server answers `{"sessions_opened": N, "sessions_live": M}`: the
+//! `initialize` requests that server has answered since it started (in session mode, one per
+//! backend session opened) and the sessions rmcp holds now (scalebench.py counts backend
+//! sessions with it).
+//!
 //! `Host` validation is off: proxies forward their own authority. Binds what it is told
 //! (the benchmark uses 127.0.0.1 only). Stops on SIGINT/SIGTERM.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rmcp::model::*;
@@ -32,6 +38,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 struct Bench {
     tools: Arc<Vec<Tool>>,
+    /// `initialize` requests answered by this server (one per session in session mode).
+    initialized: Arc<AtomicU64>,
 }
 
 fn tools(filler: usize) -> Vec<Tool> {
@@ -47,6 +55,12 @@ fn tools(filler: usize) -> Vec<Tool> {
 impl ServerHandler for Bench {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn initialize(&self, request: InitializeRequestParams, context: RequestContext<RoleServer>) -> Result<InitializeResult, ErrorData> {
+        self.initialized.fetch_add(1, Ordering::Relaxed);
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
     }
 
     async fn list_tools(&self, _r: Option<PaginatedRequestParams>, _c: RequestContext<RoleServer>) -> Result<ListToolsResult, ErrorData> {
@@ -97,7 +111,7 @@ fn main() {
 
 async fn serve(listen: Vec<String>, filler: usize, stateless: bool) {
     let ct = CancellationToken::new();
-    let handler = Bench { tools: Arc::new(tools(filler)) };
+    let tools = Arc::new(tools(filler));
     let mut tasks = Vec::new();
     for addr in &listen {
         let config = StreamableHttpServerConfig::default()
@@ -106,8 +120,17 @@ async fn serve(listen: Vec<String>, filler: usize, stateless: bool) {
             .with_json_response(stateless)
             .with_sse_keep_alive(None)
             .with_cancellation_token(ct.child_token());
-        let h = handler.clone();
-        let service = StreamableHttpService::new(move || Ok(h.clone()), Arc::new(LocalSessionManager::default()), config);
+        // One counter per server (address), shared by its sessions.
+        let h = Bench { tools: tools.clone(), initialized: Arc::new(AtomicU64::new(0)) };
+        let manager = Arc::new(LocalSessionManager::default());
+        let stats = {
+            let (opened, manager) = (h.initialized.clone(), manager.clone());
+            move || async move {
+                let live = manager.sessions.read().await.len();
+                format!("{{\"sessions_opened\":{},\"sessions_live\":{live}}}", opened.load(Ordering::Relaxed))
+            }
+        };
+        let service = StreamableHttpService::new(move || Ok(h.clone()), manager, config);
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => l,
             Err(e) => {
@@ -115,7 +138,7 @@ async fn serve(listen: Vec<String>, filler: usize, stateless: bool) {
                 std::process::exit(1)
             }
         };
-        let router = axum::Router::new().nest_service("/mcp", service);
+        let router = axum::Router::new().nest_service("/mcp", service).route("/stats", axum::routing::get(stats));
         // Small SSE writes + Nagle + delayed ACK would add ~40 ms per answer.
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
