@@ -347,6 +347,7 @@ impl GatewayConfig {
                 }
             }
         }
+        self.check_credential_variables()?;
         // Names must be unique across all servers (a disabled one keeps its name reserved).
         let all: Vec<RouteEntry> =
             self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
@@ -354,6 +355,32 @@ impl GatewayConfig {
         let enabled: Vec<RouteEntry> =
             self.enabled_servers().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
         Router::new(&enabled).map_err(|e| format!("servers: {e}"))
+    }
+
+    /// Envoy adds each server's credential from an environment variable ([`credential_env`]).
+    /// A variable derived from a server's name (`MCPGW_CREDENTIAL_A_B` for both `a-b` and
+    /// `a.b`) must belong to that server alone, or one backend would get another's credential;
+    /// and no credential may come from the session keys' variable, or a backend would get them.
+    /// Servers may share a `value_env` on purpose (one token for several servers).
+    fn check_credential_variables(&self) -> Result<(), String> {
+        let keys = self.filter_keys_env();
+        let vars: Vec<(&str, String, bool)> = self
+            .servers
+            .iter()
+            .filter_map(|s| Some((s.name.as_str(), credential_env(s)?, s.credential.as_ref()?.value_env.is_none())))
+            .collect();
+        for (name, var, derived) in &vars {
+            if *var == keys {
+                return Err(format!("server {name:?}: credential variable {var} is the session keys' variable"));
+            }
+            let clash = vars.iter().find(|(other, v, other_derived)| other != name && v == var && (*derived || *other_derived));
+            if let Some((other, _, _)) = clash {
+                return Err(format!(
+                    "servers {name:?} and {other:?}: both credentials would be read from {var}; rename one server or use credential.value_env"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `allowed_hosts`, with the loopback default applied.
@@ -468,6 +495,26 @@ mod tests {
         let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
         assert_eq!(compiled.metadata_headers, 0b110);
         assert!(compiled.filter_state, "the error mapping needs it");
+    }
+
+    #[test]
+    fn credential_variables_never_clash() {
+        let two = |a: serde_json::Value, b: serde_json::Value| {
+            cfg(serde_json::json!([
+                { "name": "a-b", "url": "http://h/", "prefix": "x_", "credential": a },
+                { "name": "a.b", "url": "http://h/", "prefix": "y_", "credential": b },
+            ]))
+        };
+        let err = two(serde_json::json!({ "value": "A" }), serde_json::json!({ "value": "B" })).validate().unwrap_err();
+        assert!(err.contains("MCPGW_CREDENTIAL_A_B") && !err.contains("\"A\""), "{err}");
+        let err = two(serde_json::json!({ "value": "A" }), serde_json::json!({ "value_env": "MCPGW_CREDENTIAL_A_B" })).validate().unwrap_err();
+        assert!(err.contains("both credentials"), "{err}");
+        // One token for two servers, on purpose: fine.
+        two(serde_json::json!({ "value_env": "T" }), serde_json::json!({ "value_env": "T" })).validate().unwrap();
+        two(serde_json::json!({ "value": "A" }), serde_json::json!({ "value_env": "T" })).validate().unwrap();
+        // Never the session keys' variable (the test configs read the keys from K).
+        let err = two(serde_json::json!({ "value_env": "K" }), serde_json::json!({ "value_env": "T" })).validate().unwrap_err();
+        assert!(err.contains("session keys"), "{err}");
     }
 
     #[test]

@@ -445,9 +445,10 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
                 last = now;
                 match renderer.load() {
                     // Session keys and credentials reach Envoy through its environment, which
-                    // is fixed when it starts: a change of those restarts Envoy (open streams
-                    // end); every other change is applied live.
-                    Ok((next, _, next_env)) if next_env != envoy_env => {
+                    // is fixed when it starts: a new or changed value restarts Envoy (open
+                    // streams end); every other change (a server or credential removed, the
+                    // order of servers) is applied live.
+                    Ok((next, _, next_env)) if next_env.iter().any(|pair| !envoy_env.contains(pair)) => {
                         tracing::warn!("session keys or backend credentials changed: restarting Envoy (open streams end)");
                         stop_envoy(&mut child).await;
                         let started = render::write_dynamic(&next, &xds)
