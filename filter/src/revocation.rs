@@ -21,7 +21,9 @@
 //! so a revocation is ~28 bytes (a learnt backend session, below, ~80). The whole set holds
 //! at most 65,536 lines (`1024 × 64`, at most ~5 MB per Envoy process with every line a
 //! learnt id); revocations are evicted only after every mark and learnt id of their bucket,
-//! so at least the 65,536 most recently revoked live sessions are kept. Envoy's shared
+//! and only by another revocation (a mark or a learnt id meeting a bucket full of live
+//! revocations is not written: the session's calls to that server go through the broker), so
+//! at least the 65,536 most recently revoked live sessions are kept. Envoy's shared
 //! data cannot delete keys, which is why the key set is fixed rather than one key per
 //! session.
 //!
@@ -214,10 +216,12 @@ fn contains(host: &dyn Host, key: &str, entry: &str) -> bool {
 /// Writes line `entry` into the bucket of `session_id` (compare-and-swap, bounded bucket),
 /// dropping the lines `replaces` says it supersedes. A full bucket drops expired lines, then
 /// marks and learnt ids before revocations (losing one costs a broker hop, losing a revocation
-/// would let an ended session back in), each the one closest to its expiry first.
+/// would let an ended session back in), each the one closest to its expiry first; a mark or a
+/// learnt id is not written at all (`false`) into a bucket full of live revocations.
 fn record(host: &mut dyn Host, session_id: &str, entry: &str, replaces: impl Fn(&[u8]) -> bool, expires_at: u64, now: u64) -> bool {
     let key = bucket_key(session_id);
     let id = entry;
+    let is_revocation = !entry.contains('/');
     for _ in 0..WRITE_ATTEMPTS {
         let (current, cas) = host.shared_data(&key);
         let current = current.unwrap_or_default();
@@ -228,9 +232,12 @@ fn record(host: &mut dyn Host, session_id: &str, entry: &str, replaces: impl Fn(
                 .iter()
                 .enumerate()
                 .min_by_key(|(_, (entry, expires))| (!entry.contains(&b'/'), *expires))
-                .map(|(i, _)| i);
+                .map(|(i, (entry, _))| (i, !entry.contains(&b'/')));
             match soonest {
-                Some(i) => {
+                // A mark or a learnt id is never written at the cost of a live revocation:
+                // not writing it only costs a broker hop.
+                Some((_, true)) if !is_revocation => return false,
+                Some((i, _)) => {
                     kept.swap_remove(i);
                 }
                 None => break,
@@ -311,6 +318,34 @@ mod tests {
         assert!(is_revoked(&h, same.last().unwrap()));
         let all_buckets = BUCKETS as usize * BUCKET_CAPACITY;
         assert_eq!(all_buckets, 65_536);
+    }
+
+    /// Ids that land in the bucket of `first` (itself included).
+    fn same_bucket(first: &str, n: usize) -> Vec<String> {
+        let key = bucket_key(first);
+        std::iter::once(first.to_string())
+            .chain((0..1_000_000).map(|i| format!("s{i}")).filter(|id| bucket_key(id) == key && id != first))
+            .take(n)
+            .collect()
+    }
+
+    #[test]
+    fn marks_and_learnt_ids_never_evict_a_live_revocation() {
+        let mut h = RecordingHost::default();
+        let same = same_bucket("s0", BUCKET_CAPACITY + 1);
+        for id in same.iter().take(BUCKET_CAPACITY) {
+            assert!(revoke(&mut h, id, 5_000, 1_000));
+        }
+        let other = &same[BUCKET_CAPACITY];
+        assert!(!learn(&mut h, other, "alpha", "abc", 9_000, 1_000), "not written");
+        assert!(!mark_stale(&mut h, other, "beta", 9_000, 1_000), "not written");
+        for id in same.iter().take(BUCKET_CAPACITY) {
+            assert!(is_revoked(&h, id), "{id} still revoked");
+        }
+        assert_eq!(lookup(&h, other).learned("alpha"), None);
+        // A revocation still evicts the one closest to its expiry.
+        assert!(revoke(&mut h, other, 9_000, 1_000));
+        assert!(is_revoked(&h, other));
     }
 
     #[test]
