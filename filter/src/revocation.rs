@@ -18,9 +18,9 @@
 //! lines `<id> <expires_at>\n`, at most [`BUCKET_CAPACITY`] of them: writing a bucket first
 //! drops the entries whose token has expired anyway, and when it is still full, the entry
 //! closest to its expiry (the least remaining harm). Ids are the broker's 16 hex characters,
-//! so a revocation is ~28 bytes (a learnt backend session, below, ~80). The whole set holds
-//! at most 65,536 lines (`1024 × 64`, at most ~5 MB per Envoy process with every line a
-//! learnt id); revocations are evicted only after every mark and learnt id of their bucket,
+//! so a revocation is ~28 bytes (a learnt backend session, below, ~80, at most ~268). The
+//! whole set holds at most 65,536 lines (`1024 × 64`, ~5 MB per Envoy process with every line
+//! a usual learnt id, at most ~17 MB with every one as long as allowed); revocations are evicted only after every mark and learnt id of their bucket,
 //! and only by another revocation (a mark or a learnt id meeting a bucket full of live
 //! revocations is not written: the session's calls to that server go through the broker), so
 //! at least the 65,536 most recently revoked live sessions are kept. Envoy's shared
@@ -29,7 +29,8 @@
 //!
 //! **Cost.** One shared-data read per request that carries a session token (on top of the
 //! header read every request makes): one crossing into Envoy (~0.4 µs), its shared-data mutex,
-//! and a copy of one bucket (nothing for the usual empty bucket, ≤ ~1.8 KB for a full one),
+//! and a copy of one bucket (nothing for the usual empty bucket, ~1.8 KB for a full one of
+//! revocations, ~5 KB of usual learnt ids, at most ~17 KB),
 //! scanned linearly. Requests without a session pay nothing. A `DELETE` pays a read and a
 //! compare-and-swap write, retried on a concurrent writer.
 //!
@@ -47,7 +48,9 @@
 //! backend session, the broker opens one on the session's first call to a server and says so
 //! on its answer (`x-mcp-backend-session`, removed here before the client sees it), and the
 //! filter writes it down so that the session's later calls to that server go straight to the
-//! backend. The same one read per request answers it. One line per (session, server): a
+//! backend. The same one read per request answers it. Only ids of visible ASCII whose line
+//! is at most [`MAX_LEARNED_ENTRY_BYTES`] are learnt (a backend issuing longer or odd ids has
+//! its sessions' calls go through the broker), so a full bucket stays under ~17 KB. One line per (session, server): a
 //! learnt id replaces a stale mark and the other way round (a 404 for a learnt id marks it
 //! stale; the broker's replacement is learnt in turn). An evicted learnt id costs one broker
 //! hop, after which it is learnt again. At 10,000 sessions using 2 servers each, a bucket
@@ -67,6 +70,10 @@ use crate::host::Host;
 pub const BUCKETS: u32 = 1024;
 /// Entries kept per bucket.
 pub const BUCKET_CAPACITY: usize = 64;
+/// The longest line key of a learnt backend session (`<session>/<server>=<backend id>`, ids
+/// encoded): a longer one is not learnt, the session's calls to that server keep going
+/// through the broker. Bounds what every request of a bucket's sessions copies.
+pub const MAX_LEARNED_ENTRY_BYTES: usize = 256;
 /// Compare-and-swap attempts before a revocation is given up (another VM kept writing the
 /// same bucket in between).
 const WRITE_ATTEMPTS: usize = 8;
@@ -200,10 +207,20 @@ pub fn mark_stale(host: &mut dyn Host, session_id: &str, server: &str, expires_a
 /// Records the backend session the broker opened for `(session_id, server)` (from its
 /// `x-mcp-backend-session` answer header): this Envoy's workers send the session's later
 /// calls for `server` straight to the backend with it. Replaces a stale mark or an older id
-/// of the pair; kept until the token expires (or evicted, see the module docs).
+/// of the pair; kept until the token expires (or evicted, see the module docs). Not learnt
+/// (`false`): an id with other than visible ASCII, or whose line would be longer than
+/// [`MAX_LEARNED_ENTRY_BYTES`].
 pub fn learn(host: &mut dyn Host, session_id: &str, server: &str, backend_session_id: &str, expires_at: u64, now: u64) -> bool {
+    // Visible ASCII only (what an HTTP header token carries), and a bounded line: a backend
+    // issuing long or odd ids keeps its sessions' calls going through the broker.
+    if !backend_session_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
     let pair = stale_entry(session_id, server);
     let entry = learned_entry(session_id, server, backend_session_id);
+    if entry.len() > MAX_LEARNED_ENTRY_BYTES {
+        return false;
+    }
     record(host, session_id, &entry, |e| is_about_pair(e, pair.as_bytes()), expires_at, now)
 }
 
@@ -346,6 +363,26 @@ mod tests {
         // A revocation still evicts the one closest to its expiry.
         assert!(revoke(&mut h, other, 9_000, 1_000));
         assert!(is_revoked(&h, other));
+    }
+
+    #[test]
+    fn learnt_ids_are_bounded_and_visible_ascii() {
+        let mut h = RecordingHost::default();
+        // 512 unsafe bytes would encode to a ~1.1 KB line: refused, as is anything encoding
+        // past the bound.
+        let long = ":".repeat(512);
+        assert!(!learn(&mut h, "00aa11bb22cc33dd", "alpha", &long, 5_000, 1_000));
+        let just_over = ":".repeat(MAX_LEARNED_ENTRY_BYTES / 2);
+        assert!(!learn(&mut h, "00aa11bb22cc33dd", "alpha", &just_over, 5_000, 1_000));
+        for odd in ["a b", "tab\there", "nl\n", "caf\u{e9}", "\u{7f}"] {
+            assert!(!learn(&mut h, "00aa11bb22cc33dd", "alpha", odd, 5_000, 1_000), "{odd:?}");
+        }
+        assert_eq!(lookup(&h, "00aa11bb22cc33dd").learned("alpha"), None);
+        // Visible ASCII within the bound is learnt, unsafe characters included.
+        for ok in ["", "a:b/c", &"x".repeat(200)] {
+            assert!(learn(&mut h, "00aa11bb22cc33dd", "alpha", ok, 5_000, 1_000), "{ok:?}");
+            assert_eq!(lookup(&h, "00aa11bb22cc33dd").learned("alpha"), Some(ok));
+        }
     }
 
     #[test]
