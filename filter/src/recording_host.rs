@@ -36,11 +36,16 @@ pub struct RecordingHost {
 pub struct SharedData {
     pub values: BTreeMap<String, (Vec<u8>, u32)>,
     last_cas: u32,
+    /// Writes of a non-empty value without a version (they could overwrite another VM's).
+    pub unversioned_writes: u32,
 }
 
 impl SharedData {
     /// Envoy's `SharedData::set`.
     pub fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        if cas.is_none() && !value.is_empty() {
+            self.unversioned_writes = self.unversioned_writes.saturating_add(1);
+        }
         if let (Some(cas), Some((_, current))) = (cas, self.values.get(key)) {
             if cas != *current {
                 return false;
@@ -139,6 +144,8 @@ impl Host for RecordingHost {
     fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
         self.shared_reads.set(self.shared_reads.get().saturating_add(1));
         match self.shared.borrow().values.get(key) {
+            // As the SDK reads an empty value: no bytes, a version.
+            Some((value, cas)) if value.is_empty() => (None, Some(*cas)),
             Some((value, cas)) => (Some(value.clone()), Some(*cas)),
             None => (None, None),
         }

@@ -32,7 +32,11 @@
 //! and a copy of one bucket (nothing for the usual empty bucket, ~1.8 KB for a full one of
 //! revocations, ~5 KB of usual learnt ids, at most ~17 KB),
 //! scanned linearly. Requests without a session pay nothing. A `DELETE` pays a read and a
-//! compare-and-swap write, retried on a concurrent writer.
+//! compare-and-swap write, retried on a concurrent writer. Every write of a line is a
+//! compare-and-swap: Envoy's `SharedData::set` checks no version for a key that does not exist
+//! yet, so the root context creates all buckets empty at configure ([`create_buckets`]). A
+//! revocation that still cannot be written (another VM kept winning the bucket) is kept in
+//! the VM's own [`crate::session_cache::SessionCache`]: that worker refuses the session anyway.
 //!
 //! **Stale backend sessions** (issue 12) live in the same buckets, keyed by the same session
 //! id, as lines `<id>/<server> <expires_at>`, so the one read a session-bearing request
@@ -224,10 +228,17 @@ pub fn learn(host: &mut dyn Host, session_id: &str, server: &str, backend_sessio
     record(host, session_id, &entry, |e| is_about_pair(e, pair.as_bytes()), expires_at, now)
 }
 
-fn contains(host: &dyn Host, key: &str, entry: &str) -> bool {
-    let (Some(value), _) = host.shared_data(key) else { return false };
-    let found = entries(&value).any(|(e, _)| e == entry.as_bytes());
-    found
+/// Creates every bucket that does not exist yet, empty (the root context's configure, before
+/// the VM serves a request). Envoy's shared data has no compare-and-swap for a key that does
+/// not exist (`SharedData::set` ignores `cas` then), so this is what lets every write of a
+/// line be one: [`record`] never writes content into a missing bucket.
+pub fn create_buckets(host: &mut dyn Host) {
+    for bucket in 0..BUCKETS {
+        let key = format!("mcp_gateway.revoked.{bucket:03x}");
+        if host.shared_data(&key).1.is_none() {
+            host.set_shared_data(&key, b"", None);
+        }
+    }
 }
 
 /// Writes line `entry` into the bucket of `session_id` (compare-and-swap, bounded bucket),
@@ -241,7 +252,13 @@ fn record(host: &mut dyn Host, session_id: &str, entry: &str, replaces: impl Fn(
     let is_revocation = !entry.contains('/');
     for _ in 0..WRITE_ATTEMPTS {
         let (current, cas) = host.shared_data(&key);
-        let current = current.unwrap_or_default();
+        // An empty value reads as `(None, Some(cas))` through the SDK.
+        let (current, Some(cas)) = (current.unwrap_or_default(), cas) else {
+            // Not created at configure (see [`create_buckets`]): created empty, then written
+            // by version on the next attempt, never with content and no version.
+            host.set_shared_data(&key, b"", None);
+            continue;
+        };
         let mut kept: Vec<(&[u8], u64)> =
             entries(&current).filter(|(entry, expires)| *expires > now && !replaces(entry)).collect();
         while kept.len() >= BUCKET_CAPACITY {
@@ -267,12 +284,7 @@ fn record(host: &mut dyn Host, session_id: &str, entry: &str, replaces: impl Fn(
             value.extend_from_slice(expires.to_string().as_bytes());
             value.push(b'\n');
         }
-        if !host.set_shared_data(&key, &value, cas) {
-            continue;
-        }
-        // A bucket written for the first time has no version to compare, so two VMs creating
-        // it at once could overwrite each other: read it back, and go again if ours is gone.
-        if cas.is_some() || contains(host, &key, entry) {
+        if host.set_shared_data(&key, &value, Some(cas)) {
             return true;
         }
     }
@@ -383,6 +395,23 @@ mod tests {
             assert!(learn(&mut h, "00aa11bb22cc33dd", "alpha", ok, 5_000, 1_000), "{ok:?}");
             assert_eq!(lookup(&h, "00aa11bb22cc33dd").learned("alpha"), Some(ok));
         }
+    }
+
+    #[test]
+    fn every_write_of_content_is_a_compare_and_swap() {
+        let mut h = RecordingHost::default();
+        create_buckets(&mut h);
+        assert_eq!(h.shared.borrow().values.len(), BUCKETS as usize);
+        assert!(revoke(&mut h, "00aa11bb22cc33dd", 5_000, 1_000));
+        // Another VM configuring later does not wipe what was written.
+        create_buckets(&mut h);
+        assert!(is_revoked(&h, "00aa11bb22cc33dd"));
+        // A bucket missing anyway (never created) is created empty, then written by version.
+        let mut fresh = RecordingHost::default();
+        assert!(revoke(&mut fresh, "00aa11bb22cc33dd", 5_000, 1_000));
+        assert!(learn(&mut fresh, "00aa11bb22cc33de", "alpha", "x", 5_000, 1_000));
+        assert!(is_revoked(&fresh, "00aa11bb22cc33dd"));
+        assert_eq!(h.shared.borrow().unversioned_writes + fresh.shared.borrow().unversioned_writes, 0);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 pub struct SessionCache {
     capacity: usize,
     generations: RefCell<Generations>,
+    /// Sessions ended by a `DELETE` whose revocation could not be written to shared data
+    /// (session id → token expiry): this VM refuses them anyway. At most `capacity`.
+    refused: RefCell<HashMap<Box<str>, u64>>,
 }
 
 #[derive(Debug, Default)]
@@ -33,7 +36,26 @@ struct Generations {
 
 impl SessionCache {
     pub fn new(capacity: usize) -> SessionCache {
-        SessionCache { capacity: capacity.max(1), generations: RefCell::default() }
+        SessionCache { capacity: capacity.max(1), generations: RefCell::default(), refused: RefCell::default() }
+    }
+
+    /// Refuses the session `id` on this VM until `expires_at` (its revocation could not be
+    /// shared). Full: expired entries go, then the one closest to its expiry.
+    pub fn refuse(&self, id: &str, expires_at: u64, now: u64) {
+        let Ok(mut refused) = self.refused.try_borrow_mut() else { return };
+        refused.retain(|_, expires| *expires > now);
+        if refused.len() >= self.capacity {
+            let soonest = refused.iter().min_by_key(|(_, e)| **e).map(|(k, _)| k.clone());
+            if let Some(k) = soonest {
+                refused.remove(&k);
+            }
+        }
+        refused.insert(id.into(), expires_at);
+    }
+
+    /// Whether this VM refuses the session `id` ([`SessionCache::refuse`]).
+    pub fn is_refused(&self, id: &str, now: u64) -> bool {
+        self.refused.try_borrow().ok().is_some_and(|r| !r.is_empty() && r.get(id).is_some_and(|e| *e > now))
     }
 
     pub fn get(&self, token: &str) -> Option<Rc<SessionClaims>> {
@@ -85,6 +107,17 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
+
+    #[test]
+    fn refused_sessions_are_bounded_and_expire() {
+        let c = SessionCache::new(2);
+        c.refuse("a", 100, 10);
+        assert!(c.is_refused("a", 50) && !c.is_refused("a", 100) && !c.is_refused("b", 50));
+        c.refuse("b", 200, 10);
+        c.refuse("c", 300, 10);
+        assert!(!c.is_refused("a", 50), "the one closest to its expiry went");
+        assert!(c.is_refused("b", 50) && c.is_refused("c", 50));
+    }
 
     fn claims(id: &str) -> Rc<SessionClaims> {
         Rc::new(SessionClaims {

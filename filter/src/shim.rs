@@ -44,6 +44,7 @@ impl RootContext for Root {
         let config = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX).ok().flatten().unwrap_or_default();
         match Plugin::configure(&mut EnvoyRoot, &config) {
             Ok(plugin) => {
+                crate::revocation::create_buckets(&mut Envoy);
                 self.plugin = Some(Rc::new(plugin));
                 true
             }

@@ -169,7 +169,7 @@ impl Stream {
                 // which of its backend sessions restarted backends forgot.
                 Ok(claims) => {
                     let marks = revocation::lookup(host, &claims.id);
-                    if marks.revoked {
+                    if marks.revoked || plugin.sessions.is_refused(&claims.id, now) {
                         plugin.sessions.remove(token);
                         return self.refuse_session(host, ErrorKind::SessionRevoked);
                     }
@@ -196,7 +196,11 @@ impl Stream {
                 if let (Some(claims), Some(token)) = (&self.session, session_token) {
                     // Revoked before the broker hears of it, so that no request racing the
                     // DELETE through another worker gets through afterwards.
-                    revocation::revoke(host, &claims.id, claims.expires_at, now);
+                    // Should the shared write keep losing to other VMs, this VM refuses
+                    // the session anyway.
+                    if !revocation::revoke(host, &claims.id, claims.expires_at, now) {
+                        plugin.sessions.refuse(&claims.id, claims.expires_at, now);
+                    }
                     plugin.sessions.remove(token);
                 }
                 self.route_to_broker(host, Other::Delete, None)
