@@ -38,6 +38,9 @@ pub struct Era {
     pub instructions: Option<String>,
 }
 
+/// `(server name, view)`: whose answer a cached probe is (see `era::View`).
+pub type EraKey = (String, crate::era::View);
+
 pub struct App {
     pub rt: ArcSwap<Runtime>,
     pub http: reqwest::Client,
@@ -48,8 +51,9 @@ pub struct App {
     pub metrics: Metrics,
     /// Gateway-originated notifications (list_changed after a reload) for every open stream.
     pub events: broadcast::Sender<serde_json::Value>,
-    /// What each server's probe learnt (see `era`): generation, answer, when it was probed.
-    pub eras: Mutex<HashMap<String, (u64, Era, std::time::Instant)>>,
+    /// What each server's probe learnt (see `era`), per server and view (`era::View`: shared,
+    /// or one credential's): generation, answer, when it was probed.
+    pub eras: Mutex<HashMap<EraKey, (u64, Era, std::time::Instant)>>,
     /// One probe at a time per server (sharded by server index).
     pub probing: Vec<tokio::sync::Mutex<()>>,
     /// Sessions ended by DELETE on this replica (id → expiry), refused until they expire.
@@ -123,7 +127,7 @@ impl App {
         if matches!(kind, "connect" | "timeout") {
             // The server may be down: the next initialize probes it again (and reports it
             // unavailable if it is), rather than answering from what it said before.
-            lock(&self.eras).remove(server);
+            lock(&self.eras).retain(|(s, _), _| s != server);
         }
         let mut h = lock(&self.health);
         let e = h.entry(server.to_string()).or_default();
@@ -149,23 +153,37 @@ impl App {
         lock(&self.load_error).clone()
     }
 
-    pub fn era(&self, server: &str, generation: u64) -> Option<Era> {
-        lock(&self.eras).get(server).filter(|(g, _, _)| *g == generation).map(|(_, e, _)| e.clone())
+    pub fn era(&self, server: &str, view: crate::era::View, generation: u64) -> Option<Era> {
+        lock(&self.eras).get(&(server.to_string(), view)).filter(|(g, _, _)| *g == generation).map(|(_, e, _)| e.clone())
     }
 
-    pub fn set_era(&self, server: &str, generation: u64, era: Era) {
+    pub fn set_era(&self, server: &str, view: crate::era::View, generation: u64, era: Era) {
         lock(&self.health).entry(server.to_string()).or_default().speaks_2026 = Some(era.modern);
-        lock(&self.eras).insert(server.to_string(), (generation, era, std::time::Instant::now()));
+        let mut eras = lock(&self.eras);
+        let key = (server.to_string(), view);
+        // Bounded by the per-credential entries (the shared ones are one per server).
+        if view.is_some() && !eras.contains_key(&key) && eras.len() >= crate::era::MAX_CREDENTIAL_VIEWS {
+            eras.retain(|(_, v), (_, _, at)| v.is_none() || at.elapsed() < crate::era::REFRESH_AFTER);
+            while eras.len() >= crate::era::MAX_CREDENTIAL_VIEWS {
+                let oldest = eras.iter().filter(|((_, v), _)| v.is_some()).min_by_key(|(_, (_, _, at))| *at).map(|(k, _)| k.clone());
+                match oldest {
+                    Some(k) => eras.remove(&k),
+                    None => break,
+                };
+            }
+        }
+        eras.insert(key, (generation, era, std::time::Instant::now()));
     }
 
-    /// How long ago `server` was probed, if it was.
-    pub fn era_age(&self, server: &str) -> Option<std::time::Duration> {
-        lock(&self.eras).get(server).map(|(_, _, at)| at.elapsed())
+    /// How long ago `server` was probed for this view, if it was.
+    pub fn era_age(&self, server: &str, view: crate::era::View) -> Option<std::time::Duration> {
+        lock(&self.eras).get(&(server.to_string(), view)).map(|(_, _, at)| at.elapsed())
     }
 
-    /// Marks `server`'s probe as just made (a refresh is under way: no second one starts).
-    pub fn touch_era(&self, server: &str) {
-        if let Some(e) = lock(&self.eras).get_mut(server) {
+    /// Marks `server`'s probe for this view as just made (a refresh is under way: no second
+    /// one starts).
+    pub fn touch_era(&self, server: &str, view: crate::era::View) {
+        if let Some(e) = lock(&self.eras).get_mut(&(server.to_string(), view)) {
             e.2 = std::time::Instant::now();
         }
     }

@@ -10,7 +10,12 @@
 //! background once older than [`REFRESH_AFTER`], and again on the next use after the broker
 //! saw the server fail (connect error or timeout, `App::record_error`). A probe that fails is
 //! not cached: the next `initialize` probes again and reports the server unavailable meanwhile.
+//!
+//! A server with `forward_authorization` is probed with the caller's own `Authorization`, and
+//! that answer is cached for that credential alone (see [`View`]): what a backend tells one
+//! token holder is never shown to another.
 
+use reqwest::header::HeaderValue;
 use serde_json::{json, Value};
 
 use crate::app::{App, Era};
@@ -28,48 +33,73 @@ pub fn broker_meta() -> Value {
 /// A cached probe older than this is used once more and refreshed in the background.
 pub const REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
 
-pub async fn probe(app: &App, generation: u64, server: &Server) -> Result<Era, BackendError> {
-    probe_with(app, generation, server, None).await
+/// Whose view of a server a cached probe is: `None`, the view shared by every caller (a server
+/// that is not sent the client's `Authorization`, or a caller that sent none); `Some`, the
+/// SHA-256 of the `Authorization` a `forward_authorization` server was probed with. A backend
+/// may answer each credential differently (capabilities, personalised `instructions`), so one
+/// caller's answer is never given to another, and an entry is only ever probed (and
+/// refreshed) with its own credential. A digest, not the value, so that no bearer token is
+/// kept beyond the request that carried it.
+pub type View = Option<[u8; 32]>;
+
+/// The view `auth` gets of `server` (see [`View`]).
+pub fn view(server: &Server, auth: Option<&HeaderValue>) -> View {
+    use sha2::Digest;
+    let auth = auth.filter(|_| server.forward_authorization)?;
+    Some(sha2::Sha256::digest(auth.as_bytes()).into())
 }
 
-/// [`probe`], with the client's `Authorization` for a server configured to receive it (the
-/// probe is then made with the first such client's credentials; what it learns, the server's
-/// capabilities, is shared by every session).
-pub async fn probe_with(app: &App, generation: u64, server: &Server, auth: Option<&reqwest::header::HeaderValue>) -> Result<Era, BackendError> {
-    if let Some(e) = app.era(&server.name, generation) {
+/// At most this many probe answers are kept (all servers and views together); a full cache
+/// first drops the per-credential ones due for a refresh, then the oldest per-credential one. Each is the answer to one
+/// request, so a dropped one costs its caller's next `initialize` one probe.
+pub const MAX_CREDENTIAL_VIEWS: usize = 10_000;
+
+/// What `server` answers to the caller holding `auth` (its `Authorization`, sent only to a
+/// server with `forward_authorization`): from the cache for this caller's [`View`], else
+/// probed now with that credential.
+pub async fn probe(app: &App, generation: u64, server: &Server, auth: Option<&HeaderValue>) -> Result<Era, BackendError> {
+    let view = view(server, auth);
+    if let Some(e) = app.era(&server.name, view, generation) {
         return Ok(e);
     }
-    // One probe at a time per server: a burst of initializes after a start or a reload
-    // waits for the first one's answer.
-    let _guard = app.probing.get(server.index % app.probing.len().max(1)).map(|m| m.lock());
-    let _guard = match _guard {
-        Some(g) => Some(g.await),
+    // One probe at a time per server and view: a burst of initializes after a start or a
+    // reload waits for the first one's answer.
+    let shard = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (server.index, view).hash(&mut h);
+        (h.finish() % app.probing.len().max(1) as u64) as usize
+    };
+    let _guard = match app.probing.get(shard) {
+        Some(m) => Some(m.lock().await),
         None => None,
     };
-    if let Some(e) = app.era(&server.name, generation) {
+    if let Some(e) = app.era(&server.name, view, generation) {
         return Ok(e);
     }
-    let era = fresh(app, server, auth.filter(|_| server.forward_authorization).cloned()).await?;
-    tracing::info!(server = %server.name, modern = era.modern, "backend protocol era probed");
-    app.set_era(&server.name, generation, era.clone());
+    let era = fresh(app, server, auth.filter(|_| view.is_some()).cloned()).await?;
+    tracing::info!(server = %server.name, modern = era.modern, per_credential = view.is_some(), "backend protocol era probed");
+    app.set_era(&server.name, view, generation, era.clone());
     Ok(era)
 }
 
-/// Whether the cached probe of `server` is due for a refresh (older than [`REFRESH_AFTER`]);
-/// the caller refreshes it with [`refresh`] in the background.
-pub fn due(app: &App, server: &Server) -> bool {
-    app.era_age(&server.name).is_some_and(|age| age >= REFRESH_AFTER)
+/// Whether the cached probe of `server` for this caller is due for a refresh (older than
+/// [`REFRESH_AFTER`]); the caller refreshes it with [`refresh`] in the background.
+pub fn due(app: &App, server: &Server, auth: Option<&HeaderValue>) -> bool {
+    app.era_age(&server.name, view(server, auth)).is_some_and(|age| age >= REFRESH_AFTER)
 }
 
-/// Probes `server` again and replaces the cached answer (kept when the probe fails).
-pub async fn refresh(app: &App, generation: u64, server: &Server) {
-    app.touch_era(&server.name);
-    if let Ok(era) = fresh(app, server, None).await {
-        app.set_era(&server.name, generation, era);
+/// Probes `server` again, with the same credential as the entry being refreshed (the
+/// caller's, who found it due), and replaces the cached answer (kept when the probe fails).
+pub async fn refresh(app: &App, generation: u64, server: &Server, auth: Option<HeaderValue>) {
+    let view = view(server, auth.as_ref());
+    app.touch_era(&server.name, view);
+    if let Ok(era) = fresh(app, server, auth.filter(|_| view.is_some())).await {
+        app.set_era(&server.name, view, generation, era);
     }
 }
 
-async fn fresh(app: &App, server: &Server, auth: Option<reqwest::header::HeaderValue>) -> Result<Era, BackendError> {
+async fn fresh(app: &App, server: &Server, auth: Option<HeaderValue>) -> Result<Era, BackendError> {
     let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: auth.clone() };
     let body = json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": broker_meta()}});
     let era = match backend::request(app, server, &ctx, &body).await {
@@ -94,7 +124,7 @@ fn speaks_modern(result: &Value) -> bool {
         .is_some_and(|v| v.iter().filter_map(Value::as_str).any(mcpgw_common::headers::requires_standard_headers))
 }
 
-async fn legacy(app: &App, server: &Server, auth: Option<reqwest::header::HeaderValue>) -> Result<Era, BackendError> {
+async fn legacy(app: &App, server: &Server, auth: Option<HeaderValue>) -> Result<Era, BackendError> {
     let eph = backend::open_ephemeral(app, server, None, auth).await?;
     let era = Era { modern: false, capabilities: eph.capabilities.clone(), instructions: eph.instructions.clone() };
     eph.close(app, server).await;

@@ -4,7 +4,8 @@
 //! It opens **no backend session** (issue 12, part 2: sessions cost what they use). The
 //! answer comes from what the broker already knows about each server: the per-server probe
 //! cache (`era`: capabilities and instructions, learnt by one throwaway session per server
-//! and config generation, refreshed in the background). Only a server not probed yet (the
+//! and config generation, refreshed in the background; for a server with
+//! `forward_authorization`, per caller credential, probed with the caller's own). Only a server not probed yet (the
 //! broker just started or reloaded, or the server failed since) is probed now, once for all
 //! concurrent initializes; a server whose probe fails is reported in
 //! `_meta["dev.mcpgw/unavailable"]` as before. A backend session is opened on the session's
@@ -89,12 +90,13 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
     let params = req.value.get("params").cloned().unwrap_or_else(|| json!({}));
     let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
     let probes = rt.servers.iter().map(|s| async move {
-        if crate::era::due(app, s) {
-            // Stale but usable: answered from it, refreshed behind this answer.
-            let (app, rt, s) = (Arc::clone(app), Arc::clone(rt), Arc::clone(s));
-            tokio::spawn(async move { crate::era::refresh(&app, rt.generation, &s).await });
+        if crate::era::due(app, s, req.authorization.as_ref()) {
+            // Stale but usable: answered from it, refreshed behind this answer (with this
+            // caller's credential when the entry is that credential's own, see `era::View`).
+            let (app, rt, s, auth) = (Arc::clone(app), Arc::clone(rt), Arc::clone(s), req.authorization.clone());
+            tokio::spawn(async move { crate::era::refresh(&app, rt.generation, &s, auth).await });
         }
-        crate::era::probe_with(app, rt.generation, s, req.authorization.as_ref()).await
+        crate::era::probe(app, rt.generation, s, req.authorization.as_ref()).await
     });
     let outcomes = join_all(probes).await;
     let mut caps = Vec::new();

@@ -150,7 +150,7 @@ async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, 
             }
         }
         Access::Modern(meta) => {
-            let era = era::probe(app, rt.generation, s).await?;
+            let era = era::probe(app, rt.generation, s, auth.as_ref()).await?;
             if era.modern {
                 let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: auth };
                 let meta = meta.cloned().unwrap_or_else(era::broker_meta);

@@ -88,7 +88,7 @@ pub fn check_request(req: &Incoming, header_version: Option<&str>, check_headers
 
 pub async fn discover(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Response {
     let id = req.id.clone().unwrap_or(Value::Null);
-    let eras = join_all(rt.servers.iter().map(|s| era::probe(app, rt.generation, s))).await;
+    let eras = join_all(rt.servers.iter().map(|s| era::probe(app, rt.generation, s, req.authorization.as_ref()))).await;
     let mut caps = Vec::new();
     let mut instructions = Vec::new();
     let mut failed = Vec::new();
@@ -171,7 +171,7 @@ pub async fn listen(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
         let meta = req.meta.clone();
         let auth = req.authorization.clone();
         tokio::spawn(async move {
-            let Ok(era) = era::probe(&app, rt.generation, &s).await else { return };
+            let Ok(era) = era::probe(&app, rt.generation, &s, auth.as_ref()).await else { return };
             if era.modern {
                 let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: auth };
                 let mut h = backend::headers(&s, &ctx, Some("subscriptions/listen"));

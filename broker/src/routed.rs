@@ -240,7 +240,7 @@ pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
         Ok(x) => x,
         Err((code, m)) => return reply::modern_error(id, code, &m),
     };
-    let era = match era::probe(app, rt.generation, &s).await {
+    let era = match era::probe(app, rt.generation, &s, req.authorization.as_ref()).await {
         Ok(e) => e,
         Err(e) => return reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({})", s.name, e.reason())),
     };

@@ -17,6 +17,27 @@ struct Handler {
     tools: Arc<Mutex<Vec<String>>>,
     list_delay: Duration,
     peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+    /// A backend that tells each token holder something of its own: its `instructions` name
+    /// the `Authorization` it was sent, and it refuses `initialize`/`server/discover` without.
+    personal: bool,
+}
+
+/// The `Authorization` a request carried, as the personal backend reads it.
+fn authorization(ctx: &RequestContext<RoleServer>) -> Option<String> {
+    let parts = ctx.extensions.get::<axum::http::request::Parts>()?;
+    parts.headers.get("authorization").and_then(|v| v.to_str().ok()).map(String::from)
+}
+
+impl Handler {
+    fn personal_instructions(&self, ctx: &RequestContext<RoleServer>) -> Result<Option<String>, ErrorData> {
+        if !self.personal {
+            return Ok(None);
+        }
+        match authorization(ctx) {
+            Some(a) => Ok(Some(format!("test server {} for {a}", self.name))),
+            None => Err(ErrorData::invalid_request("authorization required", None)),
+        }
+    }
 }
 
 fn tool(name: &str) -> Tool {
@@ -34,6 +55,23 @@ impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
             .with_instructions(format!("test server {}", self.name))
+    }
+
+    async fn initialize(&self, request: InitializeRequestParams, ctx: RequestContext<RoleServer>) -> Result<InitializeResult, ErrorData> {
+        ctx.peer.set_peer_info(request.clone());
+        let mut r = self.negotiate_initialize(&request)?;
+        if let Some(i) = self.personal_instructions(&ctx)? {
+            r.instructions = Some(i);
+        }
+        Ok(r)
+    }
+
+    async fn discover(&self, ctx: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
+        let mut r = DiscoverResult::from_server_info(self.supported_protocol_versions().into_owned(), self.get_info());
+        if let Some(i) = self.personal_instructions(&ctx)? {
+            r.instructions = Some(i);
+        }
+        Ok(r)
     }
 
     async fn list_tools(&self, _r: Option<PaginatedRequestParams>, ctx: RequestContext<RoleServer>) -> Result<ListToolsResult, ErrorData> {
@@ -77,7 +115,14 @@ impl RmcpServer {
     /// `list_delay`: how long `tools/list` takes (a slow backend).
     pub async fn start_with_delay(name: &str, tools: &[&str], list_delay: Duration) -> RmcpServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::serve(name, tools, list_delay, listener)
+        Self::serve(name, tools, list_delay, listener, false)
+    }
+
+    /// A backend whose `instructions` name the caller's `Authorization` (and that refuses
+    /// `initialize` and `server/discover` without one).
+    pub async fn start_personal(name: &str, tools: &[&str]) -> RmcpServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(name, tools, Duration::ZERO, listener, true)
     }
 
     /// A server on `url`'s port: a backend restarted where the last one was (fresh memory, so
@@ -86,20 +131,21 @@ impl RmcpServer {
         let addr = url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
         for _ in 0..100 {
             if let Ok(listener) = tokio::net::TcpListener::bind(&addr).await {
-                return Self::serve(name, tools, Duration::ZERO, listener);
+                return Self::serve(name, tools, Duration::ZERO, listener, false);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("{addr} never became free");
     }
 
-    fn serve(name: &str, tools: &[&str], list_delay: Duration, listener: tokio::net::TcpListener) -> RmcpServer {
+    fn serve(name: &str, tools: &[&str], list_delay: Duration, listener: tokio::net::TcpListener, personal: bool) -> RmcpServer {
         let ct = CancellationToken::new();
         let handler = Handler {
             name: name.to_string(),
             tools: Arc::new(Mutex::new(tools.iter().map(|s| s.to_string()).collect())),
             list_delay,
             peers: Arc::new(Mutex::new(Vec::new())),
+            personal,
         };
         let (tools, peers) = (handler.tools.clone(), handler.peers.clone());
         let mut config = StreamableHttpServerConfig::default();

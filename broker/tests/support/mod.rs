@@ -78,10 +78,15 @@ impl Broker {
     }
 
     pub async fn start(servers: &[(&str, &str, &str, u64)]) -> Broker {
+        Self::start_with(servers, |yaml| yaml).await
+    }
+
+    /// [`Broker::start`] with the generated config edited by `edit` first.
+    pub async fn start_with(servers: &[(&str, &str, &str, u64)], edit: impl FnOnce(String) -> String) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("session.key"), KEY).unwrap();
         let port = free_port();
-        std::fs::write(dir.path().join("gateway.yaml"), config_yaml(port, servers)).unwrap();
+        std::fs::write(dir.path().join("gateway.yaml"), edit(config_yaml(port, servers))).unwrap();
         let mut b = Broker { dir, port, child: None };
         b.spawn().await;
         b
