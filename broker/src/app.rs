@@ -208,6 +208,12 @@ impl App {
         lock(&self.replacements).insert((session.to_string(), server.to_string()), backend_sid, expires_at, now());
     }
 
+    /// Records the backend session the filter told of for `(session, server)`, unless this
+    /// broker holds one already (see `sessions::adopt`).
+    pub fn adopt_replacement(&self, session: &str, server: &str, backend_sid: String, expires_at: u64) {
+        lock(&self.replacements).insert_missing((session.to_string(), server.to_string()), backend_sid, expires_at, now());
+    }
+
     /// Forgets a session's replacements and log level (after its DELETE).
     pub fn forget_session(&self, session: &str) {
         lock(&self.replacements).retain(|(s, _)| s != session);

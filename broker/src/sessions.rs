@@ -63,15 +63,23 @@ pub fn open(app: &App, rt: &Runtime, headers: &HeaderMap, id: Option<&Value>) ->
 /// `DELETE` reach the backend sessions its calls use instead of new ones. Only the filter can
 /// have written the header (it removes client-sent copies, and this endpoint answers only
 /// the broker credential).
+///
+/// Only a pair this broker holds **no** backend session for is adopted; one it holds is never
+/// replaced by what a request says. The header carries no order, so a differing id cannot be
+/// told newer from older: an Envoy replica that learnt the id before the backend restarted
+/// still sends it after this broker opened a healthy replacement, and taking it would set the
+/// pair back to a dead session (the next GET, notification or cancellation 404s, a needless
+/// replacement is opened, the last one is orphaned and the client warned of a restart that
+/// did not happen), again on every request from that replica. Keeping the held one costs, in
+/// the opposite case (another broker replica renewed and this one still holds the dead id),
+/// one 404 and one replacement here, after which the pair is healthy.
 fn adopt(app: &App, rt: &Runtime, claims: &SessionClaims, headers: &HeaderMap) {
     let Some(value) = headers.get(mcpgw_common::backend_session::HEADER).and_then(|v| v.to_str().ok()) else { return };
     for (server, id) in mcpgw_common::backend_session::decode(value) {
         if rt.server(&server).is_none() || id.len() > mcpgw_common::limits::MAX_BACKEND_SESSION_ID_BYTES {
             continue;
         }
-        if app.replacement(&claims.id, &server).as_deref() != Some(id.as_str()) {
-            app.set_replacement(&claims.id, &server, id, claims.expires_at);
-        }
+        app.adopt_replacement(&claims.id, &server, id, claims.expires_at);
     }
 }
 
@@ -110,6 +118,15 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Expiring<K, V> {
             }
         }
         self.entries.insert(key, (value, expires_at));
+    }
+
+    /// [`Expiring::insert`] unless `key` holds an unexpired value; whether it inserted.
+    pub fn insert_missing(&mut self, key: K, value: V, expires_at: u64, now: u64) -> bool {
+        if self.get(&key, now).is_some() {
+            return false;
+        }
+        self.insert(key, value, expires_at, now);
+        true
     }
 
     pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {

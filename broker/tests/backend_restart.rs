@@ -118,3 +118,45 @@ async fn a_broker_restart_opens_the_replacement_again() {
     assert!(metrics.contains("mcpgw_broker_backend_sessions_opened_total{server=\"alpha\"} 1\n"), "{metrics}");
     assert!(!metrics.contains("backend_sessions_renewed_total{server=\"alpha\"}"), "{metrics}");
 }
+
+#[tokio::test]
+async fn a_stale_backend_session_told_by_the_filter_does_not_replace_the_broker_s_replacement() {
+    let alpha = RmcpServer::start("alpha", &["echo"]).await;
+    let broker = Broker::start(&[("alpha", &alpha.url, "a_", 5000)]).await;
+    let url = broker.url();
+    let token = raw_initialize(&url).await;
+    let (_, dead) = taught_backend_session(&url, &token, call(1, "a_echo", "one")).await;
+    let alpha_url = alpha.url.clone();
+    drop(alpha);
+    let _alpha = RmcpServer::start_at("alpha", &["echo"], &alpha_url).await;
+    // The backend restarted: the next call renews the pair once.
+    let (_, live) = taught_backend_session(&url, &token, call(2, "a_echo", "two")).await;
+    assert_ne!(live, dead);
+
+    // An Envoy replica that learnt the id before the restart still sends it: the broker keeps
+    // its healthy replacement for the request itself, notifications, and what follows.
+    let stale = mcpgw_common::backend_session::encode_pair("alpha", &dead);
+    let told = [(mcpgw_common::backend_session::HEADER, stale.as_str())];
+    let (status, _, msg) = rpc(&url, Some(&token), &told, call(3, "a_echo", "three")).await;
+    assert_eq!(status, 200, "{msg}");
+    assert!(text_of(&msg).starts_with("alpha:echo:"), "{msg}");
+    let (status, _, _) = rpc(&url, Some(&token), &told, json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"})).await;
+    assert_eq!(status, 202);
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99, "reason": "test"}});
+    let (status, _, _) = rpc(&url, Some(&token), &told, cancel).await;
+    assert_eq!(status, 202);
+    let get = http()
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &token)
+        .header(mcpgw_common::backend_session::HEADER, stale.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 200);
+    drop(get);
+    let (_, still) = taught_backend_session(&url, &token, call(4, "a_echo", "four")).await;
+    assert_eq!(still, live);
+    let metrics = broker.metrics().await;
+    assert!(metrics.contains("mcpgw_broker_backend_sessions_renewed_total{server=\"alpha\"} 1\n"), "no second replacement:\n{metrics}");
+}
