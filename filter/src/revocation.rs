@@ -86,7 +86,12 @@ const WRITE_ATTEMPTS: usize = 8;
 pub fn bucket_key(session_id: &str) -> String {
     // FNV-1a: ids are random, so any spreading hash will do; this one needs no dependency.
     let hash = session_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    format!("mcp_gateway.revoked.{:03x}", hash % BUCKETS)
+    key_of_bucket(hash % BUCKETS)
+}
+
+/// The shared data key of bucket `bucket` (`0..BUCKETS`).
+fn key_of_bucket(bucket: u32) -> String {
+    format!("mcp_gateway.revoked.{bucket:03x}")
 }
 
 /// How an id is written in a bucket: as it is when it is made of safe bytes (the broker's ids
@@ -234,7 +239,7 @@ pub fn learn(host: &mut dyn Host, session_id: &str, server: &str, backend_sessio
 /// line be one: [`record`] never writes content into a missing bucket.
 pub fn create_buckets(host: &mut dyn Host) {
     for bucket in 0..BUCKETS {
-        let key = format!("mcp_gateway.revoked.{bucket:03x}");
+        let key = key_of_bucket(bucket);
         if host.shared_data(&key).1.is_none() {
             host.set_shared_data(&key, b"", None);
         }
