@@ -124,11 +124,12 @@ pub fn resolve_key_texts(config: &GatewayConfig, base: Option<&Path>) -> Result<
     let text = if let Some(f) = &config.session.key_file {
         std::fs::read_to_string(resolve_path(f, base)).map_err(|e| format!("session.key_file {f:?}: cannot read: {}", e.kind()))?
     } else if let Some(v) = &config.session.key_env {
-        std::env::var(v).map_err(|_| format!("session.key_env: environment variable {v:?} is not set"))?.replace(',', "\n")
+        std::env::var(v).map_err(|_| format!("session.key_env: environment variable {v:?} is not set"))?
     } else {
         return Err("session: set key_file or key_env".into());
     };
-    let keys: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+    // The filter reads the same text from Envoy's environment: one splitting rule for both.
+    let keys: Vec<String> = mcpgw_common::config::split_keys(&text).into_iter().map(String::from).collect();
     if keys.is_empty() {
         return Err("session: the key source is empty".into());
     }
