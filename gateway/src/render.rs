@@ -268,7 +268,10 @@ pub fn render(cfg: &GatewayConfig, opts: &Options) -> Result<Rendered, String> {
             // from Envoy's environment, so it is not in Envoy's config.
             if let (Some(c), Some(var)) = (&s.credential, credential_env(s)) {
                 let value = format!("%ENVIRONMENT({var})%");
-                envoy_env.push(var);
+                // Servers may share one value_env: each variable is listed once.
+                if !envoy_env.contains(&var) {
+                    envoy_env.push(var);
+                }
                 r.insert(
                     "request_headers_to_add".into(),
                     json!([{ "header": { "key": c.header.to_ascii_lowercase(), "value": value }, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD" }]),
@@ -407,7 +410,6 @@ pub fn render(cfg: &GatewayConfig, opts: &Options) -> Result<Rendered, String> {
         "filter_chains": [{ "filters": [{ "name": "envoy.filters.network.http_connection_manager", "typed_config": hcm }] }]
     });
     let (ahost, aport) = split_host_port(&opts.admin).map_err(|e| format!("admin: {e}"))?;
-    envoy_env.dedup();
     Ok(Rendered { listener, clusters, admin: json!({ "address": socket_address(&ahost, aport) }), envoy_env })
 }
 
