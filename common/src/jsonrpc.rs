@@ -21,6 +21,11 @@ pub const RESOURCE_NOT_FOUND: i32 = -32002;
 /// MCP 2026-07-28: the standard headers (`Mcp-Method`, `Mcp-Name`, `MCP-Protocol-Version`)
 /// are missing, malformed, or disagree with the body.
 pub const HEADER_MISMATCH: i32 = -32020;
+/// MCP 2026-07-28: the request needs a client capability it did not declare.
+pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
+/// MCP 2026-07-28: the protocol version is not one the server serves (`error.data` names
+/// `supported` and `requested`).
+pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
 /// Gateway: the session is unknown, expired, tampered with or bound to another caller.
 /// Sent with HTTP 404, the spec's signal to start a new session.
 pub const SESSION_NOT_FOUND: i32 = -32001;
@@ -39,6 +44,11 @@ pub const BACKEND_RESTARTED: i32 = -32030;
 /// on it sees exactly what it sent; `None` (unknown or unparseable) is written as `null`, as
 /// JSON-RPC requires for parse errors.
 pub fn error_body(id: Option<&RawValue>, code: i32, message: &str) -> Vec<u8> {
+    error_body_with_data(id, code, message, None)
+}
+
+/// [`error_body`] with `error.data` (raw JSON) when there is any.
+pub fn error_body_with_data(id: Option<&RawValue>, code: i32, message: &str, data: Option<&RawValue>) -> Vec<u8> {
     let id = id.map_or("null", RawValue::get);
     // serde_json's string escaping of the message; it cannot fail for a &str.
     let message = serde_json::to_string(message).unwrap_or_else(|_| String::from("\"error\""));
@@ -49,6 +59,10 @@ pub fn error_body(id: Option<&RawValue>, code: i32, message: &str) -> Vec<u8> {
     out.extend_from_slice(code.to_string().as_bytes());
     out.extend_from_slice(b",\"message\":");
     out.extend_from_slice(message.as_bytes());
+    if let Some(data) = data {
+        out.extend_from_slice(b",\"data\":");
+        out.extend_from_slice(data.get().as_bytes());
+    }
     out.extend_from_slice(b"}}");
     out
 }

@@ -1,5 +1,6 @@
 //! What the MCP gateway's filter (in Envoy) and broker (beside it) must agree on.
 //!
+//! - [`protocol`]: the methods, eras, refusals and the one decision filter and broker take per message.
 //! - [`message`]: the one-pass JSON-RPC/MCP envelope parser the filter runs on every request.
 //! - [`jsonrpc`]: error codes and error bodies both sides answer with.
 //! - [`names`]: prefix rules and the router that maps an exposed name or URI to its server.
@@ -24,4 +25,5 @@ pub mod jsonrpc;
 pub mod limits;
 pub mod message;
 pub mod names;
+pub mod protocol;
 pub mod session;

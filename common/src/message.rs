@@ -61,6 +61,8 @@ pub struct Message<'a> {
     pub uri: Option<Located<'a>>,
     /// Raw `params.ref`, parsed on demand by [`Message::reference`].
     ref_raw: Option<&'a RawValue>,
+    /// Raw `params._meta`, parsed on demand by [`Message::meta`] (2026-07-28 requests only).
+    meta_raw: Option<&'a RawValue>,
     /// Whether `params` was present and an object.
     pub params_is_object: bool,
     body: &'a [u8],
@@ -156,6 +158,20 @@ impl<'a> Message<'a> {
             Some("ref/prompt") => fields.name.and_then(|n| locate(self.body, n).ok()).map(Reference::Prompt),
             Some("ref/resource") => fields.uri.and_then(|u| locate(self.body, u).ok()).map(Reference::Resource),
             _ => None,
+        }
+    }
+
+    /// `params._meta`, read on demand: only 2026-07-28 requests act on it.
+    pub fn meta(&self) -> RequestMeta {
+        let Some(raw) = self.meta_raw else { return RequestMeta::default() };
+        match serde_json::from_str::<MetaFields<'_>>(raw.get()) {
+            Ok(f) => RequestMeta {
+                is_object: true,
+                protocol_version: f.protocol_version.map(|v| serde_json::from_str::<String>(v.get()).ok()),
+                has_client_capabilities: f.client_capabilities.is_some(),
+            },
+            // Not an object (or a duplicated key inside): as good as absent.
+            Err(_) => RequestMeta::default(),
         }
     }
 
@@ -259,6 +275,8 @@ enum ParamsKey {
     Name,
     Uri,
     Ref,
+    #[serde(rename = "_meta")]
+    Meta,
     #[serde(other)]
     Other,
 }
@@ -278,6 +296,27 @@ struct Params<'a> {
     name: Option<&'a RawValue>,
     uri: Option<&'a RawValue>,
     ref_raw: Option<&'a RawValue>,
+    meta_raw: Option<&'a RawValue>,
+}
+
+/// What the gateway reads from `params._meta` (2026-07-28).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    /// `params._meta` is an object.
+    pub is_object: bool,
+    /// The protocol version key: absent (`None`), or present with a string (`Some(Some)`) or
+    /// another JSON value (`Some(None)`).
+    pub protocol_version: Option<Option<String>>,
+    /// The client capabilities key is present.
+    pub has_client_capabilities: bool,
+}
+
+#[derive(Deserialize)]
+struct MetaFields<'a> {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow)]
+    protocol_version: Option<&'a RawValue>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow)]
+    client_capabilities: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -354,6 +393,7 @@ impl<'de> Deserialize<'de> for Params<'de> {
                         ParamsKey::Name => set_once(&mut p.name, map.next_value()?, "params.name")?,
                         ParamsKey::Uri => set_once(&mut p.uri, map.next_value()?, "params.uri")?,
                         ParamsKey::Ref => set_once(&mut p.ref_raw, map.next_value()?, "params.ref")?,
+                        ParamsKey::Meta => set_once(&mut p.meta_raw, map.next_value()?, "params._meta")?,
                         ParamsKey::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -431,7 +471,7 @@ impl<'a> Envelope<'a> {
             Some(raw) if raw.get().starts_with('"') => Some(locate(body, raw).map_err(|r| invalid(self.id, &r))?),
             _ => None,
         };
-        Ok(Message { kind, id: self.id, method, name, uri, ref_raw: params.ref_raw, params_is_object: params.is_object, body })
+        Ok(Message { kind, id: self.id, method, name, uri, ref_raw: params.ref_raw, meta_raw: params.meta_raw, params_is_object: params.is_object, body })
     }
 }
 

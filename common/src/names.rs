@@ -161,6 +161,11 @@ impl Router {
         self.default.map(|d| (d, exposed))
     }
 
+    /// The index of the server named `name`.
+    pub fn server_index(&self, name: &str) -> Option<usize> {
+        self.names.iter().find(|(n, _)| n == name).map(|(_, i)| *i)
+    }
+
     /// Which server an exposed name would be routed to (for the broker's listing check).
     pub fn owner_of_name(&self, exposed: &str) -> Option<usize> {
         self.route_name(exposed).map(|(i, _)| i)

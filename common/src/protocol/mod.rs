@@ -1,0 +1,14 @@
+//! The MCP protocol as the gateway sees it, in one place: the methods and what each is to the
+//! gateway ([`method`]), the eras and their versions and `_meta` keys ([`era`]), refusals and
+//! their HTTP status per era ([`refusal`]), and the decision both the filter and the broker
+//! take for every POSTed message ([`decide`]): parse → decide → apply.
+
+pub mod decide;
+pub mod era;
+pub mod method;
+pub mod refusal;
+
+pub use decide::{decide, Answer, Decided, Decision, Named, Route, StandardHeaders};
+pub use era::Era;
+pub use method::{Class, Method, Target};
+pub use refusal::{Reason, Refusal};
