@@ -21,7 +21,6 @@ pub mod host;
 pub mod metadata;
 pub mod plugin;
 pub mod recording_host;
-pub mod reply;
 pub mod revocation;
 pub mod session_cache;
 pub mod sse_ids;

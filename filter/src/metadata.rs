@@ -24,6 +24,7 @@
 //! `errors.<kind>` counter) with `method` when the body got that far. Access logs read them as `%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%`.
 
 use mcpgw_common::config::metadata_header_bit;
+use mcpgw_common::protocol::Named;
 
 pub const METHOD: &str = "x-mcp-method";
 pub const SERVER: &str = "x-mcp-servername";
@@ -60,6 +61,15 @@ pub const F_RESOURCE_URI: Fact = Fact { header: header(RESOURCE_URI, 4), state_k
 pub const F_SESSION: Fact = Fact { header: header(SESSION, 5), state_key: "mcp_gateway.session" };
 pub const F_ERROR: Fact = Fact { header: None, state_key: "mcp_gateway.error" };
 pub const F_ID: Fact = Fact { header: None, state_key: "mcp_gateway.id" };
+
+/// The fact that carries what a routed request names.
+pub fn fact_of(named: Named) -> Fact {
+    match named {
+        Named::Tool => F_TOOL,
+        Named::Prompt => F_PROMPT,
+        Named::Resource => F_RESOURCE_URI,
+    }
+}
 
 /// The filter's routing decision, always written (whatever `filter_state` says) just before
 /// the route cache is cleared: the server's config name, or `broker`. Envoy's internal

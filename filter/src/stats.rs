@@ -3,33 +3,16 @@
 //!
 //! | counter | counts |
 //! |---|---|
-//! | `mcp_gateway.requests.<method>` | MCP requests by JSON-RPC method (`/` → `_`; unknown methods → `other`; `notification`, `response`, `get`, `delete`) |
+//! | `mcp_gateway.requests.<method>` | MCP requests by JSON-RPC method (`Method::metric_label`: `/` → `_`; unknown methods → `other`; `notification`, `response`, `get`, `delete`) |
 //! | `mcp_gateway.routed.<server>` | calls routed straight to a backend |
 //! | `mcp_gateway.broker` | requests sent to the broker |
 //! | `mcp_gateway.errors.<kind>` | local refusals, by [`ErrorKind`] |
 
+use mcpgw_common::protocol::{method, Class, Method, Reason};
+
 use crate::host::RootHost;
 
 pub const PREFIX: &str = "mcp_gateway";
-
-/// Methods counted by name; anything else is counted as `other`.
-pub const METHODS: &[&str] = &[
-    "initialize",
-    "ping",
-    "tools/list",
-    "tools/call",
-    "prompts/list",
-    "prompts/get",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "completion/complete",
-    "logging/setLevel",
-    "server/discover",
-    "subscriptions/listen",
-];
 
 /// Request classes that are not a request method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +51,10 @@ pub enum ErrorKind {
     /// A backend answered 404 for its session (it restarted): the call was not run, and the
     /// client got `-32030` for it.
     BackendRestarted = 16,
+    /// 2026-07-28: a method that revision does not have.
+    MethodNotFound = 17,
+    /// 2026-07-28: a protocol version the gateway does not serve.
+    UnsupportedVersion = 18,
 }
 impl ErrorKind {
     /// The name used in the counter and in filter state `mcp_gateway.error`.
@@ -76,7 +63,23 @@ impl ErrorKind {
     }
 }
 
-const ERROR_NAMES: [&str; 17] = [
+impl From<Reason> for ErrorKind {
+    fn from(reason: Reason) -> ErrorKind {
+        match reason {
+            Reason::ParseError => ErrorKind::ParseError,
+            Reason::Batch => ErrorKind::Batch,
+            Reason::InvalidRequest => ErrorKind::InvalidRequest,
+            Reason::TooLong => ErrorKind::TooLong,
+            Reason::HeaderMismatch => ErrorKind::HeaderMismatch,
+            Reason::InvalidParams => ErrorKind::InvalidParams,
+            Reason::UnknownName => ErrorKind::UnknownName,
+            Reason::MethodNotFound => ErrorKind::MethodNotFound,
+            Reason::UnsupportedVersion => ErrorKind::UnsupportedVersion,
+        }
+    }
+}
+
+const ERROR_NAMES: [&str; 19] = [
     "parse_error",
     "invalid_request",
     "batch",
@@ -94,6 +97,8 @@ const ERROR_NAMES: [&str; 17] = [
     "session_revoked",
     "too_long",
     "backend_restarted",
+    "method_not_found",
+    "unsupported_version",
 ];
 
 /// Counter ids, resolved once at configure time.
@@ -110,7 +115,12 @@ impl Stats {
     pub fn define(host: &mut dyn RootHost, servers: &[String]) -> Stats {
         let mut def = |suffix: &str| host.define_counter(&format!("{PREFIX}.{suffix}"));
         Stats {
-            methods: METHODS.iter().map(|m| def(&format!("requests.{}", m.replace('/', "_")))).collect(),
+            // Requests by name, notifications together (`requests.notification`): indexed
+            // like `method::ALL`.
+            methods: method::ALL
+                .iter()
+                .map(|m| (m.class() != Class::Notification).then(|| def(&format!("requests.{}", m.metric_label()))).flatten())
+                .collect(),
             others: OTHER_NAMES.iter().map(|m| def(&format!("requests.{m}"))).collect(),
             servers: servers.iter().map(|s| def(&format!("routed.{s}"))).collect(),
             broker: def("broker"),
@@ -118,11 +128,16 @@ impl Stats {
         }
     }
 
-    pub fn method(&self, method: &str) -> Option<u32> {
-        match METHODS.iter().position(|m| *m == method) {
-            Some(i) => self.methods.get(i).copied().flatten(),
-            None if method.starts_with("notifications/") => self.other(Other::Notification),
-            None => self.other(Other::Unknown),
+    /// The counter of a request or notification: by method, `notification` for any
+    /// notification, `other` for a request method the gateway does not know.
+    pub fn method(&self, name: &str, method: Option<Method>) -> Option<u32> {
+        match method {
+            Some(m) if m.class() != Class::Notification => {
+                let i = method::ALL.iter().position(|k| *k == m)?;
+                self.methods.get(i).copied().flatten()
+            }
+            _ if name.starts_with("notifications/") => self.other(Other::Notification),
+            _ => self.other(Other::Unknown),
         }
     }
 

@@ -16,22 +16,19 @@ use std::rc::Rc;
 
 use mcpgw_common::backend_session;
 use mcpgw_common::broker_auth;
+use mcpgw_common::config::{host_allowed, ServerConfig};
 use mcpgw_common::headers as mcp_headers;
-use mcpgw_common::ids::{is_malformed_mapped_id, unmap_server_request_id};
+use mcpgw_common::jsonrpc::{self, BACKEND_RESTARTED, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, SESSION_NOT_FOUND};
 use mcpgw_common::limits;
-use mcpgw_common::config::host_allowed;
-use mcpgw_common::jsonrpc::{
-    BACKEND_RESTARTED, HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, REQUEST_TOO_LARGE, RESOURCE_NOT_FOUND, SESSION_NOT_FOUND,
-};
-use mcpgw_common::config::ServerConfig;
-use mcpgw_common::message::{self, Kind, Located, Message, ParseError, Reference};
+use mcpgw_common::message::{self, Kind, Message};
+use mcpgw_common::protocol::{self, Answer, Decision, Era, Method, Refusal, Route, StandardHeaders};
 use mcpgw_common::session::{SessionClaims, TokenError};
+use serde_json::value::RawValue;
 
 use crate::header_hygiene;
 use crate::host::Host;
 use crate::metadata::{self, Fact};
 use crate::plugin::Plugin;
-use crate::reply::Refusal;
 use crate::revocation;
 use crate::sse_ids::SseIdRewriter;
 use crate::stats::{ErrorKind, Other};
@@ -56,6 +53,16 @@ struct Captured {
     has_session_header: bool,
 }
 
+impl Captured {
+    fn standard_headers(&self) -> StandardHeaders<'_> {
+        StandardHeaders {
+            protocol_version: self.protocol_version.as_deref(),
+            method: self.mcp_method.as_deref(),
+            name: self.mcp_name.as_deref(),
+        }
+    }
+}
+
 /// The state of one stream.
 #[derive(Debug)]
 pub struct Stream {
@@ -63,6 +70,8 @@ pub struct Stream {
     /// The request is on the MCP endpoint and waiting for its body.
     awaiting_body: bool,
     captured: Captured,
+    /// The request's protocol era, once its body was decided.
+    era: Era,
     session: Option<Rc<SessionClaims>>,
     /// The backend the request went straight to: its session id must not reach the client,
     /// and its server-to-client request ids are namespaced on the way back.
@@ -88,22 +97,13 @@ struct DirectCall {
     request_id: Option<String>,
 }
 
-/// Where a request goes.
-struct Destination<'m> {
-    server: usize,
-    /// The exposed name or URI, and where it sits in the body.
-    target: Located<'m>,
-    /// Where the backend's own name starts in `target.value` (the prefix's length).
-    own_start: usize,
-    fact: Fact,
-}
-
 impl Stream {
     pub fn new(plugin: Rc<Plugin>) -> Stream {
         Stream {
             plugin,
             awaiting_body: false,
             captured: Captured::default(),
+            era: Era::Session,
             session: None,
             routed_to: None,
             sse: None,
@@ -152,11 +152,10 @@ impl Stream {
         // Before anything else is decided: which of two session ids (or versions, methods,
         // names) would count is exactly what must not be left to chance.
         if let Some(header) = limits::duplicated_mcp_header(headers.iter().map(|(k, v)| (k, v))) {
-            let refusal = Refusal::new(400, INVALID_REQUEST, limits::duplicated_header_message(header));
-            return self.refuse(host, ErrorKind::DuplicateHeader, refusal);
+            return self.refuse(host, ErrorKind::DuplicateHeader, 400, INVALID_REQUEST, &limits::duplicated_header_message(header));
         }
         if let Err(why) = self.check_host_and_origin(&headers) {
-            return self.refuse(host, ErrorKind::ForbiddenOrigin, Refusal::new(403, INVALID_REQUEST, why));
+            return self.refuse(host, ErrorKind::ForbiddenOrigin, 403, INVALID_REQUEST, &why);
         }
 
         let mut now = 0;
@@ -186,7 +185,7 @@ impl Stream {
                     return self.refuse_too_large(host);
                 }
                 if end_of_stream {
-                    return self.refuse(host, ErrorKind::ParseError, Refusal::new(400, -32700, "Parse error: empty body"));
+                    return self.refuse(host, ErrorKind::ParseError, 400, PARSE_ERROR, "Parse error: empty body");
                 }
                 self.awaiting_body = true;
                 Action::Pause
@@ -222,63 +221,46 @@ impl Stream {
         self.awaiting_body = false;
         let body = host.request_body(body_size).unwrap_or_default();
         let plugin = Rc::clone(&self.plugin);
+        // Parse → decide (`mcpgw_common::protocol`, the broker's decision too) → apply.
         let msg = match message::parse(&body) {
             Ok(m) => m,
             Err(e) => {
-                let kind = match e {
-                    ParseError::Malformed(_) => ErrorKind::ParseError,
-                    ParseError::Batch => ErrorKind::Batch,
-                    ParseError::Invalid { .. } => ErrorKind::InvalidRequest,
-                };
-                host.increment_counter_opt(plugin.stats.method("?"));
-                return self.refuse_raw(host, kind, 400, &e.to_body());
+                host.increment_counter_opt(plugin.stats.other(Other::Unknown));
+                let refusal = Refusal::parse(&e);
+                return self.refuse_decided(host, refusal);
             }
         };
-        match msg.method.as_deref() {
-            Some(m) => host.increment_counter_opt(plugin.stats.method(m)),
+        let name = msg.method.as_deref();
+        let method = name.and_then(Method::parse);
+        match name {
+            Some(n) => host.increment_counter_opt(plugin.stats.method(n, method)),
             None => host.increment_counter_opt(plugin.stats.other(Other::Response)),
         }
-        // Bounded before anything from the body becomes a header (names and URIs are
-        // bounded in `destination`, also before any write).
-        if let Err(why) = msg.method.as_deref().map_or(Ok(()), limits::check_method) {
-            return self.refuse(host, ErrorKind::TooLong, Refusal::new(400, INVALID_REQUEST, why).with_id(msg.id));
-        }
-        if let Err(r) = self.check_standard_headers(&msg) {
-            self.publish(host, metadata::F_METHOD, msg.method.as_deref());
-            return self.refuse(host, ErrorKind::HeaderMismatch, r);
-        }
+        let decided = match protocol::decide(&msg, self.captured.standard_headers(), &plugin.config.router) {
+            Ok(d) => d,
+            Err(refusal) => {
+                // The method is a fact for policy and logs, once it is known to be bounded.
+                if name.is_some_and(|m| limits::check_method(m).is_ok()) {
+                    self.publish(host, metadata::F_METHOD, name);
+                }
+                return self.refuse_decided(host, refusal);
+            }
+        };
+        self.era = decided.era;
         // A validly encoded Mcp-Method goes on decoded: methods are ASCII, and backends
-        // compare the header with the body literally.
-        if let (Some(m), Some(h)) = (msg.method.as_deref(), self.captured.mcp_method.as_deref()) {
+        // compare the header with the body literally (decide checked that they agree).
+        if let (Some(m), Some(h)) = (name, self.captured.mcp_method.as_deref()) {
             if h != m && h.starts_with("=?") {
                 host.set_request_header(mcp_headers::METHOD, Some(m));
             }
         }
-        if msg.kind == Kind::Notification {
-            if let Err(why) = msg.method.as_deref().map_or(Ok(()), limits::check_notification) {
-                self.publish(host, metadata::F_METHOD, msg.method.as_deref());
-                return self.refuse(host, ErrorKind::InvalidRequest, Refusal::new(400, INVALID_REQUEST, why));
-            }
-        }
-        if msg.kind == Kind::Response {
-            if let Some(action) = self.route_response(host, &msg) {
-                return action;
-            }
-            if self.is_malformed_mapped_id(&msg) {
-                let why = "Invalid Request: the id does not name a request the gateway relayed";
-                return self.refuse(host, ErrorKind::InvalidRequest, Refusal::new(400, INVALID_REQUEST, why).with_id(msg.id));
-            }
-        }
-        if msg.kind != Kind::Request {
-            return self.route_to_broker(host, Other::Unknown, Some(&msg));
-        }
-        match self.destination(&msg) {
-            Ok(Some(dest)) => self.route_routable(host, &msg, dest),
-            Ok(None) => self.route_to_broker(host, Other::Unknown, Some(&msg)),
-            Err((kind, refusal)) => {
-                self.publish(host, metadata::F_METHOD, msg.method.as_deref());
-                self.refuse(host, kind, refusal.with_id(msg.id))
-            }
+        match decided.decision {
+            Decision::Backend(route) => self.route_routable(host, &msg, route),
+            Decision::Answer(answer) => match self.route_answer(host, &msg, &answer) {
+                Some(action) => action,
+                None => self.route_to_broker(host, Other::Unknown, Some(&msg)),
+            },
+            Decision::Broker => self.route_to_broker(host, Other::Unknown, Some(&msg)),
         }
     }
 
@@ -290,8 +272,7 @@ impl Stream {
         if self.answered || !self.awaiting_body {
             return Action::Continue;
         }
-        let refusal = Refusal::new(400, INVALID_REQUEST, "Invalid Request: trailers are not allowed on the MCP endpoint");
-        self.refuse(host, ErrorKind::RequestTrailers, refusal)
+        self.refuse(host, ErrorKind::RequestTrailers, 400, INVALID_REQUEST, "Invalid Request: trailers are not allowed on the MCP endpoint")
     }
 
     pub fn on_response_headers(&mut self, host: &mut dyn Host) -> Action {
@@ -377,8 +358,8 @@ impl Stream {
                 let message = format!(
                     "Server {server:?} restarted and no longer knew this session, so the call was not run. Retry it: the gateway now uses a new session with {server:?} (state kept by the server for this session, such as the log level or resource subscriptions, was lost)"
                 );
-                let refusal = Refusal { status: 200, code: BACKEND_RESTARTED, message, id: Some(id.clone()) };
-                host.send_response(200, &[("content-type", "application/json")], &refusal.body());
+                let id = serde_json::from_str::<&RawValue>(id).ok();
+                host.send_response(200, &[("content-type", "application/json")], &jsonrpc::error_body(id, BACKEND_RESTARTED, &message));
             }
             // A client's answer to a server request: the request it answers died with the
             // backend. Accepted (as the backend would have), not a 404.
@@ -402,60 +383,12 @@ impl Stream {
 
     // ---- routing -------------------------------------------------------------------------
 
-    /// Which backend owns the request, `None` for the broker, or why it cannot be served.
-    fn destination<'m>(&self, msg: &'m Message<'m>) -> Result<Option<Destination<'m>>, (ErrorKind, Refusal)> {
-        let router = &self.plugin.config.router;
-        let method = msg.method.as_deref().unwrap_or_default();
-        if self.is_modern() && mcp_headers::removed_in_standard_headers_era(method) {
-            return Ok(None);
-        }
-        let (target, by_uri, fact, what) = match method {
-            "tools/call" => (required(&msg.name, "params.name")?, false, metadata::F_TOOL, "tool"),
-            "prompts/get" => (required(&msg.name, "params.name")?, false, metadata::F_PROMPT, "prompt"),
-            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
-                (required(&msg.uri, "params.uri")?, true, metadata::F_RESOURCE_URI, "resource")
-            }
-            "completion/complete" => match msg.reference() {
-                Some(Reference::Prompt(l)) => (l, false, metadata::F_PROMPT, "prompt"),
-                Some(Reference::Resource(l)) => (l, true, metadata::F_RESOURCE_URI, "resource"),
-                None => {
-                    return Err((
-                        ErrorKind::InvalidParams,
-                        Refusal::new(200, INVALID_PARAMS, "Invalid params: params.ref must be a ref/prompt with a name or a ref/resource with a uri"),
-                    ))
-                }
-            },
-            _ => return Ok(None),
-        };
-        let bounded = if by_uri {
-            limits::check_uri(&format!("{what} URI"), &target.value)
-        } else {
-            limits::check_name(&format!("{what} name"), &target.value)
-        };
-        if let Err(why) = bounded {
-            return Err((ErrorKind::TooLong, Refusal::new(200, INVALID_PARAMS, why)));
-        }
-        let routed = if by_uri { router.route_uri(&target.value) } else { router.route_name(&target.value) };
-        let Some((server, unprefixed)) = routed else {
-            let code = if by_uri { RESOURCE_NOT_FOUND } else { INVALID_PARAMS };
-            let message = format!("Unknown {what}: {:?} matches no server's prefix", target.value.as_ref());
-            return Err((ErrorKind::UnknownName, Refusal::new(200, code, message)));
-        };
-        // The router returns a suffix of the exposed value: keep its offset.
-        let own_start = target.value.len().saturating_sub(unprefixed.len());
-        Ok(Some(Destination { server, target, own_start, fact }))
-    }
-
-    /// The client's answer to a server request whose id the gateway namespaced
-    /// (`"<server>:<id>"`): straight to that server, with its own id back. `None` when the id
-    /// is not one of ours (the broker then handles it).
-    fn route_response(&mut self, host: &mut dyn Host, msg: &Message<'_>) -> Option<Action> {
-        let id_text = msg.id_text()?;
-        let mapped: String = serde_json::from_str(id_text).ok()?;
-        let (server_name, raw_id) = unmap_server_request_id(&mapped)?;
+    /// The client's answer to a server request whose id the gateway namespaced: straight to
+    /// that server, with its own id back. `None` when this Envoy cannot send it straight (the
+    /// broker holds the backend session that asked, and forwards it).
+    fn route_answer(&mut self, host: &mut dyn Host, msg: &Message<'_>, answer: &Answer) -> Option<Action> {
         let plugin = Rc::clone(&self.plugin);
-        let index = plugin.config.servers.iter().position(|s| s.name == server_name)?;
-        let server = plugin.config.servers.get(index)?;
+        let server = plugin.config.servers.get(answer.server)?;
         if self.marks.is_stale(&server.name) {
             // The broker holds the replacement backend session: it forwards the answer.
             return None;
@@ -466,29 +399,18 @@ impl Stream {
             Some(_) => Some(self.marks.learned(&server.name)?.to_string()),
             None => None,
         };
-        // The original id is raw JSON (a number or a string literal): spliced in as it is.
-        let span = msg.id_span()?;
-        let body = message::splice_raw_keeping_length(msg.body(), span.clone(), raw_id.as_bytes())
-            .or_else(|| message::splice_raw(msg.body(), span, raw_id.as_bytes()))?;
+        let body = answer.rewritten_body(msg)?;
         replace_body(host, msg, &body);
         let backend_session = backend_session.as_deref().filter(|id| !id.is_empty());
-        Some(self.forward_to_server(host, msg, index, server, backend_session))
-    }
-
-    /// A response whose id has the gateway's `"<server>:<id>"` form for a configured server but
-    /// an original id the gateway cannot have minted (`"alpha:01"`).
-    fn is_malformed_mapped_id(&self, msg: &Message<'_>) -> bool {
-        let Some(mapped) = msg.id_text().and_then(|t| serde_json::from_str::<String>(t).ok()) else { return false };
-        let servers = &self.plugin.config.servers;
-        is_malformed_mapped_id(&mapped, |name| servers.iter().any(|s| s.name == name))
+        Some(self.forward_to_server(host, msg, answer.server, server, backend_session))
     }
 
     /// A request that names one backend: straight to it, or via the broker when the client
     /// speaks 2026-07-28 and the backend does not (the broker then holds a short-lived backend
     /// session for it), or refused when the client's session does not include the backend.
-    fn route_routable(&mut self, host: &mut dyn Host, msg: &Message<'_>, dest: Destination<'_>) -> Action {
+    fn route_routable(&mut self, host: &mut dyn Host, msg: &Message<'_>, route: Route<'_>) -> Action {
         let plugin = Rc::clone(&self.plugin);
-        let Some(server) = plugin.config.servers.get(dest.server) else {
+        let Some(server) = plugin.config.servers.get(route.server) else {
             return self.route_to_broker(host, Other::Unknown, Some(msg));
         };
         // Within a session: the backend session this Envoy learnt for the server, if any.
@@ -499,46 +421,34 @@ impl Stream {
         // has none with this server yet: the broker serves the call (as for 2026-07-28 calls
         // below), opening the backend session it needs.
         let via_broker = self.session.is_some() && learned.is_none();
-        if via_broker || (self.is_modern() && !server.sessionless) {
+        if via_broker || (self.era == Era::Stateless && !server.sessionless) {
             // The broker routes by the exposed name itself: body and headers go on untouched,
             // but policy still gets the facts.
-            let own = dest.target.value.get(dest.own_start..).unwrap_or_default();
             self.publish(host, metadata::F_SERVER, Some(&server.name));
-            self.publish(host, dest.fact, Some(own));
+            self.publish(host, metadata::fact_of(route.named), Some(route.own()));
             if via_broker {
                 // The broker relays the backend's answer as it is: its server requests are
                 // namespaced here, as on the direct path, so the client's answers find the
                 // backend that asked.
-                self.routed_to = Some(dest.server);
+                self.routed_to = Some(route.server);
             }
             return self.route_to_broker(host, Other::Unknown, Some(msg));
         }
         // An empty learnt id: the backend issues no session ids.
         let backend_session = learned.as_deref().filter(|id| !id.is_empty());
-        self.route_to_backend(host, msg, dest, server, backend_session)
+        self.route_to_backend(host, msg, &route, server, backend_session)
     }
 
-    fn route_to_backend(
-        &mut self,
-        host: &mut dyn Host,
-        msg: &Message<'_>,
-        dest: Destination<'_>,
-        server: &ServerConfig,
-        backend_session: Option<&str>,
-    ) -> Action {
-        let exposed = dest.target.value.as_ref();
-        let unprefixed = exposed.get(dest.own_start..).unwrap_or(exposed);
-        if unprefixed != exposed {
-            if let Some(new_body) = message::splice_string_keeping_length(msg.body(), dest.target.span.clone(), unprefixed) {
-                replace_body(host, msg, &new_body);
-            }
+    fn route_to_backend(&mut self, host: &mut dyn Host, msg: &Message<'_>, route: &Route<'_>, server: &ServerConfig, backend_session: Option<&str>) -> Action {
+        if let Some(new_body) = route.rewritten_body(msg.body()) {
+            replace_body(host, msg, &new_body);
             if self.captured.mcp_name.is_some() {
-                host.set_request_header(mcp_headers::NAME, Some(&mcp_headers::encode_value(unprefixed)));
+                host.set_request_header(mcp_headers::NAME, Some(&route.own_name_header()));
             }
         }
         self.publish(host, metadata::F_METHOD, msg.method.as_deref());
-        self.publish(host, dest.fact, Some(unprefixed));
-        self.forward_to_server(host, msg, dest.server, server, backend_session)
+        self.publish(host, metadata::fact_of(route.named), Some(route.own()));
+        self.forward_to_server(host, msg, route.server, server, backend_session)
     }
 
     /// Sends the request to server `index`: its virtual host and path, its own session id in
@@ -664,11 +574,6 @@ impl Stream {
         }
     }
 
-    /// Whether the client speaks 2026-07-28 or later (sessionless, standard headers).
-    fn is_modern(&self) -> bool {
-        self.captured.protocol_version.as_deref().is_some_and(mcp_headers::requires_standard_headers)
-    }
-
     /// DNS-rebinding protection: `Host` and `Origin` must name this gateway, when configured.
     fn check_host_and_origin(&self, headers: &[(String, String)]) -> Result<(), String> {
         let cfg = &self.plugin.config;
@@ -691,55 +596,27 @@ impl Stream {
         Ok(())
     }
 
-    /// MCP 2026-07-28: `Mcp-Method` and `Mcp-Name` must be present and agree with the body.
-    fn check_standard_headers(&self, msg: &Message<'_>) -> Result<(), Refusal> {
-        let Some(version) = self.captured.protocol_version.as_deref() else { return Ok(()) };
-        if !mcp_headers::requires_standard_headers(version) {
-            return Ok(());
-        }
-        let Some(method) = msg.method.as_deref() else { return Ok(()) };
-        let mismatch = |why: String| Refusal::new(400, HEADER_MISMATCH, format!("Header mismatch: {why}")).with_id(msg.id);
-        let header_method = self.captured.mcp_method.as_deref().ok_or_else(|| mismatch("Mcp-Method header is required".into()))?;
-        let header_method = mcp_headers::decode_value(header_method).ok_or_else(|| mismatch("Mcp-Method header is not validly encoded".into()))?;
-        if header_method != method {
-            return Err(mismatch(format!("Mcp-Method {header_method:?} does not match the body's method {method:?}")));
-        }
-        if mcp_headers::removed_in_standard_headers_era(method) {
-            return Ok(());
-        }
-        let Some(field) = mcp_headers::name_field(method) else { return Ok(()) };
-        let body_value = match field {
-            mcp_headers::NameField::Name => msg.name.as_ref(),
-            mcp_headers::NameField::Uri => msg.uri.as_ref(),
-        };
-        let header_name = self.captured.mcp_name.as_deref().ok_or_else(|| mismatch("Mcp-Name header is required".into()))?;
-        let header_name = mcp_headers::decode_value(header_name).ok_or_else(|| mismatch("Mcp-Name header is not validly encoded".into()))?;
-        match body_value {
-            Some(v) if v.value == header_name => Ok(()),
-            Some(v) => Err(mismatch(format!("Mcp-Name {header_name:?} does not match the body's {:?}", v.value.as_ref()))),
-            None => Err(mismatch("Mcp-Name is set but the body has no name or uri".into())),
-        }
-    }
-
     // ---- refusals ------------------------------------------------------------------------
 
     fn refuse_session(&mut self, host: &mut dyn Host, kind: ErrorKind) -> Action {
-        let refusal = Refusal::new(404, SESSION_NOT_FOUND, "Session not found: initialize a new session");
-        self.refuse(host, kind, refusal)
+        self.refuse(host, kind, 404, SESSION_NOT_FOUND, "Session not found: initialize a new session")
     }
 
     fn refuse_too_large(&mut self, host: &mut dyn Host) -> Action {
         let max = self.plugin.config.max_body_bytes;
-        let refusal = Refusal::new(413, REQUEST_TOO_LARGE, format!("Request body exceeds the gateway's limit of {max} bytes"));
-        self.refuse(host, ErrorKind::BodyTooLarge, refusal)
+        self.refuse(host, ErrorKind::BodyTooLarge, 413, REQUEST_TOO_LARGE, &format!("Request body exceeds the gateway's limit of {max} bytes"))
     }
 
-    fn refuse(&mut self, host: &mut dyn Host, kind: ErrorKind, refusal: Refusal) -> Action {
-        let body = refusal.body();
-        // A 2026-07-28 request has no session stream to carry an error in-band: like the
-        // official SDKs (and the broker), the client's fault is also an HTTP 400.
-        let status = if refusal.status == 200 && self.is_modern() { 400 } else { refusal.status };
+    /// The filter's own refusals, taken before the body is read (session, size, origin,
+    /// framing): their status is fixed, and no request id is known yet.
+    fn refuse(&mut self, host: &mut dyn Host, kind: ErrorKind, status: u32, code: i32, message: &str) -> Action {
+        let body = jsonrpc::error_body(None, code, message);
         self.refuse_raw(host, kind, status, &body)
+    }
+
+    /// A refusal decided from the message (`protocol::decide`), with its era's status.
+    fn refuse_decided(&mut self, host: &mut dyn Host, refusal: Refusal) -> Action {
+        self.refuse_raw(host, refusal.reason.into(), u32::from(refusal.status), &refusal.body())
     }
 
     fn refuse_raw(&mut self, host: &mut dyn Host, kind: ErrorKind, status: u32, body: &[u8]) -> Action {
@@ -761,12 +638,6 @@ fn replace_body(host: &mut dyn Host, msg: &Message<'_>, body: &[u8]) {
     if body.len() != msg.body().len() {
         host.set_request_header("content-length", Some(&body.len().to_string()));
     }
-}
-
-fn required<'m>(field: &Option<Located<'m>>, name: &str) -> Result<Located<'m>, (ErrorKind, Refusal)> {
-    field
-        .clone()
-        .ok_or_else(|| (ErrorKind::InvalidParams, Refusal::new(200, INVALID_PARAMS, format!("Invalid params: {name} must be a string"))))
 }
 
 trait CounterExt {

@@ -79,6 +79,13 @@ fn call(name: &str) -> String {
     json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":name,"arguments":{"name":"keep me","x":[1,2,3]}}}).to_string()
 }
 
+/// A 2026-07-28 `tools/call`: its `_meta` carries the protocol version and capabilities.
+fn stateless_call(name: &str) -> String {
+    json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":name,"arguments":{"x":1},
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}})
+    .to_string()
+}
+
 fn token(subject: Option<&str>, expires_at: u64) -> String {
     token_of_client(subject, expires_at, true)
 }
@@ -308,7 +315,7 @@ fn standard_headers_of_2026_07_28_are_checked_and_rewritten() {
     let v = ("mcp-protocol-version", "2026-07-28");
     // beta serves 2026-07-28 itself: routed straight to it, name rewritten in body and header.
     let ok = [v, ("mcp-method", "tools/call"), ("mcp-name", "beta_echo"), ("mcp-param-region", "eu")];
-    let mut h = post(&call("beta_echo"), &ok);
+    let mut h = post(&stateless_call("beta_echo"), &ok);
     drive(&p, &mut h);
     assert!(h.local_reply.is_none());
     assert_eq!(h.header(":authority"), Some("beta.mcp.internal"));
@@ -317,7 +324,7 @@ fn standard_headers_of_2026_07_28_are_checked_and_rewritten() {
 
     // alpha speaks only the session protocol: the call goes to the broker untouched, with facts.
     let ok = [v, ("mcp-method", "tools/call"), ("mcp-name", "alpha_echo")];
-    let body = call("alpha_echo");
+    let body = stateless_call("alpha_echo");
     let mut h = post(&body, &ok);
     drive(&p, &mut h);
     assert!(h.local_reply.is_none());
@@ -328,7 +335,7 @@ fn standard_headers_of_2026_07_28_are_checked_and_rewritten() {
     assert_eq!(h.header("x-mcp-toolname"), Some("echo"));
 
     let encoded = [v, ("mcp-method", "tools/call"), ("mcp-name", "=?base64?YWxwaGFfZWNobw==?=")];
-    let mut h = post(&call("alpha_echo"), &encoded);
+    let mut h = post(&stateless_call("alpha_echo"), &encoded);
     drive(&p, &mut h);
     assert!(h.local_reply.is_none(), "{:?}", h.reply_json());
 
@@ -340,7 +347,7 @@ fn standard_headers_of_2026_07_28_are_checked_and_rewritten() {
         &[v, ("mcp-method", "tools/call"), ("mcp-name", "=?base64?!!!?=")],
     ];
     for headers in bad {
-        let mut h = post(&call("alpha_echo"), headers);
+        let mut h = post(&stateless_call("alpha_echo"), headers);
         drive(&p, &mut h);
         assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(400), "{headers:?}");
         assert_eq!(h.reply_json().unwrap()["error"]["code"], -32020);
@@ -433,7 +440,7 @@ fn cached_sessions_still_expire_and_still_check_the_subject() {
 fn encoded_mcp_method_goes_on_decoded() {
     let p = plugin();
     let headers = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "=?base64?dG9vbHMvY2FsbA==?="), ("mcp-name", "alpha_echo")];
-    let mut h = post(&call("alpha_echo"), &headers);
+    let mut h = post(&stateless_call("alpha_echo"), &headers);
     drive(&p, &mut h);
     assert!(h.local_reply.is_none(), "{:?}", h.reply_json());
     assert_eq!(h.header("mcp-method"), Some("tools/call"));
@@ -559,14 +566,17 @@ fn dns_rebinding_host_and_origin_checks() {
 }
 
 #[test]
-fn methods_removed_in_2026_07_28_go_to_the_broker_unchecked() {
+fn methods_removed_in_2026_07_28_are_not_found_there() {
     let p = plugin();
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"alpha+file:///x"}}"#;
-    let mut h = post(body, &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "resources/subscribe")]);
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{{"uri":"alpha+file:///x",{meta}}}}}"#);
+    // Answered as the broker would (one decision, `protocol::decide`): HTTP 404, -32601.
+    let mut h = post(&body, &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "resources/subscribe")]);
     drive(&p, &mut h);
-    assert!(h.local_reply.is_none(), "{:?}", h.reply_json());
-    assert_eq!(h.header(":authority"), Some("broker.mcp.internal"));
+    assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(404));
+    assert_eq!(h.reply_json().unwrap()["error"]["code"], -32601);
     // The session protocol still routes them to the backend.
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"alpha+file:///x"}}"#;
     let mut h = post(body, &[]);
     drive(&p, &mut h);
     assert_eq!(h.header(":authority"), Some("alpha.mcp.internal"));

@@ -141,7 +141,7 @@ fn other_answers_pass_and_a_404_without_a_backend_session_is_left_alone() {
     assert!(h.local_reply.is_none());
     // Without a gateway session (2026-07-28 to a sessionless backend): nothing to mark.
     let modern = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "beta_echo")];
-    let mut h = answered(post(&call("beta_echo"), &modern), "404", "{}");
+    let mut h = answered(post(&stateless_call("beta_echo"), &modern), "404", "{}");
     drive(&p, &mut h);
     assert!(h.local_reply.is_none());
     assert_eq!(h.shared_reads.get(), 0);

@@ -29,7 +29,7 @@ fn the_credential_goes_to_the_broker_only() {
     let to_broker = vec![
         post(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#, &forged),
         post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, &forged),
-        post(&call("alpha_echo"), &modern),
+        post(&stateless_call("alpha_echo"), &modern),
         RecordingHost::request(&[(":method", "GET"), (":path", "/mcp"), ("mcp-session-id", &t), (broker_auth::HEADER, "forged")], b""),
         RecordingHost::request(&[(":method", "DELETE"), (":path", "/mcp"), ("mcp-session-id", &t)], b""),
     ];

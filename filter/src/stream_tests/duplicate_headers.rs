@@ -24,7 +24,7 @@ fn repeated_mcp_headers_are_refused_before_anything_is_decided() {
             let mut headers: Vec<(&str, &str)> = modern.iter().copied().filter(|(n, _)| *n != name).collect();
             headers.push((name, value));
             headers.push((second, value));
-            let mut h = post(&call("beta_echo"), &headers);
+            let mut h = post(&stateless_call("beta_echo"), &headers);
             assert_eq!(drive(&p, &mut h), Action::Pause, "{second}");
             assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(400), "{second}");
             let r = h.reply_json().unwrap();
@@ -43,7 +43,7 @@ fn repeated_mcp_headers_are_refused_before_anything_is_decided() {
         assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(400), "{method}");
     }
     // Each once: served.
-    let mut h = post(&call("beta_echo"), &modern);
+    let mut h = post(&stateless_call("beta_echo"), &modern);
     drive(&p, &mut h);
     assert!(h.local_reply.is_none(), "{:?}", h.reply_json());
 }
