@@ -306,3 +306,7 @@ fn check_standard_headers(msg: &Message<'_>, method: Option<Method>, headers: St
         None => Err("Header mismatch: Mcp-Name is set but the body has no name or uri".into()),
     }
 }
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

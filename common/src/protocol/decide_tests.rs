@@ -1,0 +1,120 @@
+//! The decision, case by case: one row per rule, in the order `decide` applies them.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use super::*;
+use crate::names::RouteEntry;
+
+const META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+
+fn router() -> Router {
+    let entry = |name: &str, prefix: &str| RouteEntry { name: name.into(), prefix: prefix.into() };
+    Router::new(&[entry("alpha", "alpha_"), entry("beta", "beta_")]).unwrap()
+}
+
+fn stateless<'h>(method: &'h str, name: Option<&'h str>) -> StandardHeaders<'h> {
+    StandardHeaders { protocol_version: Some("2026-07-28"), method: Some(method), name }
+}
+
+/// (status, code) of a refusal, or the decision's shape.
+fn outcome(body: &str, headers: StandardHeaders<'_>) -> String {
+    let msg = match message::parse(body.as_bytes()) {
+        Ok(m) => m,
+        Err(e) => {
+            let r = Refusal::parse(&e);
+            return format!("{} {}", r.status, r.code);
+        }
+    };
+    match decide(&msg, headers, &router()) {
+        Ok(d) => match d.decision {
+            Decision::Backend(r) => format!("backend {} {}", r.server, r.own()),
+            Decision::Answer(a) => format!("answer {} {}", a.server, a.raw_id),
+            Decision::Broker => "broker".into(),
+        },
+        Err(r) => format!("{} {}", r.status, r.code),
+    }
+}
+
+#[test]
+fn session_protocol() {
+    let none = StandardHeaders::default();
+    let call = |name: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}"}}}}"#);
+    assert_eq!(outcome(&call("alpha_echo"), none), "backend 0 echo");
+    assert_eq!(outcome(&call("gamma_echo"), none), "200 -32602");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#, none), "200 -32602");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"nope://x"}}"#, none), "200 -32002");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"beta+file:///x"}}"#, none), "backend 1 file:///x");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"beta_p"}}}"#, none), "backend 1 p");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/x"}}}"#, none), "200 -32602");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, none), "broker");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":1,"method":"whatever/else"}"#, none), "broker");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"alpha_echo"}}"#, none), "400 -32600");
+    assert_eq!(outcome(&format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{}"}}"#, "m".repeat(300)), none), "400 -32600");
+    assert_eq!(outcome(&call(&"a".repeat(200)), none), "200 -32602");
+    assert_eq!(outcome("{", none), "400 -32700");
+    assert_eq!(outcome("[]", none), "400 -32600");
+}
+
+#[test]
+fn answers_to_server_requests() {
+    let none = StandardHeaders::default();
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":"alpha:7","result":{}}"#, none), "answer 0 7");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":"beta:\"r\"","result":{}}"#, none), "answer 1 \"r\"");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":"alpha:01","result":{}}"#, none), "400 -32600");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":"gamma:1","result":{}}"#, none), "broker");
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":3,"result":{}}"#, none), "broker");
+}
+
+#[test]
+fn stateless_checks_in_the_sdks_order() {
+    let call = |name: &str, meta: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}"{meta}}}}}"#);
+    let with_meta = call("alpha_echo", &format!(",{META}"));
+    assert_eq!(outcome(&with_meta, stateless("tools/call", Some("alpha_echo"))), "backend 0 echo");
+    assert_eq!(outcome(&with_meta, stateless("tools/call", Some("=?base64?YWxwaGFfZWNobw==?="))), "backend 0 echo");
+    assert_eq!(outcome(&with_meta, stateless("=?base64?dG9vbHMvY2FsbA==?=", Some("alpha_echo"))), "backend 0 echo");
+    // _meta first, then the headers, then the version.
+    assert_eq!(outcome(&call("alpha_echo", ""), stateless("tools/list", None)), "400 -32602");
+    assert_eq!(outcome(&with_meta, stateless("tools/list", Some("alpha_echo"))), "400 -32020");
+    assert_eq!(outcome(&with_meta, stateless("tools/call", None)), "400 -32020");
+    assert_eq!(outcome(&with_meta, stateless("tools/call", Some("beta_echo"))), "400 -32020");
+    let other_version = StandardHeaders { protocol_version: Some("2026-07-27"), ..stateless("tools/call", Some("alpha_echo")) };
+    assert_eq!(outcome(&with_meta, other_version), "400 -32020");
+    let future = with_meta.replace("2026-07-28", "2027-01-01");
+    let future_headers = StandardHeaders { protocol_version: Some("2027-01-01"), ..stateless("tools/call", Some("alpha_echo")) };
+    assert_eq!(outcome(&future, future_headers), "400 -32022");
+    // Without the header, a stateless _meta still makes it stateless: refused for the header.
+    assert_eq!(outcome(&with_meta, StandardHeaders::default()), "400 -32020");
+    // Refusals about the content: the SDKs' statuses.
+    assert_eq!(outcome(&call("gamma_echo", &format!(",{META}")), stateless("tools/call", Some("gamma_echo"))), "400 -32602");
+    let read = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{{"uri":"nope://x",{META}}}}}"#);
+    assert_eq!(outcome(&read, stateless("resources/read", Some("nope://x"))), "200 -32002");
+    let subscribe = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{{"uri":"alpha+x://y",{META}}}}}"#);
+    assert_eq!(outcome(&subscribe, stateless("resources/subscribe", None)), "404 -32601");
+    let unknown = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"nope","params":{{{META}}}}}"#);
+    assert_eq!(outcome(&unknown, stateless("nope", None)), "404 -32601");
+    let discover = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{{{META}}}}}"#);
+    assert_eq!(outcome(&discover, stateless("server/discover", None)), "broker");
+}
+
+#[test]
+fn stateless_notifications() {
+    let n = r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#;
+    assert_eq!(outcome(n, stateless("notifications/cancelled", None)), "broker");
+    assert_eq!(outcome(n, stateless("notifications/progress", None)), "400 -32020");
+    let v = StandardHeaders { protocol_version: Some("2027-01-01"), ..stateless("notifications/cancelled", None) };
+    assert_eq!(outcome(n, v), "400 -32022");
+}
+
+#[test]
+fn the_route_splices_the_own_name_keeping_the_length() {
+    let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"alpha_echo"}}"#;
+    let msg = message::parse(body).unwrap();
+    let Ok(Decided { decision: Decision::Backend(route), .. }) = decide(&msg, StandardHeaders::default(), &router()) else { panic!() };
+    let out = route.rewritten_body(body).unwrap();
+    assert_eq!(out.len(), body.len());
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["params"]["name"], "echo");
+    assert_eq!(route.named, Named::Tool);
+}
