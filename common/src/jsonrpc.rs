@@ -69,7 +69,6 @@ pub fn error_body_with_data(id: Option<&RawValue>, code: i32, message: &str, dat
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;

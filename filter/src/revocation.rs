@@ -298,7 +298,6 @@ fn record(host: &mut dyn Host, session_id: &str, entry: &str, replaces: impl Fn(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

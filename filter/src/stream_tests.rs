@@ -1,5 +1,4 @@
 //! Native tests of the filter's decisions, through the same entry points Envoy calls.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::rc::Rc;
 

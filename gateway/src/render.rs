@@ -593,7 +593,6 @@ pub fn write_dynamic(r: &Rendered, dir: &Path) -> Result<Files, String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     fn cfg(yaml: &str) -> GatewayConfig {

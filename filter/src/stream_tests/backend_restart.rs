@@ -3,7 +3,6 @@
 //! client would drop its whole gateway session), marks the backend session stale for every
 //! worker of this Envoy, and sends the session's later calls for that server to the broker,
 //! which holds the replacement backend session.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::cell::RefCell;
 

@@ -1,7 +1,6 @@
 //! Issue 10, item 8: methods, tool and prompt names and resource URIs beyond the documented
 //! bounds (`mcpgw_common::limits`) are refused before any header is written or the body is
 //! rewritten: a 4 MB name must not become a 4 MB header.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;

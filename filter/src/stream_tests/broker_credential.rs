@@ -1,7 +1,6 @@
 //! Issue 10, item 2: the broker answers only requests that carry the broker credential; the
 //! filter adds it to everything it routes to the broker, never to a backend, and a client's
 //! own copy never survives.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -1,6 +1,5 @@
 //! Issue 10, item 6: a repeated MCP header is refused (HTTP 400, JSON-RPC -32600) before the
 //! filter decides anything, so no component can read the first where another reads the last.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -2,7 +2,6 @@
 //! `notifications/…`. A request method without an id must not travel as a notification: the
 //! broker relays notifications to every backend of the session, past the routing and the facts
 //! that policies rely on (found by the end-to-end security pass).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -3,7 +3,6 @@
 //! (`x-mcp-backend-session`). The filter removes that header (a client never sees a backend
 //! session id), keeps the id in shared data for every worker of this Envoy, and sends the
 //! session's later calls for that server straight to the backend with it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::cell::RefCell;
 

@@ -1,6 +1,5 @@
 //! Issue 10, item 7: no client-sent `x-mcp-*` (any name) or `x-envoy-*` header survives the
 //! filter, on the MCP endpoint or elsewhere; the filter's own facts are set after the strip.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -1,7 +1,6 @@
 //! Issue 10, item 9: a client's answer whose id looks like `"<server>:<id>"` but whose `<id>`
 //! is not exactly one JSON number or string was never minted by the gateway: it must not be
 //! spliced into the backend's body (where it would be invalid JSON).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;

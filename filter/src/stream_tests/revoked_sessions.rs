@@ -1,6 +1,5 @@
 //! Issue 10, item 4: a session ended by DELETE is refused at once on every path, by every
 //! worker VM of the Envoy that saw the DELETE (they share Envoy's shared data).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::cell::RefCell;
 

@@ -2,7 +2,6 @@
 //! trailers with no DATA) never ends its body, so the filter's body phase never ran and the
 //! request went on undecided. While the body is awaited, trailers are refused: HTTP 400,
 //! JSON-RPC -32600.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
