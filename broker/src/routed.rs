@@ -290,7 +290,6 @@ pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn client(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
