@@ -5,7 +5,7 @@
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use super::*;
+use super::support::*;
 
 fn roomy() -> Rc<Plugin> {
     plugin_with(json!({"max_body_bytes": 65536})).0

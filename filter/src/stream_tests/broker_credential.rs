@@ -7,7 +7,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use mcpgw_common::broker_auth;
 
-use super::*;
+use super::support::*;
 
 fn run(p: &Rc<Plugin>, h: &mut RecordingHost) {
     let mut s = Stream::new(Rc::clone(p));

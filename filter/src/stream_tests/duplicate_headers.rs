@@ -4,7 +4,7 @@
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use super::*;
+use super::support::*;
 
 #[test]
 fn repeated_mcp_headers_are_refused_before_anything_is_decided() {

@@ -6,7 +6,7 @@
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use super::*;
+use super::support::*;
 
 #[test]
 fn request_methods_without_an_id_are_refused() {

@@ -4,7 +4,7 @@
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use super::*;
+use super::support::*;
 
 const SPOOFED: [(&str, &str); 7] = [
     ("x-mcp-server", "forged"),

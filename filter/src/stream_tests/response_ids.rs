@@ -5,7 +5,7 @@
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use super::*;
+use super::support::*;
 
 #[test]
 fn ids_that_are_not_one_json_value_are_never_spliced() {

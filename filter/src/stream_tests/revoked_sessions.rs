@@ -6,7 +6,7 @@ use std::cell::RefCell;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use super::*;
+use super::support::*;
 use crate::recording_host::SharedData;
 
 fn on(shared: &Rc<RefCell<SharedData>>, mut h: RecordingHost) -> RecordingHost {

@@ -6,7 +6,7 @@
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use super::*;
+use super::support::*;
 
 fn assert_refused_undecided(h: &RecordingHost) {
     assert_eq!(h.local_reply.as_ref().map(|r| r.0), Some(400));
