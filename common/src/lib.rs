@@ -11,6 +11,7 @@
 //! - [`limits`]: duplicated MCP headers and the bounds on methods, names and URIs, refused alike by filter and broker.
 //! - [`config`]: the filter's plugin configuration schema and its validation.
 //! - [`gateway`]: the gateway's own config file (broker, CLI) and the filter config derived from it.
+//! - `test_fixtures` (tests only, feature `test-fixtures`): the session key and tokens the workspace's tests share.
 //!
 //! This crate is on the filter's hot path, so it follows the filter's rules: no `unwrap`,
 //! `expect`, `panic!` or unchecked indexing (see the workspace lints).
@@ -27,3 +28,5 @@ pub mod message;
 pub mod names;
 pub mod protocol;
 pub mod session;
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod test_fixtures;
