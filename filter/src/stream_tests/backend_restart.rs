@@ -90,18 +90,7 @@ fn a_404_for_the_backend_session_becomes_an_error_for_that_call_and_later_calls_
     assert_eq!(h.header(":authority"), Some("beta.mcp.internal"));
 
     // Another session's alpha calls still go straight to alpha.
-    let other = {
-        let codec = SessionCodec::new(&[SessionKey::from_bytes(KEY)]).unwrap();
-        let claims = SessionClaims {
-            id: "99ee88dd77cc66bb".into(),
-            issued_at: 10,
-            expires_at: 5_000,
-            subject: None,
-            protocol_version: "2025-11-25".into(),
-            accepts_server_requests: true,
-        };
-        codec.mint(&claims, [5; 24]).unwrap()
-    };
+    let other = token_of("99ee88dd77cc66bb");
     let mut h = on(&shared, post(&call("alpha_echo"), &[("mcp-session-id", &other)]));
     drive(&vm2, &mut h);
     assert_eq!(h.header(":authority"), Some("alpha.mcp.internal"));

@@ -21,7 +21,7 @@ fn run(p: &Rc<Plugin>, h: &mut RecordingHost) {
 fn the_credential_goes_to_the_broker_only() {
     let p = plugin();
     let credential = p.config.broker_credential.clone();
-    assert_eq!(credential, broker_auth::credential(&[base64_key(&KEY)]).unwrap(), "derived from the configured keys");
+    assert_eq!(credential, broker_auth::credential(&[KEY_BASE64]).unwrap(), "derived from the configured keys");
     let t = token(None, 5_000);
     let forged = [(broker_auth::HEADER, "forged")];
     let modern = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "alpha_echo"), (broker_auth::HEADER, "forged")];

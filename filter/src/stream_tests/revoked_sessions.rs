@@ -14,20 +14,6 @@ fn on(shared: &Rc<RefCell<SharedData>>, mut h: RecordingHost) -> RecordingHost {
     h
 }
 
-/// A token like `token()`'s for another session.
-fn token_with_id(id: &str) -> String {
-    let codec = SessionCodec::new(&[SessionKey::from_bytes(KEY)]).unwrap();
-    let claims = SessionClaims {
-        id: id.into(),
-        issued_at: 10,
-        expires_at: 5_000,
-        subject: None,
-        protocol_version: "2025-11-25".into(),
-        accepts_server_requests: true,
-    };
-    codec.mint(&claims, [4; 24]).unwrap()
-}
-
 fn delete(token: &str) -> RecordingHost {
     RecordingHost::request(&[(":method", "DELETE"), (":path", "/mcp"), ("mcp-session-id", token)], b"")
 }
@@ -46,7 +32,7 @@ fn a_deleted_session_is_refused_on_every_path_and_every_worker() {
     // Two worker VMs of one Envoy: two plugins (two session caches), one shared store.
     let (vm1, vm2) = (plugin(), plugin());
     let t = token(None, 5_000);
-    let other = token_with_id("99ee88dd77cc66bb");
+    let other = token_of("99ee88dd77cc66bb");
     for vm in [&vm1, &vm2] {
         let mut h = on(&shared, post(&call("alpha_echo"), &[("mcp-session-id", &t)]));
         drive(vm, &mut h);

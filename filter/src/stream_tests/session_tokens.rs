@@ -41,10 +41,7 @@ fn bad_sessions_get_404() {
     let last = tampered.len() - 3;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    let foreign = SessionCodec::new(&[SessionKey::from_bytes([9; 32])])
-        .unwrap()
-        .mint(&SessionClaims { id: "x".into(), issued_at: 0, expires_at: 5_000, subject: None, protocol_version: "v".into(), accepts_server_requests: false }, [1; 24])
-        .unwrap();
+    let foreign = test_fixtures::mint_under([9; 32], &test_fixtures::claims("x")).unwrap();
     for (t, why) in [(tampered.as_str(), "tampered"), ("garbage", "garbage"), (foreign.as_str(), "foreign"), (&token(None, 1_000), "expired")] {
         let mut h = post(&call("alpha_echo"), &[("mcp-session-id", t)]);
         assert_eq!(drive(&p, &mut h), Action::Pause, "{why}");
@@ -59,7 +56,7 @@ fn bad_sessions_get_404() {
 
 #[test]
 fn subject_bound_sessions_refuse_other_callers() {
-    let (p, _) = plugin_with(json!({"session": {"keys": [base64_key(&KEY)], "subject_header": "x-jwt-sub"}}));
+    let (p, _) = plugin_with(json!({"session": {"keys": [KEY_BASE64], "subject_header": "x-jwt-sub"}}));
     let t = token(Some("alice"), 5_000);
     let mut h = post(&call("alpha_echo"), &[("mcp-session-id", &t), ("x-jwt-sub", "alice")]);
     drive(&p, &mut h);
@@ -81,7 +78,7 @@ fn subject_bound_sessions_refuse_other_callers() {
 
 #[test]
 fn cached_sessions_still_expire_and_still_check_the_subject() {
-    let (p, _) = plugin_with(json!({"session": {"keys": [base64_key(&KEY)], "subject_header": "x-jwt-sub"}}));
+    let (p, _) = plugin_with(json!({"session": {"keys": [KEY_BASE64], "subject_header": "x-jwt-sub"}}));
     let t = token(Some("alice"), 5_000);
     let mut h = post(&call("alpha_echo"), &[("mcp-session-id", &t), ("x-jwt-sub", "alice")]);
     drive(&p, &mut h);

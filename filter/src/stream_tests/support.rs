@@ -5,14 +5,13 @@
 
 pub(super) use std::rc::Rc;
 
-pub(super) use mcpgw_common::session::{SessionClaims, SessionCodec, SessionKey};
+use mcpgw_common::session::SessionClaims;
+pub(super) use mcpgw_common::test_fixtures::{self, KEY_BASE64};
 pub(super) use serde_json::{json, Value};
 
 pub(super) use crate::plugin::Plugin;
 pub(super) use crate::recording_host::{drive, RecordingHost, RecordingRoot};
 pub(super) use crate::stream::{Action, Stream};
-
-pub(super) const KEY: [u8; 32] = [7; 32];
 
 fn config(extra: Value) -> Value {
     let mut base = json!({
@@ -21,7 +20,7 @@ fn config(extra: Value) -> Value {
             {"name": "alpha", "prefix": "alpha_", "authority": "alpha.mcp.internal", "path": "/a/mcp"},
             {"name": "beta", "prefix": "beta_", "authority": "beta.mcp.internal", "sessionless": true}
         ],
-        "session": {"keys": [base64_key(&KEY)]},
+        "session": {"keys": [KEY_BASE64]},
         "max_body_bytes": 2048
     });
     if let (Some(b), Some(e)) = (base.as_object_mut(), extra.as_object()) {
@@ -30,11 +29,6 @@ fn config(extra: Value) -> Value {
         }
     }
     base
-}
-
-pub(super) fn base64_key(k: &[u8; 32]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(k)
 }
 
 /// A plugin configured with the test configuration, `extra` replacing its top-level fields.
@@ -93,20 +87,18 @@ pub(super) fn token(subject: Option<&str>, expires_at: u64) -> String {
 
 /// A token whose client did (`true`) or did not declare capabilities at initialize.
 pub(super) fn token_of_client(subject: Option<&str>, expires_at: u64, accepts_server_requests: bool) -> String {
-    let codec = SessionCodec::new(&[SessionKey::from_bytes(KEY)]).unwrap();
-    codec
-        .mint(
-            &SessionClaims {
-                id: "00aa11bb22cc33dd".into(),
-                issued_at: 10,
-                expires_at,
-                subject: subject.map(str::to_string),
-                protocol_version: "2025-11-25".into(),
-                accepts_server_requests,
-            },
-            [3; 24],
-        )
-        .unwrap()
+    let claims = SessionClaims {
+        expires_at,
+        subject: subject.map(str::to_string),
+        accepts_server_requests,
+        ..test_fixtures::claims(SESSION)
+    };
+    test_fixtures::mint(&claims).unwrap()
+}
+
+/// A token like `token()`'s for another session.
+pub(super) fn token_of(session: &str) -> String {
+    test_fixtures::mint(&test_fixtures::claims(session)).unwrap()
 }
 
 /// The body as forwarded.
