@@ -15,7 +15,8 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceExt};
 use tokio::process::{Child, Command};
 
-pub const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// The session key of every test broker: the one the workspace's tests share.
+pub const KEY: &str = mcpgw_common::test_fixtures::KEY_BASE64;
 
 /// The broker credential for [`KEY`]: what Envoy's broker route adds, and what every test
 /// request to the broker's MCP endpoint must carry.
