@@ -175,11 +175,6 @@ impl Router {
     pub fn owner_of_uri(&self, exposed: &str) -> Option<usize> {
         self.route_uri(exposed).map(|(i, _)| i)
     }
-
-    /// The pass-through server, if one has the empty prefix.
-    pub fn default_server(&self) -> Option<usize> {
-        self.default
-    }
 }
 
 #[cfg(test)]
