@@ -37,9 +37,6 @@ pub const SESSION: &str = "x-mcp-sessionid";
 /// family from clients ([`crate::header_hygiene`]).
 pub const TRUSTED_HEADERS: &[&str] = &[METHOD, SERVER, TOOL, PROMPT, RESOURCE_URI, SESSION];
 
-/// Filter state namespace (Envoy adds `wasm.`).
-pub const NAMESPACE: &str = "mcp_gateway";
-
 /// One published fact: the header it may travel in (with its bit in the config's
 /// `metadata_headers`) and its filter state key.
 #[derive(Debug, Clone, Copy)]
