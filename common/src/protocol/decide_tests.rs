@@ -1,5 +1,4 @@
 //! The decision, case by case: one row per rule, in the order `decide` applies them.
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
