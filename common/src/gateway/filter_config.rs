@@ -1,0 +1,86 @@
+//! The filter's plugin configuration ([`crate::config::FilterConfig`] JSON) derived from a
+//! gateway config: the one thing Envoy's filter learns of the file.
+
+use super::{parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY};
+
+impl GatewayConfig {
+    /// The filter's plugin configuration for this gateway. It names the environment variable
+    /// that holds the session keys ([`Self::filter_keys_env`]), never the keys: the plugin
+    /// configuration is readable in Envoy's `/config_dump`. Feed it to
+    /// [`crate::config::FilterConfig::from_json`].
+    pub fn filter_config_json(&self) -> Result<serde_json::Value, String> {
+        let mut servers = Vec::new();
+        for s in self.enabled_servers() {
+            let url = parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
+            servers.push(serde_json::json!({
+                "name": s.name,
+                "prefix": s.prefix,
+                "authority": server_authority(&s.name),
+                "path": url.path,
+                "sessionless": s.sessionless,
+            }));
+        }
+        let mut session = serde_json::json!({ "keys_env": self.filter_keys_env() });
+        if let (Some(h), Some(obj)) = (&self.session.subject_header, session.as_object_mut()) {
+            obj.insert("subject_header".into(), serde_json::Value::String(h.clone()));
+        }
+        let allowed_hosts = self.effective_allowed_hosts();
+        Ok(serde_json::json!({
+            "allowed_hosts": allowed_hosts,
+            "allowed_origins": allowed_hosts,
+            "mcp_paths": [self.mcp_path],
+            "max_body_bytes": self.limits.max_body_bytes,
+            "broker": { "authority": BROKER_AUTHORITY, "path": self.mcp_path },
+            "servers": servers,
+            "session": session,
+            "metadata_headers": self.metadata.headers,
+            "filter_state": true,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::gateway::MetadataConfig;
+
+    fn cfg(servers: serde_json::Value) -> GatewayConfig {
+        serde_json::from_value(serde_json::json!({
+            "servers": servers,
+            "session": { "key_env": "K" }
+        }))
+        .unwrap()
+    }
+
+    // Environment variables cannot be set on wasm32-unknown-unknown (the wasm unit tests).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn derives_a_filter_config_the_filter_accepts() {
+        let c = cfg(serde_json::json!([
+            { "name": "alpha", "url": "http://127.0.0.1:1/mcp", "prefix": "a_" },
+            { "name": "beta", "url": "http://127.0.0.1:2/", "prefix": "b_", "enabled": false },
+        ]));
+        let mut c = c;
+        c.session.key_env = Some("MCPGW_GATEWAY_TEST_KEYS".into());
+        c.validate().unwrap();
+        std::env::set_var("MCPGW_GATEWAY_TEST_KEYS", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+        let json = c.filter_config_json().unwrap();
+        // The keys stay in the environment: the plugin configuration only names the variable.
+        assert_eq!(json["session"], serde_json::json!({ "keys_env": "MCPGW_GATEWAY_TEST_KEYS" }));
+        let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
+        assert_eq!(compiled.servers.len(), 1);
+        assert_eq!(compiled.servers[0].authority, "alpha.mcp.internal");
+        assert_eq!(compiled.broker.authority, BROKER_AUTHORITY);
+        assert_eq!(compiled.metadata_headers, 0b11_1111);
+        assert!(compiled.filter_state);
+
+        let mut lean = c.clone();
+        lean.metadata = MetadataConfig { headers: vec!["server".into(), "tool".into()] };
+        lean.validate().unwrap();
+        let json = lean.filter_config_json().unwrap();
+        let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
+        assert_eq!(compiled.metadata_headers, 0b110);
+        assert!(compiled.filter_state, "the error mapping needs it");
+    }
+}
