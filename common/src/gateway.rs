@@ -24,12 +24,21 @@
 //! derived from it (`filter_config.rs`) and the URL rules (`address.rs`) each have their own
 //! file; this one keeps the names the filter shares.
 
+// The file and everything that reads it are for the host-side tools (broker, CLI,
+// gateway-facts): the filter only shares the names below, and its .wasm stays free of the
+// parsers the file needs (cargo feature `host`).
+#[cfg(feature = "host")]
 mod address;
+#[cfg(feature = "host")]
 mod file;
+#[cfg(feature = "host")]
 mod filter_config;
+#[cfg(feature = "host")]
 mod validate;
 
+#[cfg(feature = "host")]
 pub use address::{parse_url, UrlParts};
+#[cfg(feature = "host")]
 pub use file::*;
 
 pub const BROKER_AUTHORITY: &str = "broker.mcp.internal";
