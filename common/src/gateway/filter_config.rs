@@ -39,7 +39,8 @@ impl GatewayConfig {
     }
 }
 
-#[cfg(test)]
+// Environment variables cannot be set on wasm32-unknown-unknown (the wasm unit tests).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
@@ -53,8 +54,6 @@ mod tests {
         .unwrap()
     }
 
-    // Environment variables cannot be set on wasm32-unknown-unknown (the wasm unit tests).
-    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn derives_a_filter_config_the_filter_accepts() {
         let c = cfg(serde_json::json!([
