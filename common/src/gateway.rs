@@ -37,7 +37,7 @@ mod filter_config;
 mod validate;
 
 #[cfg(feature = "host")]
-pub use address::{parse_url, UrlParts};
+pub use address::{parse_url, HostPort, UrlParts};
 #[cfg(feature = "host")]
 pub use file::*;
 

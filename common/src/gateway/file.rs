@@ -234,9 +234,7 @@ impl GatewayConfig {
         match &self.allowed_hosts {
             Some(list) => list.clone(),
             None => {
-                let host = self.listen.rsplit_once(':').map_or(self.listen.as_str(), |(h, _)| h);
-                let loopback = host == "localhost" || host == "[::1]" || host.starts_with("127.");
-                if loopback {
+                if super::HostPort::parse(&self.listen).is_ok_and(|l| l.is_loopback()) {
                     ["localhost", "127.0.0.1", "[::1]"].iter().map(|h| h.to_string()).collect()
                 } else {
                     Vec::new()
