@@ -155,7 +155,7 @@ pub struct GatewayServer {
 }
 
 /// A header value sent upstream; exactly one of `value`, `value_env`, `value_file`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credential {
     #[serde(default = "d_auth_header")]
@@ -166,6 +166,19 @@ pub struct Credential {
     pub value_env: Option<String>,
     #[serde(default)]
     pub value_file: Option<String>,
+}
+
+/// A literal `value` is a secret: a config printed with `{:?}` (a log line, a panic message)
+/// shows that there is one, not what it is.
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("header", &self.header)
+            .field("value", &self.value.as_ref().map(|_| "<hidden>"))
+            .field("value_env", &self.value_env)
+            .field("value_file", &self.value_file)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
