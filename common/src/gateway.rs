@@ -1,6 +1,6 @@
-//! The gateway configuration file (YAML, parsed by the broker and the CLI; this crate only
-//! holds the serde types, so it needs no YAML parser), its validation, and the derivation of
-//! the filter's plugin configuration ([`crate::config::FilterConfig`] JSON) from it.
+//! The gateway configuration file (YAML), its validation, the one loader the broker, the CLI
+//! and gateway-facts read it with (secrets resolved once), and the derivation of the filter's
+//! plugin configuration ([`crate::config::FilterConfig`] JSON) from it.
 //!
 //! ```yaml
 //! listen: 127.0.0.1:8080          # where Envoy listens (used by the CLI)
@@ -21,8 +21,8 @@
 //! `broker.mcp.internal`, and the upstream `:path` is the path of the server's URL.
 //!
 //! The file's types (`gateway/file.rs`), its checks (`validate.rs`), the filter configuration
-//! derived from it (`filter_config.rs`) and the URL rules (`address.rs`) each have their own
-//! file; this one keeps the names the filter shares.
+//! derived from it (`filter_config.rs`), the URL rules (`address.rs`) and the loader
+//! (`load.rs`) each have their own file; this one keeps the names the filter shares.
 
 // The file and everything that reads it are for the host-side tools (broker, CLI,
 // gateway-facts): the filter only shares the names below, and its .wasm stays free of the
@@ -34,12 +34,16 @@ mod file;
 #[cfg(feature = "host")]
 mod filter_config;
 #[cfg(feature = "host")]
+mod load;
+#[cfg(feature = "host")]
 mod validate;
 
 #[cfg(feature = "host")]
 pub use address::{parse_url, HostPort, UrlParts};
 #[cfg(feature = "host")]
 pub use file::*;
+#[cfg(feature = "host")]
+pub use load::{parse_yaml, CheckedConfig, ResolvedConfig, ResolvedCredential, SessionKeys};
 
 pub const BROKER_AUTHORITY: &str = "broker.mcp.internal";
 /// The filter's route decision for the broker (filter state `wasm.mcp_gateway.route`); a

@@ -4,6 +4,16 @@
 use super::{credential_env, parse_url, GatewayConfig};
 use crate::names::{RouteEntry, Router};
 
+/// `limits.max_body_bytes` is within what the filter accepts.
+pub(super) fn check_max_body_bytes(n: usize) -> Result<(), String> {
+    let min = crate::config::MIN_MAX_BODY_BYTES;
+    let max = crate::config::MAX_MAX_BODY_BYTES;
+    if !(min..=max).contains(&n) {
+        return Err(format!("limits.max_body_bytes must be within {min}..={max}"));
+    }
+    Ok(())
+}
+
 impl GatewayConfig {
     /// Checks everything that does not need the outside world (keys are resolved by the
     /// caller). Returns the router over the enabled servers.
@@ -20,11 +30,7 @@ impl GatewayConfig {
         if self.limits.list_page_size == 0 || self.limits.max_backend_pages == 0 {
             return Err("limits: list_page_size and max_backend_pages must be > 0".into());
         }
-        let min = crate::config::MIN_MAX_BODY_BYTES;
-        let max = crate::config::MAX_MAX_BODY_BYTES;
-        if !(min..=max).contains(&self.limits.max_body_bytes) {
-            return Err(format!("limits.max_body_bytes must be within {min}..={max}"));
-        }
+        check_max_body_bytes(self.limits.max_body_bytes)?;
         crate::config::metadata_header_mask("metadata.headers", &self.metadata.headers)?;
         if !self.metadata.headers.iter().any(|h| h == "server") {
             return Err("metadata.headers must include \"server\": the gateway's JSON-RPC error for an unavailable backend is keyed on x-mcp-servername".into());
