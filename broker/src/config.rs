@@ -1,16 +1,16 @@
-//! Loading the gateway config file into a [`Runtime`]: YAML parsing (serde_norway),
-//! validation (shared with the CLI, in `mcpgw_common::gateway`), session keys and upstream
-//! credentials resolved from files or the environment. Secrets never reach a log line or
-//! an error message.
+//! One generation of the broker's configuration ([`Runtime`]), built from a gateway config the
+//! common loader read, checked and resolved (`mcpgw_common::gateway::ResolvedConfig`): the
+//! session codec and the broker credential from its keys, the enabled servers with their
+//! credentials as headers ready to send. Secrets never reach a log line or an error message.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mcpgw_common::broker_auth::BrokerAuth;
-use mcpgw_common::gateway::{Credential, GatewayConfig, BROKER_AUTHORITY};
+use mcpgw_common::gateway::{CheckedConfig, GatewayConfig, ResolvedConfig, ResolvedCredential, BROKER_AUTHORITY};
 use mcpgw_common::names::Router;
-use mcpgw_common::session::{SessionCodec, SessionKey};
+use mcpgw_common::session::SessionCodec;
 use reqwest::header::{HeaderName, HeaderValue};
 
 /// One enabled backend, ready to be called.
@@ -59,6 +59,35 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// Generation `generation` of a resolved gateway config.
+    pub fn new(resolved: &ResolvedConfig, generation: u64) -> Result<Runtime, String> {
+        let config = resolved.config().clone();
+        let keys = resolved.session_keys();
+        let codec = SessionCodec::new(keys.keys()).map_err(|e| format!("session: {e}"))?;
+        let auth = BrokerAuth::from_key_texts(keys.texts()).map_err(|e| format!("session: {e}"))?;
+        let authorities = vec![connect_authority(&config.broker.listen), BROKER_AUTHORITY.to_string()];
+        let mut servers = Vec::new();
+        for s in config.enabled_servers() {
+            let credential = match resolved.credential(&s.name) {
+                Some(c) => Some(credential_header(c).map_err(|e| format!("server {:?}: {e}", s.name))?),
+                None => None,
+            };
+            servers.push(Arc::new(Server {
+                index: servers.len(),
+                name: s.name.clone(),
+                prefix: s.prefix.clone(),
+                url: s.url.clone(),
+                timeout: Duration::from_millis(s.timeout_ms),
+                idle_timeout: Duration::from_millis(s.idle_timeout_ms),
+                credential,
+                forward_authorization: s.forward_authorization,
+                cache_lists: s.cache_lists && !s.forward_authorization && config.limits.list_cache_ttl_ms > 0,
+            }));
+        }
+        let subject_header = config.session.subject_header.as_ref().map(|h| h.to_ascii_lowercase());
+        Ok(Runtime { generation, config, servers, router: resolved.router().clone(), codec, auth, authorities, subject_header })
+    }
+
     pub fn server(&self, name: &str) -> Option<&Arc<Server>> {
         self.servers.iter().find(|s| s.name == name)
     }
@@ -69,71 +98,15 @@ impl Runtime {
     }
 }
 
-/// Parses YAML text into the config types.
+/// Parses YAML text into the config types (for callers that hold the text: benches, tests).
 pub fn parse(text: &str) -> Result<GatewayConfig, String> {
-    serde_norway::from_str(text).map_err(|e| format!("invalid YAML config: {e}"))
+    mcpgw_common::gateway::parse_yaml(text)
 }
 
-/// Reads, parses and validates the file; the error says what is wrong.
-pub fn load(path: &Path, generation: u64) -> Result<Runtime, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    build(parse(&text)?, generation, path.parent())
-}
-
-/// Validates a parsed config and resolves its secrets. Relative `key_file`/`value_file`
-/// paths are taken from `base` (the config file's folder).
+/// Checks a parsed config, resolves its secrets (relative `key_file`/`value_file` paths from
+/// `base`) and makes it generation `generation`.
 pub fn build(config: GatewayConfig, generation: u64, base: Option<&Path>) -> Result<Runtime, String> {
-    let router = config.validate()?;
-    let key_texts = resolve_key_texts(&config, base)?;
-    let keys = parse_keys(&key_texts)?;
-    let codec = SessionCodec::new(&keys).map_err(|e| format!("session: {e}"))?;
-    let auth = BrokerAuth::from_key_texts(&key_texts).map_err(|e| format!("session: {e}"))?;
-    let authorities = vec![connect_authority(&config.broker.listen), BROKER_AUTHORITY.to_string()];
-    let mut servers = Vec::new();
-    for s in config.enabled_servers() {
-        let credential = match &s.credential {
-            Some(c) => Some(resolve_credential(c, base).map_err(|e| format!("server {:?}: {e}", s.name))?),
-            None => None,
-        };
-        servers.push(Arc::new(Server {
-            index: servers.len(),
-            name: s.name.clone(),
-            prefix: s.prefix.clone(),
-            url: s.url.clone(),
-            timeout: Duration::from_millis(s.timeout_ms),
-            idle_timeout: Duration::from_millis(s.idle_timeout_ms),
-            credential,
-            forward_authorization: s.forward_authorization,
-            cache_lists: s.cache_lists && !s.forward_authorization && config.limits.list_cache_ttl_ms > 0,
-        }));
-    }
-    let subject_header = config.session.subject_header.as_ref().map(|h| h.to_ascii_lowercase());
-    Ok(Runtime { generation, config, servers, router, codec, auth, authorities, subject_header })
-}
-
-fn resolve_path(p: &str, base: Option<&Path>) -> std::path::PathBuf {
-    let path = Path::new(p);
-    match base {
-        Some(b) if path.is_relative() => b.join(path),
-        _ => path.to_path_buf(),
-    }
-}
-
-/// The session keys, as base64 text (first mints). Also used to derive the filter config.
-pub fn resolve_key_texts(config: &GatewayConfig, base: Option<&Path>) -> Result<Vec<String>, String> {
-    let text = if let Some(f) = &config.session.key_file {
-        std::fs::read_to_string(resolve_path(f, base)).map_err(|e| format!("session.key_file {f:?}: cannot read: {}", e.kind()))?
-    } else if let Some(v) = &config.session.key_env {
-        std::env::var(v).map_err(|_| format!("session.key_env: environment variable {v:?} is not set"))?
-    } else {
-        return Err("session: set key_file or key_env".into());
-    };
-    // The filter reads the same text from Envoy's environment: one splitting rule for both.
-    let keys: Vec<String> = mcpgw_common::config::split_keys(&text).into_iter().map(String::from).collect();
-    if keys.is_empty() {
-        return Err("session: the key source is empty".into());
-    }
-    Ok(keys)
+    Runtime::new(&CheckedConfig::new(config, base)?.resolve()?, generation)
 }
 
 /// The authority Envoy's broker route writes for a listen address `host:port` (what
@@ -156,30 +129,11 @@ pub fn connect_authority(listen: &str) -> String {
     }
 }
 
-fn parse_keys(texts: &[String]) -> Result<Vec<SessionKey>, String> {
-    texts
-        .iter()
-        .enumerate()
-        .map(|(i, k)| SessionKey::from_base64(k).map_err(|e| format!("session key #{i}: {e}")))
-        .collect()
-}
-
-fn resolve_credential(c: &Credential, base: Option<&Path>) -> Result<(HeaderName, HeaderValue), String> {
-    let value = if let Some(v) = &c.value {
-        v.clone()
-    } else if let Some(e) = &c.value_env {
-        std::env::var(e).map_err(|_| format!("credential.value_env: {e:?} is not set"))?
-    } else if let Some(f) = &c.value_file {
-        std::fs::read_to_string(resolve_path(f, base))
-            .map_err(|e| format!("credential.value_file {f:?}: cannot read: {}", e.kind()))?
-            .trim()
-            .to_string()
-    } else {
-        return Err("credential: no value".into());
-    };
-    let name = HeaderName::from_bytes(c.header.to_ascii_lowercase().as_bytes())
-        .map_err(|_| format!("credential.header {:?} is not a header name", c.header))?;
-    let mut value = HeaderValue::from_str(&value).map_err(|_| "credential value is not a valid header value".to_string())?;
+/// The header a resolved credential is sent in, marked sensitive (kept out of HTTP/2 header
+/// tables and `Debug`).
+fn credential_header(c: &ResolvedCredential) -> Result<(HeaderName, HeaderValue), String> {
+    let name = HeaderName::from_bytes(c.header.as_bytes()).map_err(|_| format!("credential.header {:?} is not a header name", c.header))?;
+    let mut value = HeaderValue::from_str(c.value()).map_err(|_| "credential value is not a valid header value".to_string())?;
     value.set_sensitive(true);
     Ok((name, value))
 }

@@ -24,19 +24,33 @@ pub mod stream;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mcpgw_common::gateway::ResolvedConfig;
+
 pub use app::App;
 
-/// Loads `path`, binds the configured (or given) address and serves until `shutdown`
-/// resolves. Returns the bound address through `bound` before serving.
+/// How a broker is started, besides its configuration.
+#[derive(Default)]
+pub struct Start {
+    /// The file the configuration was read from, watched for changes (`None`: never reloaded).
+    pub config_path: Option<PathBuf>,
+    /// Binds here instead of `broker.listen`.
+    pub listen: Option<String>,
+    /// Told the bound address before serving.
+    pub bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+    /// Told of each configuration the reloader installs (`mcp-gateway up` follows it).
+    pub reloads: Option<reload::Reloads>,
+}
+
+/// Serves `first` (read by the caller with the common loader) as generation 1: binds the
+/// configured (or given) address and serves until `shutdown` resolves.
 pub async fn run(
-    path: PathBuf,
-    listen_override: Option<String>,
-    bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+    first: ResolvedConfig,
+    start: Start,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let rt = config::load(&path, 1)?;
-    let listen = listen_override.unwrap_or_else(|| rt.config.broker.listen.clone());
-    let app = App::new(rt, Some(path.clone()));
+    let rt = config::Runtime::new(&first, 1)?;
+    let listen = start.listen.unwrap_or_else(|| rt.config.broker.listen.clone());
+    let app = App::new(rt, start.config_path.clone());
     let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     app.set_bound(addr);
@@ -44,12 +58,15 @@ pub async fn run(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    tracing::info!(%addr, config = %path.display(), "broker listening");
-    if let Some(b) = bound {
+    let shown = start.config_path.as_ref().map_or_else(|| "(in memory, not reloaded)".to_string(), |p| p.display().to_string());
+    tracing::info!(%addr, config = %shown, "broker listening");
+    if let Some(b) = start.bound {
         let _ = b.send(addr);
     }
-    let watcher = reload::spawn(app.clone(), path, Duration::from_secs(1));
+    let watcher = start.config_path.map(|path| reload::spawn(app.clone(), path, Duration::from_secs(1), start.reloads));
     let served = axum::serve(listener, http::router(app)).with_graceful_shutdown(shutdown).await;
-    watcher.abort();
+    if let Some(w) = watcher {
+        w.abort();
+    }
     served.map_err(|e| e.to_string())
 }

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use mcpgw_common::broker_auth::BrokerAuth;
+use mcpgw_common::gateway::ResolvedConfig;
+
 fn usage() -> ! {
     eprintln!("usage: mcpgw-broker --config FILE [--listen HOST:PORT]\n       mcpgw-broker --config FILE --print-credential   (the x-mcp-gateway-auth value, for /status)\n  (RUST_LOG sets the log filter, default info)");
     std::process::exit(2)
@@ -26,13 +29,24 @@ async fn main() {
         }
     }
     let Some(config) = config else { usage() };
+    let first = match ResolvedConfig::read(&config) {
+        Ok(r) => r,
+        Err(e) => {
+            if print_credential {
+                eprintln!("{e}");
+            } else {
+                tracing::error!(error = %e, "broker failed to start");
+            }
+            std::process::exit(1);
+        }
+    };
     if print_credential {
         // For an operator on the broker's host (who can read the key anyway): the header value
         // that unlocks the full /status.
-        match mcpgw_broker::config::load(&config, 0) {
-            Ok(rt) => println!("{}", rt.auth.credential()),
+        match BrokerAuth::from_key_texts(first.session_keys().texts()) {
+            Ok(auth) => println!("{}", auth.credential()),
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("session: {e}");
                 std::process::exit(1);
             }
         }
@@ -52,7 +66,8 @@ async fn main() {
         let _ = ctrl_c.await;
         tracing::info!("shutting down");
     };
-    if let Err(e) = mcpgw_broker::run(config, listen, None, shutdown).await {
+    let start = mcpgw_broker::Start { config_path: Some(config), listen, ..Default::default() };
+    if let Err(e) = mcpgw_broker::run(first, start, shutdown).await {
         tracing::error!(error = %e, "broker failed to start");
         std::process::exit(1);
     }

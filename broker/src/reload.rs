@@ -1,25 +1,34 @@
 //! Hot reload: the config file is polled (mtime and size, once a second). A valid new file
 //! becomes the next generation; in-flight requests finish on the generation they started
 //! with. An invalid file is refused with a log line and shown in `/status`; the last good
-//! configuration stays in force.
+//! configuration stays in force. Whoever else in this process follows the configuration
+//! (`mcp-gateway up`, which re-renders Envoy's from it) is told of each generation installed
+//! ([`Reloads`]) rather than watching and reading the file a second time.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::app::App;
-use crate::config;
+use mcpgw_common::gateway::ResolvedConfig;
 
-fn stamp(path: &PathBuf) -> Option<(SystemTime, u64)> {
+use crate::app::App;
+use crate::config::Runtime;
+
+/// Where the reloader publishes each configuration it installs, secrets resolved: a watch
+/// channel, so a slow reader skips to the latest instead of queueing.
+pub type Reloads = tokio::sync::watch::Sender<Arc<ResolvedConfig>>;
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len()))
 }
 
 /// Checks the file once; returns whether a new generation was installed.
-pub fn reload_now(app: &App, path: &std::path::Path) -> bool {
+pub fn reload_now(app: &App, path: &Path, reloads: Option<&Reloads>) -> bool {
     let next = app.runtime().generation + 1;
-    match config::load(path, next) {
-        Ok(rt) => {
+    let loaded = ResolvedConfig::read(path).and_then(|resolved| Ok((Runtime::new(&resolved, next)?, resolved)));
+    match loaded {
+        Ok((rt, resolved)) => {
             if rt.config.broker.listen != app.runtime().config.broker.listen {
                 tracing::warn!("broker.listen changed: it takes effect on the next restart");
             }
@@ -27,6 +36,9 @@ pub fn reload_now(app: &App, path: &std::path::Path) -> bool {
             app.set_load_error(None);
             app.metrics.reload("ok");
             tracing::info!(generation = next, path = %path.display(), "configuration reloaded");
+            if let Some(r) = reloads {
+                r.send_replace(Arc::new(resolved));
+            }
             true
         }
         Err(e) => {
@@ -38,7 +50,7 @@ pub fn reload_now(app: &App, path: &std::path::Path) -> bool {
     }
 }
 
-pub fn spawn(app: Arc<App>, path: PathBuf, every: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(app: Arc<App>, path: PathBuf, every: Duration, reloads: Option<Reloads>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last = stamp(&path);
         let mut tick = tokio::time::interval(every);
@@ -47,7 +59,7 @@ pub fn spawn(app: Arc<App>, path: PathBuf, every: Duration) -> tokio::task::Join
             let now = stamp(&path);
             if now != last && now.is_some() {
                 last = now;
-                reload_now(&app, &path);
+                reload_now(&app, &path, reloads.as_ref());
             }
         }
     })

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-use mcpgw_common::gateway::credential_env;
+use mcpgw_common::gateway::{CheckedConfig, ResolvedConfig};
 
 use crate::render::{self, Rendered};
 use crate::{default_config_text, find_wasm, repo_roots, Args, DefaultPorts, DEFAULT_KEY_ENV};
@@ -108,35 +108,32 @@ struct Renderer {
 type EnvoyEnv = Vec<(String, String)>;
 
 impl Renderer {
-    fn load(&self) -> Result<(Rendered, mcpgw_common::gateway::GatewayConfig, EnvoyEnv), String> {
-        // The broker's loader: the same parsing, validation and secret resolution it applies.
-        let rt = mcpgw_broker::config::load(&self.path, 0)?;
-        let mut cfg = rt.config.clone();
-        let base = self.path.parent();
-        let mut env = vec![(cfg.filter_keys_env(), mcpgw_broker::config::resolve_key_texts(&cfg, base)?.join(","))];
-        for s in cfg.enabled_servers() {
-            let resolved = rt.servers.iter().find(|r| r.name == s.name).and_then(|r| r.credential.as_ref());
-            if let (Some(var), Some((_, value))) = (credential_env(s), resolved) {
-                let value = value.to_str().map_err(|_| format!("server {:?}: credential is not a valid header value", s.name))?;
-                env.push((var, value.to_string()));
-            }
-        }
+    /// Renders a resolved config for the running Envoy, and the environment it needs.
+    fn render(&self, resolved: &ResolvedConfig) -> Result<(Rendered, CheckedConfig, EnvoyEnv), String> {
+        let mut cfg = resolved.checked().clone();
+        let mut env = vec![(cfg.config().filter_keys_env(), resolved.session_keys().joined())];
+        env.extend(resolved.credentials().iter().map(|c| (c.env.clone(), c.value().to_string())));
         // Envoy cannot move a listener to another address: the listen address is the start-up one.
-        if cfg.listen != self.listen {
-            tracing::warn!(configured = %cfg.listen, kept = %self.listen, "listen changed: it takes effect on the next start");
-            cfg.listen = self.listen.clone();
+        if cfg.config().listen != self.listen {
+            tracing::warn!(configured = %cfg.config().listen, kept = %self.listen, "listen changed: it takes effect on the next start");
+            cfg.set_listen(self.listen.clone());
         }
         // The body limit is also the listener's buffer limit: changing the listener would make
         // Envoy drain every connection (cutting open streams), so it is the start-up one too.
-        if cfg.limits.max_body_bytes != self.max_body_bytes {
+        if cfg.config().limits.max_body_bytes != self.max_body_bytes {
             tracing::warn!(
-                configured = cfg.limits.max_body_bytes,
+                configured = cfg.config().limits.max_body_bytes,
                 kept = self.max_body_bytes,
                 "limits.max_body_bytes changed: it takes effect on the next start"
             );
-            cfg.limits.max_body_bytes = self.max_body_bytes;
+            cfg.set_max_body_bytes(self.max_body_bytes)?;
         }
-        Ok((render::render(&cfg, &self.opts)?, cfg, env))
+        Ok((render::render(cfg.config(), &self.opts)?, cfg, env))
+    }
+
+    /// Reads the file again and renders it.
+    fn load(&self) -> Result<(Rendered, CheckedConfig, EnvoyEnv), String> {
+        self.render(&ResolvedConfig::read(&self.path)?)
     }
 }
 
@@ -330,8 +327,8 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
             p
         }
     };
-    let first = mcpgw_broker::config::load(&path, 0).map_err(|e| format!("{}: {e}", path.display()))?;
-    let listen = a.listen.clone().unwrap_or_else(|| first.config.listen.clone());
+    let first = ResolvedConfig::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let listen = a.listen.clone().unwrap_or_else(|| first.config().listen.clone());
     std::net::TcpListener::bind(&listen)
         .map_err(|e| format!("cannot listen on {listen} ({e}): pick another address with --listen HOST:PORT"))?;
     let admin_addr = match &a.admin {
@@ -347,17 +344,18 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
     let renderer = Renderer {
         path: path.clone(),
         listen: listen.clone(),
-        max_body_bytes: first.config.limits.max_body_bytes,
+        max_body_bytes: first.config().limits.max_body_bytes,
         opts: render::Options { wasm_path: wasm.display().to_string(), admin: admin_addr.clone(), access_log, ..Default::default() },
     };
-    let (mut current, cfg, mut envoy_env) = renderer.load().map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut current, cfg, mut envoy_env) = renderer.render(&first).map_err(|e| format!("{}: {e}", path.display()))?;
     let xds = rundir.join("envoy");
     let files = render::write_dynamic(&current, &xds)?;
 
     // The broker, in-process.
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_broker, broker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let broker = tokio::spawn(mcpgw_broker::run(path.clone(), None, Some(bound_tx), async move {
+    let start = mcpgw_broker::Start { config_path: Some(path.clone()), bound: Some(bound_tx), ..Default::default() };
+    let broker = tokio::spawn(mcpgw_broker::run(first, start, async move {
         let _ = broker_stopped.await;
     }));
     let broker_addr = match bound_rx.await {
@@ -401,7 +399,7 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
         }
     }
 
-    let url = format!("http://{listen}{}", cfg.mcp_path);
+    let url = format!("http://{listen}{}", cfg.config().mcp_path);
     let mut banner = format!("\nMCP gateway ready: {url}\n");
     if a.config.is_none() {
         banner.push_str("  config: embedded default (two bundled demo servers whose tools clash: echo, add, now)\n");
@@ -411,7 +409,7 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
     } else {
         banner.push_str(&format!("  config: {} (changes are applied while running)\n", path.display()));
     }
-    for s in cfg.enabled_servers() {
+    for s in cfg.config().enabled_servers() {
         banner.push_str(&format!("  server {:<12} prefix {:<12} {}\n", s.name, format!("{:?}", s.prefix), s.url));
     }
     if generated_key {

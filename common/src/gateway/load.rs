@@ -125,31 +125,41 @@ impl CheckedConfig {
 /// The session keys as base64 texts, the first mints: what the broker seals tokens with and
 /// what Envoy's filter reads from its environment. Each one is a key (32 bytes). `Debug`
 /// shows how many, never a key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionKeys(Vec<String>);
+#[derive(Clone)]
+pub struct SessionKeys {
+    texts: Vec<String>,
+    keys: Vec<SessionKey>,
+}
 
 impl SessionKeys {
     /// Keys given some other way than the config (gateway-facts' `--key`), checked alike.
     pub fn from_texts(texts: Vec<String>) -> Result<SessionKeys, String> {
-        for (i, k) in texts.iter().enumerate() {
-            SessionKey::from_base64(k).map_err(|e| format!("session key #{i}: {e}"))?;
-        }
-        Ok(SessionKeys(texts))
+        let keys = texts
+            .iter()
+            .enumerate()
+            .map(|(i, k)| SessionKey::from_base64(k).map_err(|e| format!("session key #{i}: {e}")))
+            .collect::<Result<_, _>>()?;
+        Ok(SessionKeys { texts, keys })
     }
 
     pub fn texts(&self) -> &[String] {
-        &self.0
+        &self.texts
+    }
+
+    /// The same keys, decoded.
+    pub fn keys(&self) -> &[SessionKey] {
+        &self.keys
     }
 
     /// The value of the filter's environment variable ([`GatewayConfig::filter_keys_env`]).
     pub fn joined(&self) -> String {
-        self.0.join(",")
+        self.texts.join(",")
     }
 }
 
 impl std::fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SessionKeys({} hidden)", self.0.len())
+        write!(f, "SessionKeys({} hidden)", self.texts.len())
     }
 }
 
