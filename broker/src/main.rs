@@ -29,7 +29,7 @@ async fn main() {
         }
     }
     let Some(config) = config else { usage() };
-    let first = match ResolvedConfig::read(&config) {
+    let first = match ResolvedConfig::read(&config).map_err(|e| format!("{}: {e}", config.display())) {
         Ok(r) => r,
         Err(e) => {
             if print_credential {

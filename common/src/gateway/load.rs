@@ -41,9 +41,9 @@ impl CheckedConfig {
     }
 
     /// Reads the file; relative secret files are taken from its folder. The error says what
-    /// is wrong, not where: callers add the file's name if they do not say it already.
+    /// is wrong, not in which file: callers name it where they report the error.
     pub fn read(path: &Path) -> Result<CheckedConfig, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the file: {e}"))?;
         CheckedConfig::from_yaml(&text, path.parent())
     }
 
@@ -281,7 +281,7 @@ mod tests {
         assert!(err.contains("32 bytes") && !err.contains("c2hvcnQ"), "{err}");
         assert!(CheckedConfig::from_yaml("servers: [\n", None).unwrap_err().contains("invalid YAML"));
         let missing = CheckedConfig::read(Path::new("/nonexistent/gateway.yaml")).unwrap_err();
-        assert!(missing.contains("cannot read /nonexistent/gateway.yaml"), "{missing}");
+        assert!(missing.starts_with("cannot read the file: "), "{missing}");
         let unset = "servers: []\nsession: {key_env: MCPGW_LOAD_TEST_UNSET}\n";
         assert!(CheckedConfig::from_yaml(unset, None).unwrap().session_keys().unwrap_err().contains("is not set"));
         let no_file = "servers:\n  - {name: a, url: 'http://h/', prefix: '', credential: {value_file: /nonexistent/t}}\nsession: {key_env: MCPGW_LOAD_TEST_SHORT}\n";
