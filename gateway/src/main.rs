@@ -13,7 +13,7 @@ mod up;
 
 use std::path::{Path, PathBuf};
 
-use mcpgw_common::gateway::GatewayConfig;
+use mcpgw_common::gateway::CheckedConfig;
 
 pub const USAGE: &str = "\
 usage:
@@ -161,24 +161,16 @@ pub fn random_key() -> String {
     base64::engine::general_purpose::STANDARD.encode(k)
 }
 
-pub fn parse_config(text: &str, origin: &str) -> Result<GatewayConfig, String> {
-    mcpgw_broker::config::parse(text).map_err(|e| format!("{origin}: {e}"))
-}
-
 fn cmd_render(a: Args) -> Result<(), String> {
-    let cfg = match &a.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            parse_config(&text, &p.display().to_string())?
-        }
+    let mut cfg = match &a.config {
+        Some(p) => CheckedConfig::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
         None => {
             let ports = DefaultPorts { listen: "127.0.0.1:8080".into(), broker: 9000, weather: 8101, clock: 8102 };
-            parse_config(&default_config_text(&ports), "embedded default")?
+            CheckedConfig::from_yaml(&default_config_text(&ports), None).map_err(|e| format!("embedded default: {e}"))?
         }
     };
-    let mut cfg = cfg;
     if let Some(l) = &a.listen {
-        cfg.listen = l.clone();
+        cfg.set_listen(l.clone());
     }
     let (wasm, exists) = find_wasm(a.wasm.as_deref());
     if !exists {

@@ -1,4 +1,4 @@
-//! The one source of the gateway's Envoy configuration: from a [`GatewayConfig`] to the
+//! The one source of the gateway's Envoy configuration: from a checked gateway config to the
 //! listener (wasm filter + routes), the clusters, and the bootstrap around them, either
 //! static (one self-contained file, for people who run their own Envoy) or dynamic (a
 //! bootstrap whose LDS and CDS come from files, which `mcp-gateway up` rewrites atomically
@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use mcpgw_common::gateway::{
-    credential_env, parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE,
+    credential_env, parse_url, server_authority, CheckedConfig, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE,
 };
 use mcpgw_common::jsonrpc::{INTERNAL_ERROR, INVALID_REQUEST, REQUEST_TOO_LARGE};
 use serde_json::{json, Value};
@@ -217,10 +217,11 @@ fn local_replies_as_jsonrpc(max_body_bytes: usize) -> Value {
     ] })
 }
 
-/// Renders the listener and clusters. Secrets are not resolved here: the output names the
-/// environment variables Envoy reads them from ([`Rendered::envoy_env`]).
-pub fn render(cfg: &GatewayConfig, opts: &Options) -> Result<Rendered, String> {
-    cfg.validate()?;
+/// Renders the listener and clusters of a checked config (the loader validated it). Secrets
+/// are not resolved here: the output names the environment variables Envoy reads them from
+/// ([`Rendered::envoy_env`]).
+pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, String> {
+    let cfg = checked.config();
     if let Some(s) = cfg.servers.iter().find(|s| server_authority(&s.name) == BROKER_AUTHORITY) {
         return Err(format!("server {:?}: the name \"broker\" is reserved (its virtual host is the broker's)", s.name));
     }
@@ -595,8 +596,8 @@ pub fn write_dynamic(r: &Rendered, dir: &Path) -> Result<Files, String> {
 mod tests {
     use super::*;
 
-    fn cfg(yaml: &str) -> GatewayConfig {
-        serde_norway::from_str(yaml).unwrap()
+    fn cfg(yaml: &str) -> CheckedConfig {
+        CheckedConfig::from_yaml(yaml, None).unwrap()
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! `mcp-gateway up`: broker (in-process, the broker library) + Envoy (child process, dynamic
 //! LDS/CDS from files) + with the embedded default, the two demo servers (in-process).
 //!
-//! Hot reload: the config file is polled (mtime and size, once a second). The broker reloads
-//! the same file by itself; here the listener (filter config, routes) and clusters are
-//! re-rendered and handed to Envoy by atomically replacing its LDS/CDS files. The order keeps
-//! every route pointing at a known cluster: CDS (old ∪ new clusters), then LDS, then CDS (new).
+//! Hot reload: the broker polls the config file (mtime and size, once a second) and tells `up`
+//! of every configuration it installs, secrets resolved (a watch channel); the file is read
+//! once per change, by the broker. Here the routes, the filter's configuration and the clusters
+//! are re-rendered from it and handed to Envoy by atomically replacing its xDS files ([`apply`]
+//! says in which order).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
@@ -85,11 +87,6 @@ fn free_port() -> Result<u16, String> {
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
-}
-
 fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
@@ -98,7 +95,6 @@ fn log_tail(path: &Path, lines: usize) -> String {
 
 /// Everything `up` needs to (re-)render.
 struct Renderer {
-    path: PathBuf,
     listen: String,
     max_body_bytes: usize,
     opts: render::Options,
@@ -128,12 +124,7 @@ impl Renderer {
             );
             cfg.set_max_body_bytes(self.max_body_bytes)?;
         }
-        Ok((render::render(cfg.config(), &self.opts)?, cfg, env))
-    }
-
-    /// Reads the file again and renders it.
-    fn load(&self) -> Result<(Rendered, CheckedConfig, EnvoyEnv), String> {
-        self.render(&ResolvedConfig::read(&self.path)?)
+        Ok((render::render(&cfg, &self.opts)?, cfg, env))
     }
 }
 
@@ -342,7 +333,6 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
         None => Some(rundir.join("access.log").display().to_string()),
     };
     let renderer = Renderer {
-        path: path.clone(),
         listen: listen.clone(),
         max_body_bytes: first.config().limits.max_body_bytes,
         opts: render::Options { wasm_path: wasm.display().to_string(), admin: admin_addr.clone(), access_log, ..Default::default() },
@@ -354,7 +344,9 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
     // The broker, in-process.
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_broker, broker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let start = mcpgw_broker::Start { config_path: Some(path.clone()), bound: Some(bound_tx), ..Default::default() };
+    // The broker watches the file and hands each configuration it installs to this task.
+    let (reloads, mut reloaded) = tokio::sync::watch::channel(Arc::new(first.clone()));
+    let start = mcpgw_broker::Start { config_path: Some(path.clone()), bound: Some(bound_tx), reloads: Some(reloads), ..Default::default() };
     let broker = tokio::spawn(mcpgw_broker::run(first, start, async move {
         let _ = broker_stopped.await;
     }));
@@ -426,8 +418,6 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
     banner.push_str("  Ctrl-C stops the gateway.\n");
     println!("{banner}");
 
-    let mut last = stamp(&path);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
     let outcome = loop {
         tokio::select! {
             _ = &mut signal => break Ok(()),
@@ -435,13 +425,12 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
                 break Err(format!("Envoy exited ({}); its log ends with:\n{}",
                     status.map(|s| s.to_string()).unwrap_or_default(), log_tail(&envoy_log, 30)));
             }
-            _ = tick.tick() => {
-                let now = stamp(&path);
-                if now == last || now.is_none() {
-                    continue;
+            changed = reloaded.changed() => {
+                if changed.is_err() {
+                    break Err("the broker stopped".to_string());
                 }
-                last = now;
-                match renderer.load() {
+                let next = reloaded.borrow_and_update().clone();
+                match renderer.render(&next) {
                     // Session keys and credentials reach Envoy through its environment, which
                     // is fixed when it starts: a new or changed value restarts Envoy (open
                     // streams end); every other change (a server or credential removed, the
@@ -467,7 +456,9 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
                         }
                         Err(e) => tracing::error!(error = %e, "Envoy configuration update failed"),
                     },
-                    Err(e) => tracing::error!(path = %path.display(), error = %e, "configuration refused; the last good one stays in force"),
+                    // The broker took it, but it cannot be rendered for Envoy (a server named
+                    // "broker", say): Envoy keeps the last good one.
+                    Err(e) => tracing::error!(path = %path.display(), error = %e, "configuration not applied to Envoy; it keeps the last good one"),
                 }
             }
         }
