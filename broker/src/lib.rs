@@ -63,7 +63,12 @@ pub async fn run(
     if let Some(b) = start.bound {
         let _ = b.send(addr);
     }
-    let watcher = start.config_path.map(|path| reload::spawn(app.clone(), path, Duration::from_secs(1), start.reloads));
+    // Whoever listens for reloads learns that the broker stopped when the sender goes: it lives
+    // in the reloader, or here when there is no file to watch.
+    let (watcher, _reloads) = match start.config_path {
+        Some(path) => (Some(reload::spawn(app.clone(), path, Duration::from_secs(1), start.reloads)), None),
+        None => (None, start.reloads),
+    };
     let served = axum::serve(listener, http::router(app)).with_graceful_shutdown(shutdown).await;
     if let Some(w) = watcher {
         w.abort();

@@ -88,13 +88,21 @@ impl ServerHandler for Demo {
     }
 }
 
-/// Serves demo server `name` on `listener` (path `/mcp`) until `stop` is cancelled.
+/// Where a demo server listens on `listener`'s address.
+const PATH: &str = "/mcp";
+
+/// The URL of a demo server bound to `addr`.
+pub fn url(addr: std::net::SocketAddr) -> String {
+    format!("http://{addr}{PATH}")
+}
+
+/// Serves demo server `name` on `listener` (at [`url`]) until `stop` is cancelled.
 pub async fn serve(name: &str, listener: tokio::net::TcpListener, stop: CancellationToken) -> std::io::Result<()> {
     let handler = Demo { name: name.to_string() };
     let mut config = StreamableHttpServerConfig::default();
     config.cancellation_token = stop.child_token();
     let service = StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), config);
-    let router = axum::Router::new().nest_service("/mcp", service);
+    let router = axum::Router::new().nest_service(PATH, service);
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });

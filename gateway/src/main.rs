@@ -133,21 +133,9 @@ pub fn find_wasm(flag: Option<&Path>) -> (PathBuf, bool) {
     (PathBuf::from(WASM_REL), false)
 }
 
-/// Ports and listen address that fill the embedded default's placeholders.
-pub struct DefaultPorts {
-    pub listen: String,
-    pub broker: u16,
-    pub weather: u16,
-    pub clock: u16,
-}
-
-pub fn default_config_text(p: &DefaultPorts) -> String {
-    include_str!("default.yaml")
-        .replace("{listen}", &p.listen)
-        .replace("{broker_port}", &p.broker.to_string())
-        .replace("{weather_port}", &p.weather.to_string())
-        .replace("{clock_port}", &p.clock.to_string())
-}
+/// The embedded default config (two bundled demo servers), as `render` shows it; `up` puts
+/// the addresses of what it starts in place (typed, after parsing).
+pub const DEFAULT_CONFIG: &str = include_str!("default.yaml");
 
 pub const DEFAULT_KEY_ENV: &str = "MCPGW_SESSION_KEY";
 
@@ -164,10 +152,7 @@ pub fn random_key() -> String {
 fn cmd_render(a: Args) -> Result<(), String> {
     let mut cfg = match &a.config {
         Some(p) => CheckedConfig::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
-        None => {
-            let ports = DefaultPorts { listen: "127.0.0.1:8080".into(), broker: 9000, weather: 8101, clock: 8102 };
-            CheckedConfig::from_yaml(&default_config_text(&ports), None).map_err(|e| format!("embedded default: {e}"))?
-        }
+        None => CheckedConfig::from_yaml(DEFAULT_CONFIG, None).map_err(|e| format!("embedded default: {e}"))?,
     };
     if let Some(l) = &a.listen {
         cfg.set_listen(l.clone());

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-use mcpgw_common::gateway::{CheckedConfig, ResolvedConfig};
+use mcpgw_common::gateway::{parse_yaml, CheckedConfig, ResolvedConfig};
 
 use crate::render::{self, Rendered};
-use crate::{default_config_text, find_wasm, repo_roots, Args, DefaultPorts, DEFAULT_KEY_ENV};
+use crate::{find_wasm, repo_roots, Args, DEFAULT_CONFIG, DEFAULT_KEY_ENV};
 
 const START_DEADLINE: Duration = Duration::from_secs(60);
 const APPLY_DEADLINE: Duration = Duration::from_secs(5);
@@ -290,35 +290,37 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
 
     // The gateway config: the user's file, or the embedded default with its demo servers.
     let mut demo_urls = Vec::new();
-    let path = match &a.config {
-        Some(p) => p.canonicalize().map_err(|e| format!("--config {}: {e}", p.display()))?,
+    let (path, first) = match &a.config {
+        Some(p) => {
+            let path = p.canonicalize().map_err(|e| format!("--config {}: {e}", p.display()))?;
+            let first = ResolvedConfig::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            (Some(path), first)
+        }
         None => {
-            let bind = || async {
-                tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("cannot listen for a demo server: {e}"))
-            };
-            let (weather, clock) = (bind().await?, bind().await?);
-            let port = |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.port()).unwrap_or(0);
-            let ports = DefaultPorts {
-                listen: a.listen.clone().unwrap_or_else(|| "127.0.0.1:8080".into()),
-                broker: free_port()?,
-                weather: port(&weather),
-                clock: port(&clock),
-            };
-            for (name, l) in [("weather", weather), ("clock", clock)] {
-                demo_urls.push(format!("{name} http://127.0.0.1:{}/mcp", port(&l)));
-                let stop = stop_demos.clone();
+            let mut cfg = parse_yaml(DEFAULT_CONFIG).map_err(|e| format!("embedded default: {e}"))?;
+            if let Some(l) = &a.listen {
+                cfg.listen = l.clone();
+            }
+            cfg.broker.listen = format!("127.0.0.1:{}", free_port()?);
+            for s in &mut cfg.servers {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .map_err(|e| format!("cannot listen for a demo server: {e}"))?;
+                s.url = crate::demo::url(l.local_addr().map_err(|e| format!("demo server {}: {e}", s.name))?);
+                demo_urls.push(format!("{} {}", s.name, s.url));
+                let (name, stop) = (s.name.clone(), stop_demos.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = crate::demo::serve(name, l, stop).await {
-                        tracing::error!(server = name, error = %e, "demo server stopped");
+                    if let Err(e) = crate::demo::serve(&name, l, stop).await {
+                        tracing::error!(server = %name, error = %e, "demo server stopped");
                     }
                 });
             }
-            let p = rundir.join("gateway.yaml");
-            std::fs::write(&p, default_config_text(&ports)).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-            p
+            let first = CheckedConfig::new(cfg, None).and_then(CheckedConfig::resolve).map_err(|e| format!("embedded default: {e}"))?;
+            (None, first)
         }
     };
-    let first = ResolvedConfig::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // What error messages and log lines call the config.
+    let origin = path.as_ref().map_or_else(|| "embedded default".to_string(), |p| p.display().to_string());
     let listen = a.listen.clone().unwrap_or_else(|| first.config().listen.clone());
     std::net::TcpListener::bind(&listen)
         .map_err(|e| format!("cannot listen on {listen} ({e}): pick another address with --listen HOST:PORT"))?;
@@ -337,16 +339,17 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
         max_body_bytes: first.config().limits.max_body_bytes,
         opts: render::Options { wasm_path: wasm.display().to_string(), admin: admin_addr.clone(), access_log, ..Default::default() },
     };
-    let (mut current, cfg, mut envoy_env) = renderer.render(&first).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut current, cfg, mut envoy_env) = renderer.render(&first).map_err(|e| format!("{origin}: {e}"))?;
     let xds = rundir.join("envoy");
     let files = render::write_dynamic(&current, &xds)?;
 
     // The broker, in-process.
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_broker, broker_stopped) = tokio::sync::oneshot::channel::<()>();
-    // The broker watches the file and hands each configuration it installs to this task.
+    // The broker watches the file (if there is one) and hands each configuration it installs
+    // to this task.
     let (reloads, mut reloaded) = tokio::sync::watch::channel(Arc::new(first.clone()));
-    let start = mcpgw_broker::Start { config_path: Some(path.clone()), bound: Some(bound_tx), reloads: Some(reloads), ..Default::default() };
+    let start = mcpgw_broker::Start { config_path: path.clone(), bound: Some(bound_tx), reloads: Some(reloads), ..Default::default() };
     let broker = tokio::spawn(mcpgw_broker::run(first, start, async move {
         let _ = broker_stopped.await;
     }));
@@ -393,13 +396,13 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
 
     let url = format!("http://{listen}{}", cfg.config().mcp_path);
     let mut banner = format!("\nMCP gateway ready: {url}\n");
-    if a.config.is_none() {
+    if path.is_none() {
         banner.push_str("  config: embedded default (two bundled demo servers whose tools clash: echo, add, now)\n");
         for d in &demo_urls {
             banner.push_str(&format!("    {d}\n"));
         }
     } else {
-        banner.push_str(&format!("  config: {} (changes are applied while running)\n", path.display()));
+        banner.push_str(&format!("  config: {origin} (changes are applied while running)\n"));
     }
     for s in cfg.config().enabled_servers() {
         banner.push_str(&format!("  server {:<12} prefix {:<12} {}\n", s.name, format!("{:?}", s.prefix), s.url));
@@ -451,14 +454,14 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
                     }
                     Ok((next, _, _)) => match apply(&admin, &files, &current, &next).await {
                         Ok(()) => {
-                            tracing::info!(path = %path.display(), "Envoy configuration updated (no restart)");
+                            tracing::info!(config = %origin, "Envoy configuration updated (no restart)");
                             current = next;
                         }
                         Err(e) => tracing::error!(error = %e, "Envoy configuration update failed"),
                     },
                     // The broker took it, but it cannot be rendered for Envoy (a server named
                     // "broker", say): Envoy keeps the last good one.
-                    Err(e) => tracing::error!(path = %path.display(), error = %e, "configuration not applied to Envoy; it keeps the last good one"),
+                    Err(e) => tracing::error!(config = %origin, error = %e, "configuration not applied to Envoy; it keeps the last good one"),
                 }
             }
         }
