@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcpgw_common::broker_auth::BrokerAuth;
-use mcpgw_common::gateway::{CheckedConfig, GatewayConfig, ResolvedConfig, ResolvedCredential, BROKER_AUTHORITY};
+use mcpgw_common::gateway::{CheckedConfig, GatewayConfig, HostPort, ResolvedConfig, ResolvedCredential, BROKER_AUTHORITY};
 use mcpgw_common::names::Router;
 use mcpgw_common::session::SessionCodec;
 use reqwest::header::{HeaderName, HeaderValue};
@@ -113,19 +113,10 @@ pub fn build(config: GatewayConfig, generation: u64, base: Option<&Path>) -> Res
 /// `mcp-gateway render` puts in `host_rewrite_literal`): a wildcard host becomes loopback, an
 /// IPv6 host is bracketed. Lower case.
 pub fn connect_authority(listen: &str) -> String {
-    let (host, port) = match listen.rsplit_once(':') {
-        Some((h, p)) => (h.trim_start_matches('[').trim_end_matches(']'), Some(p)),
-        None => (listen, None),
-    };
-    let host = match host {
-        "0.0.0.0" => "127.0.0.1",
-        "::" => "::1",
-        h => h,
-    };
-    let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
-    match port {
-        Some(p) => format!("{host}:{p}").to_ascii_lowercase(),
-        None => host.to_ascii_lowercase(),
+    match HostPort::parse(listen) {
+        Ok(hp) => hp.connecting().authority().to_ascii_lowercase(),
+        // Not an address: the broker cannot bind it either, and nothing connects to it.
+        Err(_) => listen.to_ascii_lowercase(),
     }
 }
 

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use mcpgw_common::gateway::{
-    credential_env, parse_url, server_authority, CheckedConfig, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE,
+    credential_env, parse_url, server_authority, CheckedConfig, HostPort, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE,
 };
 use mcpgw_common::jsonrpc::{INTERNAL_ERROR, INVALID_REQUEST, REQUEST_TOO_LARGE};
 use serde_json::{json, Value};
@@ -92,29 +92,24 @@ pub struct Rendered {
     pub envoy_env: Vec<String>,
 }
 
-/// `host:port` → (address for a socket, port). `0.0.0.0`/`[::]` become loopback: this is where
-/// Envoy *connects*.
+/// `host:port` → (address for a socket, port).
 fn split_host_port(s: &str) -> Result<(String, u16), String> {
-    let (h, p) = s.rsplit_once(':').ok_or_else(|| format!("{s:?} is not host:port"))?;
-    let port = p.parse::<u16>().map_err(|_| format!("{s:?}: bad port"))?;
-    let host = h.trim_start_matches('[').trim_end_matches(']').to_string();
-    if host.is_empty() {
-        return Err(format!("{s:?} has no host"));
-    }
-    Ok((host, port))
+    HostPort::parse_with_port(s)
+}
+
+/// Where Envoy connects to reach something listening on `host:port`: a wildcard host
+/// (`0.0.0.0`, `[::]`) becomes loopback. The address for a socket, the port, and the authority
+/// (for `host_rewrite_literal`).
+fn connect_to(s: &str) -> Result<(String, u16, String), String> {
+    let hp = HostPort::parse(s)?.connecting();
+    let port = hp.port.ok_or_else(|| format!("{s:?} is not host:port (no port)"))?;
+    let authority = hp.authority();
+    Ok((hp.host, port, authority))
 }
 
 /// Milliseconds as an Envoy duration.
 fn seconds(ms: u64) -> String {
     format!("{}.{:03}s", ms / 1000, ms % 1000)
-}
-
-fn connect_host(host: &str) -> String {
-    match host {
-        "0.0.0.0" => "127.0.0.1".into(),
-        "::" => "::1".into(),
-        h => h.into(),
-    }
 }
 
 fn socket_address(host: &str, port: u16) -> Value {
@@ -286,9 +281,7 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
     }
 
     let broker_idle_ms = cfg.enabled_servers().map(|s| s.idle_timeout_ms + 5_000).fold(opts.broker_idle_timeout_ms, u64::max);
-    let (bhost, bport) = split_host_port(&cfg.broker.listen).map_err(|e| format!("broker.listen: {e}"))?;
-    let bhost = connect_host(&bhost);
-    let broker_rewrite = if bhost.contains(':') { format!("[{bhost}]:{bport}") } else { format!("{bhost}:{bport}") };
+    let (bhost, bport, broker_rewrite) = connect_to(&cfg.broker.listen).map_err(|e| format!("broker.listen: {e}"))?;
     vhosts.push(json!({
         "name": "broker",
         "domains": [BROKER_AUTHORITY],
@@ -304,9 +297,7 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
     })];
     match &opts.default_upstream {
         Some(up) => {
-            let (h, p) = split_host_port(up).map_err(|e| format!("default upstream: {e}"))?;
-            let h = connect_host(&h);
-            let rewrite = if h.contains(':') { format!("[{h}]:{p}") } else { format!("{h}:{p}") };
+            let (h, p, rewrite) = connect_to(up).map_err(|e| format!("default upstream: {e}"))?;
             // With a default upstream, it gets everything (metadata included).
             default_routes = vec![json!({ "match": { "prefix": "/" }, "route": { "cluster": DEFAULT_CLUSTER, "host_rewrite_literal": rewrite } })];
             clusters.push(cluster(DEFAULT_CLUSTER, &h, p, false, &opts.ca_bundle));

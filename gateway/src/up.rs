@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-use mcpgw_common::gateway::{parse_yaml, CheckedConfig, ResolvedConfig};
+use mcpgw_common::gateway::{parse_yaml, CheckedConfig, HostPort, ResolvedConfig};
 
 use crate::render::{self, Rendered};
 use crate::{find_wasm, repo_roots, Args, DEFAULT_CONFIG, DEFAULT_KEY_ENV};
@@ -328,7 +328,7 @@ async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &Can
         Some(ad) => ad.clone(),
         None => format!("127.0.0.1:{}", free_port()?),
     };
-    let admin_port = admin_addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(0);
+    let admin_port = HostPort::parse(&admin_addr).ok().and_then(|a| a.port).unwrap_or(0);
     let access_log = match a.access_log.as_deref() {
         Some("none") => None,
         Some(p) => Some(p.to_string()),
