@@ -2,96 +2,25 @@
 //!
 //! ```text
 //! mcp-gateway up     [--config FILE] [--envoy PATH] [--wasm PATH] [--listen ADDR] [--admin ADDR]
+//!                    [--access-log PATH|none]
 //! mcp-gateway render [--config FILE] [--out DIR] [--wasm PATH] [--listen ADDR] [--admin ADDR]
 //!                    [--access-log PATH|none] [--http-filters FILE] [--default-upstream HOST:PORT]
-//! mcp-gateway demo-server --name NAME --port PORT
+//! mcp-gateway demo-server --name NAME [--port PORT]
 //! ```
+//!
+//! The command line is declared in `cli.rs` (clap); this file dispatches on it.
 
+mod cli;
 mod demo;
 mod render;
 mod up;
 
 use std::path::{Path, PathBuf};
 
+use clap::Parser;
 use mcpgw_common::gateway::CheckedConfig;
 
-pub const USAGE: &str = "\
-usage:
-  mcp-gateway up [--config FILE] [--envoy PATH] [--wasm PATH] [--listen HOST:PORT] [--admin HOST:PORT]
-      Start the broker and Envoy for the gateway config (default: an embedded demo with two
-      bundled MCP servers), wait until both are healthy, print the endpoint. Changes to the
-      config file are applied while running. Ctrl-C stops everything.
-  mcp-gateway render [--config FILE] [--out DIR] [--wasm PATH] [--listen HOST:PORT] [--admin HOST:PORT]
-                     [--access-log PATH|none] [--http-filters FILE] [--default-upstream HOST:PORT]
-      Print the Envoy bootstrap (static) for the gateway config, or with --out write the dynamic
-      set (envoy.yaml + lds.yaml + cds.yaml) that `up` runs. Starts nothing.
-  mcp-gateway demo-server --name NAME [--port PORT]
-      Run one bundled demo MCP server (tools echo, add, now) on 127.0.0.1:PORT/mcp.
-
-  RUST_LOG sets the log filter (default info).";
-
-fn usage_exit(msg: &str) -> ! {
-    if !msg.is_empty() {
-        eprintln!("mcp-gateway: {msg}\n");
-    }
-    eprintln!("{USAGE}");
-    std::process::exit(2)
-}
-
-/// Flags common to `up` and `render`.
-#[derive(Debug, Default)]
-pub struct Args {
-    pub config: Option<PathBuf>,
-    pub out: Option<PathBuf>,
-    pub envoy: Option<PathBuf>,
-    pub wasm: Option<PathBuf>,
-    pub listen: Option<String>,
-    pub admin: Option<String>,
-    pub access_log: Option<String>,
-    pub http_filters: Option<PathBuf>,
-    pub default_upstream: Option<String>,
-    pub name: Option<String>,
-    pub port: Option<u16>,
-}
-
-fn parse_args(cmd: &str, rest: impl Iterator<Item = String>) -> Args {
-    let mut a = Args::default();
-    let mut it = rest.peekable();
-    while let Some(flag) = it.next() {
-        let (flag, inline) = match flag.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (flag, None),
-        };
-        if flag == "-h" || flag == "--help" {
-            eprintln!("{USAGE}");
-            std::process::exit(0);
-        }
-        let mut value = || inline.clone().or_else(|| it.next()).unwrap_or_else(|| usage_exit(&format!("{flag} needs a value")));
-        let allowed: &[&str] = match cmd {
-            "up" => &["--config", "--envoy", "--wasm", "--listen", "--admin", "--access-log"],
-            "render" => &["--config", "--out", "--wasm", "--listen", "--admin", "--access-log", "--http-filters", "--default-upstream"],
-            _ => &["--name", "--port"],
-        };
-        if !allowed.contains(&flag.as_str()) {
-            usage_exit(&format!("unknown option {flag} for {cmd}"));
-        }
-        match flag.as_str() {
-            "--config" => a.config = Some(value().into()),
-            "--out" => a.out = Some(value().into()),
-            "--envoy" => a.envoy = Some(value().into()),
-            "--wasm" => a.wasm = Some(value().into()),
-            "--listen" => a.listen = Some(value()),
-            "--admin" => a.admin = Some(value()),
-            "--access-log" => a.access_log = Some(value()),
-            "--http-filters" => a.http_filters = Some(value().into()),
-            "--default-upstream" => a.default_upstream = Some(value()),
-            "--name" => a.name = Some(value()),
-            "--port" => a.port = Some(value().parse().unwrap_or_else(|_| usage_exit("--port needs a number"))),
-            _ => unreachable!(),
-        }
-    }
-    a
-}
+use crate::cli::{Cli, Command, DemoArgs, RenderArgs};
 
 /// Folders that may be the project checkout: the current directory and the ones above the
 /// executable (`<repo>/target/<profile>/mcp-gateway`).
@@ -149,7 +78,8 @@ pub fn random_key() -> String {
     base64::engine::general_purpose::STANDARD.encode(k)
 }
 
-fn cmd_render(a: Args) -> Result<(), String> {
+fn cmd_render(args: RenderArgs) -> Result<(), String> {
+    let a = &args.gateway;
     let mut cfg = match &a.config {
         Some(p) => CheckedConfig::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
         None => CheckedConfig::from_yaml(DEFAULT_CONFIG, None).map_err(|e| format!("embedded default: {e}"))?,
@@ -162,15 +92,15 @@ fn cmd_render(a: Args) -> Result<(), String> {
         eprintln!("mcp-gateway: note: the filter module {} does not exist yet (make wasm)", wasm.display());
     }
     let mut opts = render::Options { wasm_path: wasm.display().to_string(), ..Default::default() };
-    if let Some(ad) = a.admin {
-        opts.admin = ad;
+    if let Some(ad) = &a.admin {
+        opts.admin = ad.clone();
     }
     match a.access_log.as_deref() {
         Some("none") => opts.access_log = None,
         Some(p) => opts.access_log = Some(p.to_string()),
         None => {}
     }
-    if let Some(f) = &a.http_filters {
+    if let Some(f) = &args.http_filters {
         let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
         let v: serde_json::Value = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
         opts.extra_http_filters = match v {
@@ -179,11 +109,11 @@ fn cmd_render(a: Args) -> Result<(), String> {
             other => vec![other],
         };
     }
-    opts.default_upstream = a.default_upstream.clone();
+    opts.default_upstream = args.default_upstream.clone();
     let r = render::render(&cfg, &opts)?;
     // Secrets are not rendered: Envoy reads them from its environment.
     let env_note = format!("# Envoy's environment must hold: {} (secrets are never written into its config).\n", r.envoy_env.join(", "));
-    match &a.out {
+    match &args.out {
         Some(dir) => {
             let files = render::write_dynamic(&r, dir)?;
             let boot = files.bootstrap.display();
@@ -213,21 +143,46 @@ fn runtime() -> tokio::runtime::Runtime {
     }
 }
 
+/// Runs one demo server until Ctrl-C; the exit code.
+async fn cmd_demo_server(a: DemoArgs) -> i32 {
+    let (name, port) = (a.name, a.port);
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("mcp-gateway demo-server: cannot listen on 127.0.0.1:{port}: {e}");
+            return 1;
+        }
+    };
+    if let Ok(addr) = listener.local_addr() {
+        println!("demo server {name}: {}", demo::url(addr));
+    }
+    let stop = tokio_util::sync::CancellationToken::new();
+    let s = stop.clone();
+    tokio::spawn(async move {
+        up::signalled().await;
+        s.cancel();
+    });
+    match demo::serve(&name, listener, stop).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("mcp-gateway demo-server: {e}");
+            1
+        }
+    }
+}
+
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let Some(cmd) = args.next() else { usage_exit("") };
-    match cmd.as_str() {
-        "render" => {
-            if let Err(e) = cmd_render(parse_args("render", args)) {
+    match Cli::parse().command {
+        Command::Render(a) => {
+            if let Err(e) = cmd_render(a) {
                 eprintln!("mcp-gateway render: {e}");
                 std::process::exit(1);
             }
         }
-        "up" => {
-            let a = parse_args("up", args);
+        Command::Up(a) => {
             // Decided before any thread exists: the embedded default's session key is put in
             // the environment, where the broker (in-process) reads it like any key_env.
-            let generated = a.config.is_none() && std::env::var_os(DEFAULT_KEY_ENV).is_none();
+            let generated = a.gateway.config.is_none() && std::env::var_os(DEFAULT_KEY_ENV).is_none();
             if generated {
                 std::env::set_var(DEFAULT_KEY_ENV, random_key());
             }
@@ -235,41 +190,10 @@ fn main() {
             let code = runtime().block_on(up::run(a, generated));
             std::process::exit(code);
         }
-        "demo-server" => {
-            let a = parse_args("demo-server", args);
-            let name = a.name.unwrap_or_else(|| usage_exit("--name is required"));
-            let port = a.port.unwrap_or(0);
+        Command::DemoServer(a) => {
             init_tracing();
-            let code = runtime().block_on(async move {
-                let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-                    Ok(l) => l,
-                    Err(e) => {
-                        eprintln!("mcp-gateway demo-server: cannot listen on 127.0.0.1:{port}: {e}");
-                        return 1;
-                    }
-                };
-                if let Ok(addr) = listener.local_addr() {
-                    println!("demo server {name}: http://{addr}/mcp");
-                }
-                let stop = tokio_util::sync::CancellationToken::new();
-                let s = stop.clone();
-                tokio::spawn(async move {
-                    up::signalled().await;
-                    s.cancel();
-                });
-                match demo::serve(&name, listener, stop).await {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        eprintln!("mcp-gateway demo-server: {e}");
-                        1
-                    }
-                }
-            });
+            let code = runtime().block_on(cmd_demo_server(a));
             std::process::exit(code);
         }
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
-        }
-        other => usage_exit(&format!("unknown command {other:?}")),
     }
 }

@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 use mcpgw_common::gateway::{parse_yaml, CheckedConfig, HostPort, ResolvedConfig};
 
 use crate::render::{self, Rendered};
-use crate::{find_wasm, repo_roots, Args, DEFAULT_CONFIG, DEFAULT_KEY_ENV};
+use crate::cli::UpArgs;
+use crate::{find_wasm, repo_roots, DEFAULT_CONFIG, DEFAULT_KEY_ENV};
 
 const START_DEADLINE: Duration = Duration::from_secs(60);
 const APPLY_DEADLINE: Duration = Duration::from_secs(5);
@@ -254,7 +255,7 @@ async fn stop_envoy(child: &mut Child) {
     }
 }
 
-pub async fn run(a: Args, generated_key: bool) -> i32 {
+pub async fn run(a: UpArgs, generated_key: bool) -> i32 {
     let stop_demos = CancellationToken::new();
     let rundir = std::env::temp_dir().join(format!("mcp-gateway-{}", std::process::id()));
     let code = match run_inner(a, generated_key, &rundir, &stop_demos).await {
@@ -269,8 +270,9 @@ pub async fn run(a: Args, generated_key: bool) -> i32 {
     code
 }
 
-async fn run_inner(a: Args, generated_key: bool, rundir: &Path, stop_demos: &CancellationToken) -> Result<(), String> {
-    let envoy = find_envoy(a.envoy.as_deref())?;
+async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &CancellationToken) -> Result<(), String> {
+    let envoy = find_envoy(up.envoy.as_deref())?;
+    let a = &up.gateway;
     let (wasm, exists) = find_wasm(a.wasm.as_deref());
     if !exists {
         return Err(format!(
