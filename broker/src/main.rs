@@ -1,34 +1,35 @@
 //! `mcpgw-broker --config FILE [--listen ADDR]`, or `mcpgw-broker --config FILE --print-credential`
+//! (the command line is declared for clap below).
 
 use std::path::PathBuf;
 
+use clap::Parser;
 use mcpgw_common::broker_auth::BrokerAuth;
 use mcpgw_common::gateway::ResolvedConfig;
 
-fn usage() -> ! {
-    eprintln!("usage: mcpgw-broker --config FILE [--listen HOST:PORT]\n       mcpgw-broker --config FILE --print-credential   (the x-mcp-gateway-auth value, for /status)\n  (RUST_LOG sets the log filter, default info)");
-    std::process::exit(2)
+/// The MCP gateway's broker: initialize fan-out, aggregated lists, notification streams and
+/// sessions, beside the filter in Envoy.
+#[derive(Debug, Parser)]
+#[command(name = "mcpgw-broker", after_help = "RUST_LOG sets the log filter (default info).")]
+struct Cli {
+    /// The gateway config (watched: changes are applied while running).
+    #[arg(short, long, value_name = "FILE")]
+    config: PathBuf,
+    /// Where to listen (default: the config's broker.listen).
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// Print the x-mcp-gateway-auth value that unlocks the full /status, and exit.
+    #[arg(long)]
+    print_credential: bool,
 }
 
 #[tokio::main]
 async fn main() {
+    let Cli { config, listen, print_credential } = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_target(false)
         .init();
-    let mut args = std::env::args().skip(1);
-    let mut config = None;
-    let mut listen = None;
-    let mut print_credential = false;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--config" | "-c" => config = args.next().map(PathBuf::from),
-            "--listen" => listen = args.next(),
-            "--print-credential" => print_credential = true,
-            _ => usage(),
-        }
-    }
-    let Some(config) = config else { usage() };
     let first = match ResolvedConfig::read(&config).map_err(|e| format!("{}: {e}", config.display())) {
         Ok(r) => r,
         Err(e) => {
