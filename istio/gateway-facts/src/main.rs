@@ -16,8 +16,8 @@
 //! The plugin configuration names the environment variable that holds the session keys
 //! (`session_keys_env`), never the keys. They are only needed here to check the configuration
 //! the way the filter will: `--key` (repeatable, first mints) wins; otherwise they are resolved
-//! like the broker does (`session.key_file`, relative to the config's directory, one key per
-//! line; or `session.key_env`, comma-separated).
+//! by the loader the broker uses (`mcpgw_common::gateway`: `session.key_file`, relative to the
+//! config's directory, or `session.key_env`; one key per line or comma-separated).
 //!
 //! A server's `credential` is described, never resolved: `{"header": "authorization",
 //! "env": "<the variable Envoy reads it from, credential_env>", "source": "value" | "value_env"
@@ -26,49 +26,48 @@
 //! `route_filter_state` is the filter state key the filter writes its routing decision to (a
 //! server's name, or `broker_route` for the broker): the internal routes must match only
 //! requests carrying it (istio/README.md, "Only what the filter decided reaches a backend").
+//!
+//! The config is read, parsed and validated by that same loader (`CheckedConfig`), and server
+//! URLs are split by its rules (`parse_url`): what the broker and `mcp-gateway render` accept,
+//! this accepts. Its own cargo workspace: see Cargo.toml.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use mcpgw_common::config::FilterConfig;
 use mcpgw_common::gateway::{
-    credential_env, parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE,
+    credential_env, parse_url, server_authority, CheckedConfig, SessionKeys, BROKER_AUTHORITY, BROKER_ROUTE,
+    ROUTE_FILTER_STATE,
 };
 
-fn keys_from_config(cfg: &GatewayConfig, base: &Path) -> Result<Vec<String>, String> {
-    let text = if let Some(f) = &cfg.session.key_file {
-        let p = if Path::new(f).is_absolute() { PathBuf::from(f) } else { base.join(f) };
-        std::fs::read_to_string(&p).map_err(|e| format!("session.key_file {f:?}: {}", e.kind()))?
-    } else if let Some(v) = &cfg.session.key_env {
-        std::env::var(v).map_err(|_| format!("session.key_env: {v:?} is not set (or pass --key)"))?.replace(',', "\n")
-    } else {
-        return Err("session: set key_file or key_env (or pass --key)".into());
-    };
-    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+/// Prints, as JSON, the filter's plugin configuration and the per-server facts istio/render.py
+/// needs, derived from a gateway config.
+#[derive(Debug, Parser)]
+#[command(name = "mcpgw-gateway-facts")]
+struct Cli {
+    /// The gateway config.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// A session key to check the configuration with (base64 of 32 bytes; repeatable, the
+    /// first mints). Default: the config's own keys.
+    #[arg(long = "key", value_name = "BASE64")]
+    keys: Vec<String>,
 }
 
-fn run() -> Result<serde_json::Value, String> {
-    let mut args = std::env::args().skip(1);
-    let mut config = None;
-    let mut keys = Vec::new();
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--config" => config = args.next().map(PathBuf::from),
-            "--key" => keys.push(args.next().ok_or("--key needs a value")?),
-            _ => return Err(format!("unknown argument {a:?}\nusage: mcpgw-gateway-facts --config FILE [--key BASE64]...")),
-        }
-    }
-    let path = config.ok_or("usage: mcpgw-gateway-facts --config FILE [--key BASE64]...")?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let cfg: GatewayConfig = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    cfg.validate()?;
-    if keys.is_empty() {
-        keys = keys_from_config(&cfg, path.parent().unwrap_or(Path::new(".")))?;
-    }
+fn run(cli: Cli) -> Result<serde_json::Value, String> {
+    let path = cli.config;
+    let checked = CheckedConfig::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let keys = if cli.keys.is_empty() {
+        checked.session_keys().map_err(|e| format!("{e} (or pass --key)"))?
+    } else {
+        SessionKeys::from_texts(cli.keys)?
+    };
+    let cfg = checked.config();
     let filter_config = cfg.filter_config_json()?;
     // The filter's own parser and validation, with the keys where the filter's VM will find
     // them: what Envoy would refuse is refused here.
-    std::env::set_var(cfg.filter_keys_env(), keys.join(","));
+    std::env::set_var(cfg.filter_keys_env(), keys.joined());
     FilterConfig::from_json(filter_config.to_string().as_bytes())?;
     let mut servers = Vec::new();
     for s in cfg.enabled_servers() {
@@ -107,7 +106,7 @@ fn run() -> Result<serde_json::Value, String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
+    match run(Cli::parse()) {
         Ok(v) => {
             println!("{v}");
             ExitCode::SUCCESS
