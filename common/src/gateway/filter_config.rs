@@ -42,6 +42,7 @@ impl GatewayConfig {
 // Environment variables cannot be set on wasm32-unknown-unknown (the wasm unit tests).
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
+    // clippy.toml's test allowances see `#[cfg(test)]` only, not this combined cfg.
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::gateway::MetadataConfig;

@@ -89,7 +89,6 @@ impl GatewayConfig {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     fn cfg(servers: serde_json::Value) -> GatewayConfig {
