@@ -3,17 +3,17 @@
 
 use std::time::Instant;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use mcpgw_common::headers;
+use mcpgw_common::protocol::era::{self, meta};
+use mcpgw_common::protocol::Method;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::config::Server;
 use crate::sse;
-
-pub const LEGACY_VERSION: &str = "2025-11-25";
-pub const MODERN_VERSION: &str = "2026-07-28";
 
 /// How to address the backend for one call.
 #[derive(Debug, Default, Clone)]
@@ -93,7 +93,7 @@ pub fn headers(server: &Server, ctx: &Ctx, method: Option<&str>) -> HeaderMap {
         h.insert(headers::SESSION_ID, s);
     }
     if let Some(v) = ctx.protocol_version.as_deref().and_then(|s| HeaderValue::from_str(s).ok()) {
-        if let (Some(m), true) = (method, headers::requires_standard_headers(ctx.protocol_version.as_deref().unwrap_or(""))) {
+        if let (Some(m), true) = (method, era::is_stateless_or_later(ctx.protocol_version.as_deref().unwrap_or(""))) {
             if let Ok(mv) = HeaderValue::from_str(m) {
                 h.insert(headers::METHOD, mv);
             }
@@ -191,8 +191,8 @@ async fn request_inner(app: &App, server: &Server, ctx: &Ctx, body: &Value, meth
 
 /// `params.name` / `params.uri` of requests whose name travels in `Mcp-Name`.
 fn mcp_name(body: &Value) -> Option<String> {
-    let method = body.get("method")?.as_str()?;
-    let field = match headers::name_field(method)? {
+    let method = Method::parse(body.get("method")?.as_str()?)?;
+    let field = match method.name_header_field()? {
         headers::NameField::Name => "name",
         headers::NameField::Uri => "uri",
     };
@@ -202,8 +202,15 @@ fn mcp_name(body: &Value) -> Option<String> {
 /// POSTs a notification (202 expected); failures are logged, not fatal. The HTTP status, when
 /// there was an answer (a 404 under a session id: the backend forgot the session).
 pub async fn notify(app: &App, server: &Server, ctx: &Ctx, body: &Value) -> Option<u16> {
-    let method = body.get("method").and_then(Value::as_str).unwrap_or("?");
-    let fut = app.http.post(&server.url).headers(headers(server, ctx, Some(method))).body(body.to_string()).send();
+    let method = body.get("method").and_then(Value::as_str);
+    send(app, server, ctx, method, Bytes::from(body.to_string())).await
+}
+
+/// [`notify`] for a body as the client sent it (a notification, or an answer to a server
+/// request, which has no method): passed on byte for byte.
+pub async fn send(app: &App, server: &Server, ctx: &Ctx, method: Option<&str>, body: Bytes) -> Option<u16> {
+    let fut = app.http.post(&server.url).headers(headers(server, ctx, method)).body(body).send();
+    let method = method.unwrap_or("a response");
     match tokio::time::timeout(server.timeout, fut).await {
         Ok(Ok(r)) if r.status().is_success() => Some(r.status().as_u16()),
         Ok(Ok(r)) if r.status().as_u16() == 404 && ctx.session.is_some() => Some(404),
@@ -250,19 +257,21 @@ pub struct Ephemeral {
 /// request's `_meta`, which carries client info and capabilities).
 pub async fn open_ephemeral(app: &App, server: &Server, client_meta: Option<&Value>, authorization: Option<HeaderValue>) -> Result<Ephemeral, BackendError> {
     let caps = client_meta
-        .and_then(|m| m.get("io.modelcontextprotocol/clientCapabilities"))
+        .and_then(|m| m.get(meta::CLIENT_CAPABILITIES))
         .cloned()
         .unwrap_or_else(|| json!({}));
     let info = client_meta
-        .and_then(|m| m.get("io.modelcontextprotocol/clientInfo"))
+        .and_then(|m| m.get(meta::CLIENT_INFO))
         .cloned()
         .unwrap_or_else(|| json!({"name": "mcpgw-broker", "version": env!("CARGO_PKG_VERSION")}));
+    // The newest session-protocol version the gateway speaks.
+    let newest = era::negotiate(None);
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": LEGACY_VERSION, "capabilities": caps, "clientInfo": info }});
+        "protocolVersion": newest, "capabilities": caps, "clientInfo": info }});
     let base = Ctx { session: None, protocol_version: None, authorization };
     let reply = request(app, server, &base, &init).await?;
     let result = reply.result()?.clone();
-    let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(LEGACY_VERSION).to_string();
+    let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(newest).to_string();
     let ctx = Ctx { session: reply.session_id.clone(), protocol_version: Some(version), authorization: base.authorization };
     notify(app, server, &ctx, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
     Ok(Ephemeral {

@@ -15,18 +15,19 @@
 //! that answer is cached for that credential alone (see [`View`]): what a backend tells one
 //! token holder is never shown to another.
 
+use mcpgw_common::protocol::era::{is_stateless_or_later, meta, STATELESS_VERSION};
 use reqwest::header::HeaderValue;
 use serde_json::{json, Value};
 
 use crate::app::{App, Era};
-use crate::backend::{self, BackendError, Ctx, MODERN_VERSION};
+use crate::backend::{self, BackendError, Ctx};
 use crate::config::Server;
 
 pub fn broker_meta() -> Value {
     json!({
-        "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
-        "io.modelcontextprotocol/clientInfo": {"name": "mcpgw-broker", "version": env!("CARGO_PKG_VERSION")},
-        "io.modelcontextprotocol/clientCapabilities": {},
+        meta::PROTOCOL_VERSION: STATELESS_VERSION,
+        meta::CLIENT_INFO: {"name": "mcpgw-broker", "version": env!("CARGO_PKG_VERSION")},
+        meta::CLIENT_CAPABILITIES: {},
     })
 }
 
@@ -100,7 +101,7 @@ pub async fn refresh(app: &App, generation: u64, server: &Server, auth: Option<H
 }
 
 async fn fresh(app: &App, server: &Server, auth: Option<HeaderValue>) -> Result<Era, BackendError> {
-    let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: auth.clone() };
+    let ctx = Ctx { session: None, protocol_version: Some(STATELESS_VERSION.into()), authorization: auth.clone() };
     let body = json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": broker_meta()}});
     let era = match backend::request(app, server, &ctx, &body).await {
         Ok(reply) => match reply.result() {
@@ -121,7 +122,7 @@ fn speaks_modern(result: &Value) -> bool {
     result
         .get("supportedVersions")
         .and_then(Value::as_array)
-        .is_some_and(|v| v.iter().filter_map(Value::as_str).any(mcpgw_common::headers::requires_standard_headers))
+        .is_some_and(|v| v.iter().filter_map(Value::as_str).any(is_stateless_or_later))
 }
 
 async fn legacy(app: &App, server: &Server, auth: Option<HeaderValue>) -> Result<Era, BackendError> {

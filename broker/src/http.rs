@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method as HttpMethod, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use bytes::Bytes;
 use futures::future::join_all;
-use mcpgw_common::message::{self, Kind};
+use mcpgw_common::message::{self, Kind, Message};
+use mcpgw_common::protocol::{self, Class, Decision, Era, Method, Reason, Refusal, StandardHeaders};
 use mcpgw_common::{broker_auth, headers as mcp_headers, jsonrpc, limits};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::app::App;
@@ -19,28 +20,34 @@ use crate::config::Runtime;
 use crate::lists::{self, Access};
 use crate::{init, modern, ops, reply, routed, sessions, stream};
 
-/// Methods counted under their own label in metrics.
-pub const KNOWN_METHODS: &[&str] = &[
-    "initialize", "ping", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
-    "tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe",
-    "completion/complete", "logging/setLevel", "server/discover", "subscriptions/listen",
-    "notifications/initialized", "notifications/cancelled", "notifications/progress",
-    "notifications/roots/list_changed", "response", "GET", "DELETE",
-];
+/// One POSTed message, parsed once, as the handlers need it.
+pub struct Posted<'a> {
+    pub msg: &'a Message<'a>,
+    pub era: Era,
+    pub method: Option<Method>,
+    pub headers: &'a HeaderMap,
+}
 
-/// One POSTed message, parsed.
-pub struct Incoming {
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub value: Value,
-    pub method: String,
-    pub id: Option<Value>,
-    pub kind: Kind,
-    /// 2026-07-28 (sessionless) request.
-    pub modern: bool,
-    /// `params._meta`.
-    pub meta: Option<Value>,
-    pub authorization: Option<HeaderValue>,
+impl<'a> Posted<'a> {
+    pub fn id(&self) -> Option<&'a RawValue> {
+        self.msg.id
+    }
+
+    pub fn body(&self) -> &'a [u8] {
+        self.msg.body()
+    }
+
+    /// The client's `Authorization`, sent on only to servers configured to receive it.
+    pub fn authorization(&self) -> Option<HeaderValue> {
+        self.headers.get(header::AUTHORIZATION).cloned()
+    }
+
+    /// The body as a JSON tree, for the handlers that read fields the parser does not keep
+    /// (initialize params, list cursors, listen filters, the log level). Each such handler
+    /// builds it once; no other path does.
+    pub fn tree(&self) -> Value {
+        serde_json::from_slice(self.body()).unwrap_or(Value::Null)
+    }
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -70,8 +77,8 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
     }
     let auth = req.headers().get(header::AUTHORIZATION).cloned();
     match *req.method() {
-        Method::POST => post(app, req).await,
-        Method::GET => {
+        HttpMethod::POST => post(app, req).await,
+        HttpMethod::GET => {
             app.metrics.request("GET");
             match sessions::open(&app, &rt, req.headers(), None) {
                 Ok(claims) => {
@@ -81,7 +88,7 @@ async fn endpoint(State(app): State<Arc<App>>, req: Request) -> Response {
                 Err(r) => r,
             }
         }
-        Method::DELETE => {
+        HttpMethod::DELETE => {
             app.metrics.request("DELETE");
             match sessions::open(&app, &rt, req.headers(), None) {
                 Ok(claims) => {
@@ -163,6 +170,23 @@ fn header_str<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
+
+/// A refusal as the client gets it.
+fn refused(refusal: &Refusal) -> Response {
+    reply::json(StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST), refusal.body())
+}
+
+/// The `requests` metric label of a message: its method when the gateway knows it, so a
+/// client cannot blow up the label space.
+fn request_label(msg: &Message<'_>) -> &'static str {
+    match msg.kind {
+        Kind::Response => "response",
+        _ => msg.method.as_deref().and_then(Method::parse).map_or("other", Method::as_str),
+    }
+}
+
+/// Parse once, decide once (`mcpgw_common::protocol::decide`, the filter's decision too), then
+/// serve what was decided.
 async fn post(app: Arc<App>, req: Request) -> Response {
     let rt = app.runtime();
     let (parts, body) = req.into_parts();
@@ -172,196 +196,171 @@ async fn post(app: Arc<App>, req: Request) -> Response {
             jsonrpc::error_body(None, jsonrpc::REQUEST_TOO_LARGE, "Request body exceeds the gateway's limit"),
         );
     };
-    let (kind, method, id) = match message::parse(&bytes) {
-        Ok(m) => (
-            m.kind,
-            m.method.as_deref().unwrap_or("").to_string(),
-            m.id.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()),
-        ),
-        Err(e) => return reply::json(StatusCode::BAD_REQUEST, e.to_body()),
+    let msg = match message::parse(&bytes) {
+        Ok(m) => m,
+        Err(e) => return refused(&Refusal::parse(&e)),
     };
-    if let Err(m) = limits::check_method(&method) {
-        return reply::error(StatusCode::BAD_REQUEST, id.as_ref(), jsonrpc::INVALID_REQUEST, &m);
-    }
-    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let meta = value.pointer("/params/_meta").cloned();
-    let header_version = header_str(&parts.headers, mcp_headers::PROTOCOL_VERSION).map(String::from);
-    let meta_version = meta.as_ref().and_then(|m| m.get("io.modelcontextprotocol/protocolVersion")).and_then(Value::as_str).map(String::from);
-    // The era, as the official SDKs decide it: a header naming a session-protocol version is
-    // the session protocol; any other header value is 2026-07-28 or later, or a version this
-    // gateway does not serve, both answered by the 2026-07-28 checks. Without a header, a
-    // 2026-07-28 `_meta` version still counts as modern (and is refused for the missing header).
-    let modern = match header_version.as_deref() {
-        Some(h) => !init::SUPPORTED.contains(&h),
-        None => meta_version.as_deref().is_some_and(mcp_headers::requires_standard_headers),
+    app.metrics.request(request_label(&msg));
+    let standard = StandardHeaders {
+        protocol_version: header_str(&parts.headers, mcp_headers::PROTOCOL_VERSION),
+        method: header_str(&parts.headers, mcp_headers::METHOD),
+        name: header_str(&parts.headers, mcp_headers::NAME),
     };
-    app.metrics.request(if kind == Kind::Response { "response" } else { &method });
-    let req = Incoming {
-        authorization: parts.headers.get(header::AUTHORIZATION).cloned(),
-        headers: parts.headers,
-        body: bytes,
-        value,
-        method,
-        id,
-        kind,
-        modern,
-        meta,
+    let decided = match protocol::decide(&msg, standard, &rt.router) {
+        Ok(d) => d,
+        Err(refusal) => return refused(&refusal),
     };
-    if modern && kind == Kind::Request {
-        if let Err(r) = modern::check_request(&req, header_version.as_deref(), || check_standard_headers(&req)) {
-            return r;
-        }
-    } else if modern && kind == Kind::Notification {
-        // Notifications carry no `_meta` envelope: the header version and `Mcp-Method` only.
-        let v = header_version.or(meta_version).unwrap_or_default();
-        if !modern::SUPPORTED_VERSIONS.contains(&v.as_str()) {
-            return modern::unsupported_version(req.id.as_ref(), &v);
-        }
-        if let Err(why) = check_standard_headers(&req) {
-            return reply::error(StatusCode::BAD_REQUEST, req.id.as_ref(), jsonrpc::HEADER_MISMATCH, &why);
-        }
-    }
-    // One rule with the filter: a message without an id is a notification.
-    if kind == Kind::Notification {
-        if let Err(why) = mcpgw_common::limits::check_notification(&req.method) {
-            return reply::error(StatusCode::BAD_REQUEST, None, jsonrpc::INVALID_REQUEST, &why);
-        }
-    }
-    if kind == Kind::Response {
-        let rt = app.runtime();
-        let malformed = req.id.as_ref().and_then(Value::as_str).is_some_and(|id| {
-            mcpgw_common::ids::is_malformed_mapped_id(id, |name| rt.server(name).is_some())
-        });
-        if malformed {
-            let why = "Invalid Request: the id does not name a request the gateway relayed";
-            return reply::error(StatusCode::BAD_REQUEST, req.id.as_ref(), jsonrpc::INVALID_REQUEST, why);
-        }
-    }
-    match kind {
-        Kind::Response => {
-            // A session-protocol answer under a session id: the session must still be open
-            // (a DELETEd, forged or expired one is refused as on every other path).
-            let claims = if req.modern || !req.headers.contains_key(mcp_headers::SESSION_ID) {
-                None
-            } else {
-                match sessions::open(&app, &rt, &req.headers, None) {
-                    Ok(c) => Some(c),
+    let posted = Posted { msg: &msg, era: decided.era, method: decided.method, headers: &parts.headers };
+    match decided.decision {
+        Decision::Backend(route) => match posted.era {
+            Era::Session => {
+                let claims = match sessions::open(&app, &rt, posted.headers, posted.id()) {
+                    Ok(c) => c,
                     Err(r) => return r,
-                }
+                };
+                routed::in_session(&app, &rt, &posted, &route, &claims).await
+            }
+            Era::Stateless => routed::stateless(&app, &rt, &posted, &route).await,
+        },
+        Decision::Answer(answer) => {
+            let claims = match answer_session(&app, &rt, &posted) {
+                Ok(c) => c,
+                Err(r) => return r,
             };
-            stream::forward_response(&app, claims.as_ref(), &req.value, req.authorization.clone()).await;
+            let Some(server) = rt.servers.get(answer.server) else { return reply::accepted() };
+            // The server's own id in place of the one the gateway namespaced.
+            let body = answer.rewritten_body(&msg).unwrap_or_else(|| bytes.to_vec());
+            stream::forward_answer(&app, claims.as_ref(), server, body.into(), posted.authorization()).await;
             reply::accepted()
         }
-        Kind::Notification => notification(&app, &req).await,
-        Kind::Request if req.modern => modern_request(&app, &req).await,
-        Kind::Request => legacy_request(&app, &req).await,
+        Decision::Broker => match msg.kind {
+            Kind::Response => {
+                let claims = match answer_session(&app, &rt, &posted) {
+                    Ok(c) => c,
+                    Err(r) => return r,
+                };
+                if let Some(claims) = &claims {
+                    stream::broadcast_answer(&app, claims, bytes.clone(), posted.authorization()).await;
+                }
+                reply::accepted()
+            }
+            Kind::Notification => notification(&app, &posted, bytes.clone()).await,
+            Kind::Request => match posted.era {
+                Era::Session => session_request(&app, &posted).await,
+                Era::Stateless => stateless_request(&app, &posted).await,
+            },
+        },
     }
 }
 
-/// SEP-2243: `Mcp-Method` (and `Mcp-Name` where it applies) must mirror the body.
-fn check_standard_headers(req: &Incoming) -> Result<(), String> {
-    match header_str(&req.headers, mcp_headers::METHOD) {
-        Some(m) if m == req.method => {}
-        Some(m) => return Err(format!("Mcp-Method header {m:?} does not match the body's method {:?}", req.method)),
-        None => return Err("Mcp-Method header is required at protocol 2026-07-28".into()),
+/// The session a client's answer belongs to: a session-protocol answer under a session id
+/// must find it still open (a DELETEd, forged or expired one is refused as on every other
+/// path); a 2026-07-28 answer, or one without a session id, has none.
+#[allow(clippy::result_large_err)]
+fn answer_session(app: &App, rt: &Runtime, posted: &Posted<'_>) -> Result<Option<mcpgw_common::session::SessionClaims>, Response> {
+    if posted.era == Era::Stateless || !posted.headers.contains_key(mcp_headers::SESSION_ID) {
+        return Ok(None);
     }
-    // A method 2026-07-28 removed names nothing: it is answered "not found" whatever it carries.
-    if mcp_headers::removed_in_standard_headers_era(&req.method) {
-        return Ok(());
-    }
-    if let Some(field) = mcp_headers::name_field(&req.method) {
-        let key = if field == mcp_headers::NameField::Name { "name" } else { "uri" };
-        let body = req.value.pointer(&format!("/params/{key}")).and_then(Value::as_str);
-        let head = header_str(&req.headers, mcp_headers::NAME).and_then(mcp_headers::decode_value);
-        if body.is_none() || head.as_deref() != body {
-            return Err(format!("Mcp-Name header does not match params.{key}"));
-        }
-    }
-    Ok(())
+    sessions::open(app, rt, posted.headers, None).map(Some)
 }
 
-async fn notification(app: &Arc<App>, req: &Incoming) -> Response {
-    if req.modern || req.method == "notifications/initialized" {
+async fn notification(app: &Arc<App>, posted: &Posted<'_>, body: bytes::Bytes) -> Response {
+    if posted.era == Era::Stateless || posted.method == Some(Method::NotificationsInitialized) {
         return reply::accepted();
     }
     let rt = app.runtime();
-    let claims = match sessions::open(app, &rt, &req.headers, None) {
+    let claims = match sessions::open(app, &rt, posted.headers, None) {
         Ok(c) => c,
         Err(r) => return r,
     };
     // Cancellation, progress and roots changes concern whichever backend holds the request;
     // every backend of the session is told (one that does not know the id ignores it).
     let claims = &claims;
+    let method = posted.msg.method.as_deref();
+    let auth = posted.authorization();
     // Only servers the session has a backend session with: one it never used holds no
     // request of it to cancel or report on.
     let sends = rt.servers.iter().filter_map(|s| {
         sessions::known(app, claims, &s.name)?;
-        Some(async move { sessions::notify(app, claims, s, req.authorization.clone(), &req.value).await })
+        Some(sessions::notify(app, claims, s, auth.clone(), method, body.clone()))
     });
     join_all(sends).await;
     reply::accepted()
 }
 
-async fn legacy_request(app: &Arc<App>, req: &Incoming) -> Response {
+/// "Method not found" in `era` (HTTP 200 in the session protocol, 404 at 2026-07-28).
+fn method_not_found(posted: &Posted<'_>) -> Response {
+    let name = posted.msg.method.as_deref().unwrap_or_default();
+    let refusal = Refusal::new(posted.era, Reason::MethodNotFound, jsonrpc::METHOD_NOT_FOUND, format!("Method not found: {name}")).with_id(posted.id());
+    refused(&refusal)
+}
+
+async fn session_request(app: &Arc<App>, posted: &Posted<'_>) -> Response {
     let rt = app.runtime();
-    let id = req.id.clone().unwrap_or(Value::Null);
-    if req.method == "initialize" {
-        return init::initialize(app, &rt, req).await;
+    let id = posted.id();
+    if posted.method == Some(Method::Initialize) {
+        return init::initialize(app, &rt, posted).await;
     }
-    if req.method == "ping" && !req.headers.contains_key(mcp_headers::SESSION_ID) {
-        return reply::result(&id, json!({}));
+    if posted.method == Some(Method::Ping) && !posted.headers.contains_key(mcp_headers::SESSION_ID) {
+        return reply::result(id, json!({}));
     }
-    let claims = match sessions::open(app, &rt, &req.headers, req.id.as_ref()) {
+    let claims = match sessions::open(app, &rt, posted.headers, id) {
         Ok(c) => c,
         Err(r) => return r,
     };
-    match req.method.as_str() {
-        "ping" => reply::result(&id, json!({})),
-        m if lists::items_key(m).is_some() => {
-            let params = req.value.get("params");
-            match lists::aggregated(app, &rt, &id, m, params, Access::Session(&claims), req.authorization.clone(), false).await {
+    let Some(method) = posted.method.filter(|m| m.exists_in(Era::Session)) else {
+        return method_not_found(posted);
+    };
+    match method.class() {
+        Class::AggregatedList { items } => {
+            let request = posted.tree();
+            let listed = lists::aggregated(app, &rt, id, method, items, request.get("params"), Access::Session(&claims), posted.authorization()).await;
+            match listed {
                 Ok(body) => reply::json(StatusCode::OK, body),
-                Err((code, msg)) => reply::error(StatusCode::OK, Some(&id), code, &msg),
+                Err((code, msg)) => reply::rpc_error(Era::Session, id, code, &msg),
             }
         }
-        m if routed::is_routed(m) => routed::legacy(app, &rt, req, &claims).await,
-        "logging/setLevel" => {
+        _ if method == Method::Ping => reply::result(id, json!({})),
+        _ if method == Method::LoggingSetLevel => {
+            let request = posted.tree();
             // Remembered (in memory, until the token expires) so that a replacement backend
             // session gets it again after a backend restart.
-            if let Some(level) = req.value.pointer("/params/level").and_then(Value::as_str) {
+            if let Some(level) = request.pointer("/params/level").and_then(Value::as_str) {
                 app.set_log_level(&claims.id, level, claims.expires_at);
             }
-            let claims = &claims;
+            let (claims, request, auth) = (&claims, &request, posted.authorization());
             // Sent to the backend sessions the session has; one opened later gets the level
             // when it is opened (sessions::ensure).
             let sends = rt.servers.iter().filter_map(|s| {
                 sessions::known(app, claims, &s.name)?;
-                Some(async move { sessions::request(app, claims, s, req.authorization.clone(), &req.value).await })
+                Some(sessions::request(app, claims, s, auth.clone(), request))
             });
             join_all(sends).await;
-            reply::result(&id, json!({}))
+            reply::result(id, json!({}))
         }
-        _ => reply::error(StatusCode::OK, Some(&id), jsonrpc::METHOD_NOT_FOUND, &format!("Method not found: {}", req.method)),
+        _ => method_not_found(posted),
     }
 }
 
-async fn modern_request(app: &Arc<App>, req: &Incoming) -> Response {
+/// A 2026-07-28 request the broker serves itself; `decide` refused every method that revision
+/// does not have (HTTP 404, -32601).
+async fn stateless_request(app: &Arc<App>, posted: &Posted<'_>) -> Response {
     let rt = app.runtime();
-    let id = req.id.clone().unwrap_or(Value::Null);
-    match req.method.as_str() {
-        "server/discover" => modern::discover(app, &rt, req).await,
-        "subscriptions/listen" => modern::listen(app, &rt, req).await,
-        m if lists::items_key(m).is_some() => {
-            let params = req.value.get("params");
-            match lists::aggregated(app, &rt, &id, m, params, Access::Modern(req.meta.as_ref()), req.authorization.clone(), true).await {
+    let id = posted.id();
+    let Some(method) = posted.method else { return method_not_found(posted) };
+    match method.class() {
+        Class::AggregatedList { items } => {
+            let request = posted.tree();
+            let params = request.get("params");
+            let meta = params.and_then(|p| p.get("_meta"));
+            let listed = lists::aggregated(app, &rt, id, method, items, params, Access::Stateless(meta), posted.authorization()).await;
+            match listed {
                 Ok(body) => reply::json(StatusCode::OK, body),
-                Err((code, msg)) => reply::modern_error(Some(&id), code, &msg),
+                Err((code, msg)) => reply::rpc_error(Era::Stateless, id, code, &msg),
             }
         }
-        m if routed::is_routed(m) && !mcp_headers::removed_in_standard_headers_era(m) => routed::modern(app, &rt, req).await,
-        // 2026-07-28 removed `initialize`, `ping`, `logging/setLevel` and resource
-        // (un)subscription (`subscriptions/listen` replaces them): HTTP 404 with -32601, as
-        // for any method the gateway does not know.
-        _ => reply::modern_error(Some(&id), jsonrpc::METHOD_NOT_FOUND, &format!("Method not found: {}", req.method)),
+        _ if method == Method::ServerDiscover => modern::discover(app, &rt, posted).await,
+        _ if method == Method::SubscriptionsListen => modern::listen(app, &rt, posted).await,
+        _ => method_not_found(posted),
     }
 }

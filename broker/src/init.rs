@@ -17,20 +17,14 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use futures::future::join_all;
 use mcpgw_common::jsonrpc;
+use mcpgw_common::protocol::era::negotiate;
 use mcpgw_common::session::SessionClaims;
 use serde_json::{json, Map, Value};
 
 use crate::app::{now, App};
 use crate::config::Runtime;
-use crate::http::Incoming;
+use crate::http::Posted;
 use crate::{reply, sessions};
-
-/// Session-protocol versions the gateway speaks, newest first.
-pub const SUPPORTED: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
-
-pub fn negotiate(requested: Option<&str>) -> &'static str {
-    requested.and_then(|r| SUPPORTED.iter().find(|v| **v == r)).copied().unwrap_or(SUPPORTED[0])
-}
 
 pub fn server_info() -> Value {
     json!({"name": "mcp-gateway", "title": "MCP gateway", "version": env!("CARGO_PKG_VERSION")})
@@ -85,18 +79,20 @@ pub fn merge_instructions<'a>(parts: impl IntoIterator<Item = (&'a str, &'a str)
     (!text.is_empty()).then(|| text.join("\n\n"))
 }
 
-pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Response {
-    let id = req.id.clone().unwrap_or(Value::Null);
-    let params = req.value.get("params").cloned().unwrap_or_else(|| json!({}));
+pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>) -> Response {
+    let id = posted.id();
+    let params = posted.tree().get_mut("params").map(Value::take).unwrap_or_else(|| json!({}));
     let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
+    let authorization = posted.authorization();
+    let authorization = &authorization;
     let probes = rt.servers.iter().map(|s| async move {
-        if crate::era::due(app, s, req.authorization.as_ref()) {
+        if crate::era::due(app, s, authorization.as_ref()) {
             // Stale but usable: answered from it, refreshed behind this answer (with this
             // caller's credential when the entry is that credential's own, see `era::View`).
-            let (app, rt, s, auth) = (Arc::clone(app), Arc::clone(rt), Arc::clone(s), req.authorization.clone());
+            let (app, rt, s, auth) = (Arc::clone(app), Arc::clone(rt), Arc::clone(s), authorization.clone());
             tokio::spawn(async move { crate::era::refresh(&app, rt.generation, &s, auth).await });
         }
-        crate::era::probe(app, rt.generation, s, req.authorization.as_ref()).await
+        crate::era::probe(app, rt.generation, s, authorization.as_ref()).await
     });
     let outcomes = join_all(probes).await;
     let mut caps = Vec::new();
@@ -118,7 +114,7 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
         id: sessions::new_id(),
         issued_at: t,
         expires_at: t + rt.config.session.lifetime_secs,
-        subject: sessions::subject(rt, &req.headers),
+        subject: sessions::subject(rt, posted.headers),
         protocol_version: version.to_string(),
         accepts_server_requests: declares_capabilities(&params),
     };
@@ -126,7 +122,7 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "minting a session failed");
-            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, Some(&id), jsonrpc::INTERNAL_ERROR, "could not create a session");
+            return reply::error(StatusCode::INTERNAL_SERVER_ERROR, id, jsonrpc::INTERNAL_ERROR, "could not create a session");
         }
     };
     app.metrics.session_minted();
@@ -142,7 +138,7 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
     if !failed.is_empty() {
         result["_meta"] = json!({ crate::lists::UNAVAILABLE_META: failed });
     }
-    let mut resp = reply::result(&id, result);
+    let mut resp = reply::result(id, result);
     if let Ok(v) = HeaderValue::from_str(&token) {
         resp.headers_mut().insert(mcpgw_common::headers::SESSION_ID, v);
     }
@@ -152,13 +148,6 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn negotiation_follows_the_client_when_it_can() {
-        assert_eq!(negotiate(Some("2025-03-26")), "2025-03-26");
-        assert_eq!(negotiate(Some("1999-01-01")), "2025-11-25");
-        assert_eq!(negotiate(None), "2025-11-25");
-    }
 
     #[test]
     fn any_declared_client_capability_counts() {

@@ -10,6 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::future::join_all;
 use mcpgw_common::names::{expose_name, expose_uri};
+use mcpgw_common::protocol::era::STATELESS_VERSION;
+use mcpgw_common::protocol::Method;
 use mcpgw_common::session::SessionClaims;
 use reqwest::header::HeaderValue;
 use serde::ser::{SerializeMap, Serializer};
@@ -18,23 +20,12 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::app::App;
-use crate::backend::{self, BackendError, Ctx, MODERN_VERSION};
+use crate::backend::{self, BackendError, Ctx};
 use crate::config::{Runtime, Server};
 use crate::era;
 
 /// `_meta` key on results that left backends out: `[{server, error}]`.
 pub const UNAVAILABLE_META: &str = "dev.mcpgw/unavailable";
-
-/// The list methods and the result field holding their items.
-pub fn items_key(method: &str) -> Option<(&'static str, &'static str)> {
-    match method {
-        "tools/list" => Some(("tools/list", "tools")),
-        "prompts/list" => Some(("prompts/list", "prompts")),
-        "resources/list" => Some(("resources/list", "resources")),
-        "resources/templates/list" => Some(("resources/templates/list", "resourceTemplates")),
-        _ => None,
-    }
-}
 
 /// Who is asking, which decides how backends are reached.
 #[derive(Clone, Copy)]
@@ -42,7 +33,7 @@ pub enum Access<'a> {
     /// A session-protocol client: its own backend sessions from the token.
     Session(&'a SessionClaims),
     /// A 2026-07-28 client: its request `_meta` travels along.
-    Modern(Option<&'a Value>),
+    Stateless(Option<&'a Value>),
 }
 
 struct Part {
@@ -149,10 +140,10 @@ async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, 
                 other => other?,
             }
         }
-        Access::Modern(meta) => {
+        Access::Stateless(meta) => {
             let era = era::probe(app, rt.generation, s, auth.as_ref()).await?;
             if era.modern {
-                let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: auth };
+                let ctx = Ctx { session: None, protocol_version: Some(STATELESS_VERSION.into()), authorization: auth };
                 let meta = meta.cloned().unwrap_or_else(era::broker_meta);
                 fetch_pages(app, rt, s, method, key, &ctx, Some(&meta)).await?
             } else {
@@ -163,7 +154,7 @@ async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, 
             }
         }
     };
-    if method == "tools/list" {
+    if method == Method::ToolsList.as_str() {
         app.record_tool_count(&s.name, items.len());
     }
     let items = Arc::new(items);
@@ -217,17 +208,16 @@ impl Serialize for ResultOut<'_> {
 #[derive(Serialize)]
 struct Envelope<'a> {
     jsonrpc: &'static str,
-    id: &'a Value,
+    id: Option<&'a RawValue>,
     result: ResultOut<'a>,
 }
 
-/// The whole JSON-RPC response body for a list request, or `Err((code, message))` (bad
-/// cursor, not a list method).
+/// The whole JSON-RPC response body for a list request (`method`, whose result holds its
+/// items in the field `key`), or `Err((code, message))` (a bad cursor).
 #[allow(clippy::too_many_arguments)]
-pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: &Value, method: &str, params: Option<&Value>, access: Access<'_>, auth: Option<HeaderValue>, modern: bool) -> Result<Vec<u8>, (i32, String)> {
-    let Some((method, key)) = items_key(method) else {
-        return Err((mcpgw_common::jsonrpc::METHOD_NOT_FOUND, "Method not found".into()));
-    };
+pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: Option<&RawValue>, method: Method, key: &'static str, params: Option<&Value>, access: Access<'_>, auth: Option<HeaderValue>) -> Result<Vec<u8>, (i32, String)> {
+    let method = method.as_str();
+    let stateless = matches!(access, Access::Stateless(_));
     let offset = match params.and_then(|p| p.get("cursor")).and_then(Value::as_str) {
         Some(c) => decode_cursor(method, c).ok_or((mcpgw_common::jsonrpc::INVALID_PARAMS, "Invalid cursor".to_string()))?,
         None => 0,
@@ -261,7 +251,7 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: &Value, method: &
     if !failed.is_empty() {
         rest.insert("_meta".into(), json!({ UNAVAILABLE_META: failed }));
     }
-    if modern {
+    if stateless {
         // A merged result is as fresh as its stalest part and private if any part is;
         // a partial result (a backend missing) is not worth caching at all.
         let ttl = if failed.is_empty() { ttl.unwrap_or(0) } else { 0 };

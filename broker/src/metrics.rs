@@ -78,10 +78,10 @@ impl Metrics {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    pub fn request(&self, method: &str) {
-        // Unknown methods are folded so a client cannot blow up the label space.
-        let method = if crate::http::KNOWN_METHODS.contains(&method) { method } else { "other" };
-        self.requests.get_or_create(&Self::l(&[("method", method)])).inc();
+    /// One MCP request, by label: a method the gateway knows (`Method::as_str`), `response`,
+    /// `GET`, `DELETE` or `other`. A closed set, so a client cannot blow up the label space.
+    pub fn request(&self, label: &'static str) {
+        self.requests.get_or_create(&Self::l(&[("method", label)])).inc();
     }
     pub fn backend_latency(&self, server: &str, method: &str, secs: f64) {
         self.backend_latency.get_or_create(&Self::l(&[("server", server), ("method", method)])).observe(secs);

@@ -3,7 +3,10 @@
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use serde_json::{json, Value};
+use mcpgw_common::protocol::refusal::http_status;
+use mcpgw_common::protocol::Era;
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 pub fn json(status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = Response::new(Body::from(body));
@@ -12,31 +15,26 @@ pub fn json(status: StatusCode, body: Vec<u8>) -> Response {
     r
 }
 
-pub fn result(id: &Value, result: Value) -> Response {
-    json(StatusCode::OK, json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string().into_bytes())
+pub fn result(id: Option<&RawValue>, result: Value) -> Response {
+    #[derive(serde::Serialize)]
+    struct Success<'a> {
+        jsonrpc: &'static str,
+        id: Option<&'a RawValue>,
+        result: Value,
+    }
+    json(StatusCode::OK, serde_json::to_vec(&Success { jsonrpc: "2.0", id, result }).unwrap_or_default())
 }
 
 /// A JSON-RPC error with the request's id (or null), in the shared crate's shape.
-pub fn error(status: StatusCode, id: Option<&Value>, code: i32, message: &str) -> Response {
-    let raw = id.and_then(|v| serde_json::value::to_raw_value(v).ok());
-    json(status, mcpgw_common::jsonrpc::error_body(raw.as_deref(), code, message))
+pub fn error(status: StatusCode, id: Option<&RawValue>, code: i32, message: &str) -> Response {
+    json(status, mcpgw_common::jsonrpc::error_body(id, code, message))
 }
 
-/// The HTTP status a 2026-07-28 error travels with (the same table as the official SDKs):
-/// client faults are 400, an unknown or removed method is 404, anything else 200.
-pub fn modern_status(code: i32) -> StatusCode {
-    use mcpgw_common::jsonrpc::*;
-    match code {
-        PARSE_ERROR | INVALID_REQUEST | INVALID_PARAMS | HEADER_MISMATCH => StatusCode::BAD_REQUEST,
-        crate::modern::MISSING_REQUIRED_CLIENT_CAPABILITY | crate::modern::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
-        METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
-        _ => StatusCode::OK,
-    }
-}
-
-/// A JSON-RPC error to a 2026-07-28 request, with the status [`modern_status`] gives.
-pub fn modern_error(id: Option<&Value>, code: i32, message: &str) -> Response {
-    error(modern_status(code), id, code, message)
+/// A JSON-RPC error about a request of `era`, with the HTTP status that era gives the code
+/// (`mcpgw_common::protocol::refusal::http_status`, the filter's table too).
+pub fn rpc_error(era: Era, id: Option<&RawValue>, code: i32, message: &str) -> Response {
+    let status = StatusCode::from_u16(http_status(era, code)).unwrap_or(StatusCode::OK);
+    error(status, id, code, message)
 }
 
 pub fn accepted() -> Response {

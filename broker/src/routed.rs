@@ -9,84 +9,50 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use futures::StreamExt;
-use mcpgw_common::{headers as mcp_headers, jsonrpc};
-use mcpgw_common::message::{self, Reference};
+use mcpgw_common::protocol::era::{meta, STATELESS_VERSION};
+use mcpgw_common::protocol::{Era, Method, Route};
 use mcpgw_common::session::SessionClaims;
+use mcpgw_common::{headers as mcp_headers, jsonrpc};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::app::App;
-use crate::backend::{self, Ctx, MODERN_VERSION};
+use crate::backend::{self, Ctx};
 use crate::config::{Runtime, Server};
-use crate::http::Incoming;
+use crate::http::Posted;
 use crate::{era, reply};
-
-pub fn is_routed(method: &str) -> bool {
-    matches!(
-        method,
-        "tools/call" | "prompts/get" | "resources/read" | "resources/subscribe" | "resources/unsubscribe" | "completion/complete"
-    )
-}
-
-/// The owning server and the body with the exposed name replaced by the backend's own.
-pub fn route(rt: &Runtime, body: &[u8]) -> Result<(Arc<Server>, Vec<u8>), (i32, String)> {
-    let msg = message::parse(body).map_err(|e| (e.code(), e.message()))?;
-    let method = msg.method.as_deref().unwrap_or("");
-    let (loc, by_uri) = match method {
-        "tools/call" | "prompts/get" => (msg.name.clone(), false),
-        "completion/complete" => match msg.reference() {
-            Some(Reference::Prompt(l)) => (Some(l), false),
-            Some(Reference::Resource(l)) => (Some(l), true),
-            None => (None, false),
-        },
-        _ => (msg.uri.clone(), true),
-    };
-    let Some(loc) = loc else {
-        return Err((jsonrpc::INVALID_PARAMS, format!("{method}: missing name or uri")));
-    };
-    // The shared bounds (the filter applies the same): checked before the name is routed,
-    // echoed in an error, or written into a header.
-    let bounded = match (by_uri, method) {
-        (true, _) => mcpgw_common::limits::check_uri("resource URI", &loc.value),
-        (false, "tools/call") => mcpgw_common::limits::check_name("tool name", &loc.value),
-        (false, _) => mcpgw_common::limits::check_name("prompt name", &loc.value),
-    };
-    bounded.map_err(|m| (jsonrpc::INVALID_PARAMS, m))?;
-    let hit = if by_uri { rt.router.route_uri(&loc.value) } else { rt.router.route_name(&loc.value) };
-    let Some((idx, own)) = hit else {
-        let what = if by_uri { "resource" } else { "name" };
-        let code = if by_uri { jsonrpc::RESOURCE_NOT_FOUND } else { jsonrpc::INVALID_PARAMS };
-        return Err((code, format!("Unknown {what}: {}", loc.value)));
-    };
-    let server = rt.servers.get(idx).cloned().ok_or((jsonrpc::INTERNAL_ERROR, "router out of date".to_string()))?;
-    let new_body = if own == loc.value {
-        body.to_vec()
-    } else {
-        message::splice_string(body, loc.span.clone(), own).ok_or((jsonrpc::INTERNAL_ERROR, "rewrite failed".to_string()))?
-    };
-    Ok((server, new_body))
-}
 
 /// The prefix of the SEP-2243 custom headers (`Mcp-Param-<Name>`) that mirror tool
 /// arguments; the backend checks them against the body, so they travel with the call.
 pub const PARAM_HEADER_PREFIX: &str = "mcp-param-";
 
 /// The 2026-07-28 headers for the backend, from the client's: every `Mcp-Param-*` as sent,
-/// and `Mcp-Name` for the backend's own name: the client's value as it came (plain or
-/// `=?base64?…?=`) when the name is unchanged, else the backend's name, encoded.
-fn modern_headers(h: &mut HeaderMap, client: &HeaderMap, exposed: Option<&str>, own: Option<&str>) {
+/// and `mcp_name` (see [`backend_name_header`]) when the method has one.
+fn stateless_headers(client: &HeaderMap, mcp_name: Option<HeaderValue>) -> HeaderMap {
+    let mut h = HeaderMap::new();
     for (k, v) in client {
         if k.as_str().starts_with(PARAM_HEADER_PREFIX) {
             h.append(k.clone(), v.clone());
         }
     }
-    let Some(own) = own else { return };
-    let value = match client.get(mcp_headers::NAME) {
-        Some(v) if exposed == Some(own) => Some(v.clone()),
-        _ => HeaderValue::from_str(&mcp_headers::encode_value(own)).ok(),
-    };
-    if let Some(v) = value {
+    if let Some(v) = mcp_name {
         h.insert(mcp_headers::NAME, v);
     }
+    h
+}
+
+/// `Mcp-Name` for the backend's own name `own`: the client's value as it came (plain or
+/// `=?base64?…?=`) when the name is unchanged, else the backend's name, encoded.
+fn backend_name_header(client: Option<&HeaderValue>, exposed: &str, own: &str) -> Option<HeaderValue> {
+    match client {
+        Some(v) if exposed == own => Some(v.clone()),
+        _ => HeaderValue::from_str(&mcp_headers::encode_value(own)).ok(),
+    }
+}
+
+/// The body for the backend: the server's own name in place of the exposed one.
+fn backend_body(route: &Route<'_>, body: &[u8]) -> Vec<u8> {
+    route.rewritten_body(body).unwrap_or_else(|| body.to_vec())
 }
 
 /// The backend answered HTTP 404 under a session id: it forgot that session (it restarted)
@@ -94,7 +60,7 @@ fn modern_headers(h: &mut HeaderMap, client: &HeaderMap, exposed: Option<&str>, 
 struct Forgot;
 
 /// Streams the backend's answer back (JSON or SSE), without its session id.
-async fn proxy(app: &Arc<App>, s: &Server, ctx: &Ctx, method: &str, extra: Option<HeaderMap>, body: Vec<u8>, id: Option<&Value>) -> Result<Response, Forgot> {
+async fn proxy(app: &Arc<App>, s: &Server, ctx: &Ctx, method: &str, extra: Option<HeaderMap>, body: Vec<u8>, id: Option<&RawValue>) -> Result<Response, Forgot> {
     let mut h = backend::headers(s, ctx, Some(method));
     if let Some(extra) = extra {
         h.extend(extra);
@@ -128,8 +94,7 @@ async fn proxy(app: &Arc<App>, s: &Server, ctx: &Ctx, method: &str, extra: Optio
     let silence_error = is_sse.then(|| {
         let message = format!("server {:?} is unavailable (timeout: silent for longer than its idle_timeout_ms)", s.name);
         let mut event = b"event: message\ndata: ".to_vec();
-        let raw = id.and_then(|v| serde_json::value::to_raw_value(v).ok());
-        event.extend_from_slice(&jsonrpc::error_body(raw.as_deref(), jsonrpc::INTERNAL_ERROR, &message));
+        event.extend_from_slice(&jsonrpc::error_body(id, jsonrpc::INTERNAL_ERROR, &message));
         event.extend_from_slice(b"\n\n");
         bytes::Bytes::from(event)
     });
@@ -168,34 +133,38 @@ where
     })
 }
 
-/// A session-protocol client calling the broker directly.
-pub async fn legacy(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming, claims: &SessionClaims) -> Response {
-    let (s, body) = match route(rt, &req.body) {
-        Ok(x) => x,
-        Err((code, m)) => return reply::error(StatusCode::OK, req.id.as_ref(), code, &m),
+/// A session-protocol client calling the broker directly (the session's first call to the
+/// server, or the filter learnt no backend session for it).
+pub async fn in_session(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, route: &Route<'_>, claims: &SessionClaims) -> Response {
+    let id = posted.id();
+    let Some(s) = rt.servers.get(route.server) else {
+        return reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, "router out of date");
     };
+    let method = posted.msg.method.as_deref().unwrap_or_default();
+    let body = backend_body(route, posted.body());
+    let authorization = posted.authorization();
     let unavailable = |reason: &str| {
-        reply::error(StatusCode::OK, req.id.as_ref(), jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({reason})", s.name))
+        reply::error(StatusCode::OK, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({reason})", s.name))
     };
     // The session's first call to this server opens its backend session (initialize opened
     // none); later ones reuse it.
     let first_use = crate::sessions::known(app, claims, &s.name).is_none();
-    let session = match crate::sessions::ensure(app, claims, &s, req.authorization.clone()).await {
+    let session = match crate::sessions::ensure(app, claims, s, authorization.clone()).await {
         Ok(session) => session,
         Err(e) => return unavailable(e.reason()),
     };
     if first_use {
-        crate::stream::attach(app, claims, &s, req.authorization.clone());
+        crate::stream::attach(app, claims, s, authorization.clone());
     }
-    let ctx = Ctx { session, protocol_version: Some(claims.protocol_version.clone()), authorization: req.authorization.clone() };
+    let ctx = Ctx { session, protocol_version: Some(claims.protocol_version.clone()), authorization: authorization.clone() };
     let stale = ctx.session.clone();
-    let facts = facts(&req.headers);
-    let (answer, used) = match proxy(app, &s, &ctx, &req.method, Some(facts.clone()), body.clone(), req.id.as_ref()).await {
+    let facts = facts(posted.headers);
+    let (answer, used) = match proxy(app, s, &ctx, method, Some(facts.clone()), body.clone(), id).await {
         Ok(r) => (r, stale),
         // Not processed: repeated once on a replacement backend session, even a tools/call.
         // (A call that failed any other way may have run, and is never repeated.)
-        Err(Forgot) => match crate::sessions::renew(app, claims, &s, stale.as_deref(), req.authorization.clone()).await {
-            Ok(session) => match proxy(app, &s, &Ctx { session: session.clone(), ..ctx }, &req.method, Some(facts), body, req.id.as_ref()).await {
+        Err(Forgot) => match crate::sessions::renew(app, claims, s, stale.as_deref(), authorization).await {
+            Ok(session) => match proxy(app, s, &Ctx { session: session.clone(), ..ctx }, method, Some(facts), body, id).await {
                 Ok(r) => (r, session),
                 Err(Forgot) => return unavailable("session_lost"),
             },
@@ -234,48 +203,46 @@ fn teach(mut answer: Response, server: &str, session: Option<&str>) -> Response 
 
 /// A 2026-07-28 client: straight through to a backend that speaks it; through a throwaway
 /// backend session (opened for this request alone, then deleted) to one that does not.
-pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Response {
-    let id = req.id.as_ref();
-    let (s, body) = match route(rt, &req.body) {
-        Ok(x) => x,
-        Err((code, m)) => return reply::modern_error(id, code, &m),
+pub async fn stateless(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, route: &Route<'_>) -> Response {
+    let id = posted.id();
+    let fail = |code: i32, message: String| reply::rpc_error(Era::Stateless, id, code, &message);
+    let Some(s) = rt.servers.get(route.server) else {
+        return fail(jsonrpc::INTERNAL_ERROR, "router out of date".into());
     };
-    let era = match era::probe(app, rt.generation, &s, req.authorization.as_ref()).await {
+    let method = posted.msg.method.as_deref().unwrap_or_default();
+    let body = backend_body(route, posted.body());
+    let authorization = posted.authorization();
+    let era = match era::probe(app, rt.generation, s, authorization.as_ref()).await {
         Ok(e) => e,
-        Err(e) => return reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({})", s.name, e.reason())),
+        Err(e) => return fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable ({})", s.name, e.reason())),
     };
     if era.modern {
-        let name_of = |v: &Value| -> Option<String> {
-            let field = match mcp_headers::name_field(&req.method)? {
-                mcp_headers::NameField::Name => "name",
-                mcp_headers::NameField::Uri => "uri",
-            };
-            v.pointer(&format!("/params/{field}")).and_then(Value::as_str).map(String::from)
-        };
-        let own = serde_json::from_slice::<Value>(&body).ok().and_then(|v| name_of(&v));
-        let exposed = name_of(&req.value);
-        let mut extra = HeaderMap::new();
-        modern_headers(&mut extra, &req.headers, exposed.as_deref(), own.as_deref());
-        let ctx = Ctx { session: None, protocol_version: Some(MODERN_VERSION.into()), authorization: req.authorization.clone() };
+        let mcp_name = posted
+            .method
+            .and_then(Method::name_header_field)
+            .and_then(|_| backend_name_header(posted.headers.get(mcp_headers::NAME), &route.exposed.value, route.own()));
+        let extra = stateless_headers(posted.headers, mcp_name);
+        let ctx = Ctx { session: None, protocol_version: Some(STATELESS_VERSION.into()), authorization };
         // No session id was sent, so a 404 is the backend's own answer: passed on.
-        return match proxy(app, &s, &ctx, &req.method, Some(extra), body, id).await {
+        return match proxy(app, s, &ctx, method, Some(extra), body, id).await {
             Ok(r) => r,
-            Err(Forgot) => reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable (refused)", s.name)),
+            Err(Forgot) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable (refused)", s.name)),
         };
     }
-    let eph = match backend::open_ephemeral(app, &s, req.meta.as_ref(), req.authorization.clone()).await {
+    // The one JSON tree of this request: the client's `_meta` (capabilities, client info) for
+    // the throwaway session, and the body without the 2026-07-28 keys.
+    let mut request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let client_meta = request.pointer("/params/_meta").cloned();
+    let eph = match backend::open_ephemeral(app, s, client_meta.as_ref(), authorization).await {
         Ok(e) => e,
-        Err(e) => return reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({})", s.name, e.reason())),
+        Err(e) => return fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable ({})", s.name, e.reason())),
     };
-    let mut value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Some(p) = value.get_mut("params").and_then(Value::as_object_mut) {
+    if let Some(m) = request.pointer_mut("/params/_meta").and_then(Value::as_object_mut) {
         // The 2026-07-28 per-request metadata means nothing to a session-protocol backend.
-        if let Some(m) = p.get_mut("_meta").and_then(Value::as_object_mut) {
-            m.retain(|k, _| !k.starts_with("io.modelcontextprotocol/"));
-        }
+        m.retain(|k, _| !k.starts_with(meta::PREFIX));
     }
-    let out = backend::request(app, &s, &eph.ctx, &value).await;
-    eph.close(app, &s).await;
+    let out = backend::request(app, s, &eph.ctx, &request).await;
+    eph.close(app, s).await;
     match out {
         Ok(r) => {
             let mut msg = r.message;
@@ -284,7 +251,7 @@ pub async fn modern(app: &Arc<App>, rt: &Arc<Runtime>, req: &Incoming) -> Respon
             }
             reply::json(StatusCode::OK, msg.to_string().into_bytes())
         }
-        Err(e) => reply::modern_error(id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} failed ({})", s.name, e.reason())),
+        Err(e) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} failed ({})", s.name, e.reason())),
     }
 }
 
@@ -303,8 +270,7 @@ mod tests {
     #[test]
     fn param_headers_travel_and_mcp_name_names_the_backends_tool() {
         let c = client(&[("mcp-param-region", "us-east"), ("mcp-param-tags", "a"), ("mcp-param-tags", "b"), ("mcp-name", "a_echo"), ("x-other", "no")]);
-        let mut h = HeaderMap::new();
-        modern_headers(&mut h, &c, Some("a_echo"), Some("echo"));
+        let h = stateless_headers(&c, backend_name_header(c.get("mcp-name"), "a_echo", "echo"));
         assert_eq!(h.get("mcp-param-region").unwrap(), "us-east");
         assert_eq!(h.get_all("mcp-param-tags").iter().count(), 2);
         assert_eq!(h.get("mcp-name").unwrap(), "echo");
@@ -312,14 +278,15 @@ mod tests {
 
         // A stripped name that is not plain ASCII is sent base64-encoded.
         let c = client(&[("mcp-name", "=?base64?YV9ow6lsbG8=?=")]);
-        let mut h = HeaderMap::new();
-        modern_headers(&mut h, &c, Some("a_héllo"), Some("héllo"));
+        let h = stateless_headers(&c, backend_name_header(c.get("mcp-name"), "a_héllo", "héllo"));
         assert_eq!(h.get("mcp-name").unwrap(), "=?base64?aMOpbGxv?=");
 
         // An unchanged name keeps the client's own form.
         let c = client(&[("mcp-name", "=?base64?ZWNobw==?=")]);
-        let mut h = HeaderMap::new();
-        modern_headers(&mut h, &c, Some("echo"), Some("echo"));
+        let h = stateless_headers(&c, backend_name_header(c.get("mcp-name"), "echo", "echo"));
         assert_eq!(h.get("mcp-name").unwrap(), "=?base64?ZWNobw==?=");
+
+        // A method without a name header (completion/complete) sends none.
+        assert!(stateless_headers(&c, None).get("mcp-name").is_none());
     }
 }

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use mcpgw_common::jsonrpc;
 use mcpgw_common::session::SessionClaims;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::app::{now, App};
@@ -37,7 +38,7 @@ pub fn subject(rt: &Runtime, headers: &HeaderMap) -> Option<String> {
 /// Opens the client's session. Refusals are the spec's "start a new session" signal (404),
 /// or 400 when no session id was sent at all.
 #[allow(clippy::result_large_err)]
-pub fn open(app: &App, rt: &Runtime, headers: &HeaderMap, id: Option<&Value>) -> Result<SessionClaims, Response> {
+pub fn open(app: &App, rt: &Runtime, headers: &HeaderMap, id: Option<&RawValue>) -> Result<SessionClaims, Response> {
     let Some(token) = headers.get(mcpgw_common::headers::SESSION_ID).and_then(|v| v.to_str().ok()) else {
         return Err(reply::error(StatusCode::BAD_REQUEST, id, jsonrpc::INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required"));
     };
@@ -285,18 +286,18 @@ pub async fn request(app: &App, claims: &SessionClaims, server: &Server, auth: O
     }
 }
 
-/// One notification (or client answer) to `server` in this session, sent again on a
-/// replacement backend session when the backend forgot the session.
-pub async fn notify(app: &App, claims: &SessionClaims, server: &Server, auth: Option<HeaderValue>, body: &Value) {
+/// One notification (or client answer), as the client sent it, to `server` in this session,
+/// sent again on a replacement backend session when the backend forgot the session.
+pub async fn notify(app: &App, claims: &SessionClaims, server: &Server, auth: Option<HeaderValue>, method: Option<&str>, body: bytes::Bytes) {
     let first = ctx(app, claims, server, auth.clone());
     if first.session.is_none() {
         // A member that issued no session id: nothing to forget.
-        backend::notify(app, server, &first, body).await;
+        backend::send(app, server, &first, method, body).await;
         return;
     }
-    if backend::notify(app, server, &first, body).await == Some(404) {
+    if backend::send(app, server, &first, method, body.clone()).await == Some(404) {
         if let Ok(session) = renew(app, claims, server, first.session.as_deref(), auth).await {
-            backend::notify(app, server, &Ctx { session, ..first }, body).await;
+            backend::send(app, server, &Ctx { session, ..first }, method, body).await;
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use futures::StreamExt;
-use mcpgw_common::ids::{map_server_request_id, unmap_server_request_id};
+use mcpgw_common::ids::map_server_request_id;
 use mcpgw_common::names::expose_uri;
 use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::{json, Value};
@@ -25,7 +25,7 @@ pub type Shaper = Arc<dyn Fn(Value) -> Option<Value> + Send + Sync>;
 
 /// Rewrites what a backend sent so that it names things as the client sees them: resource
 /// URIs get the server's tag, and server-to-client request ids become `"<server>:<id>"` so
-/// the client's response can be routed back (see [`route_response`]).
+/// the client's response can be routed back (`mcpgw_common::protocol::decide` unmaps them).
 pub fn from_backend(s: &Server, mut msg: Value) -> Value {
     let method = msg.get("method").and_then(Value::as_str).map(String::from);
     if method.as_deref() == Some("notifications/resources/updated") {
@@ -40,13 +40,6 @@ pub fn from_backend(s: &Server, mut msg: Value) -> Value {
         }
     }
     msg
-}
-
-/// For a client's JSON-RPC response to a server request: the server it is for and the id
-/// the server used.
-pub fn route_response(id: &Value) -> Option<(String, Value)> {
-    let (server, raw) = unmap_server_request_id(id.as_str()?)?;
-    Some((server.to_string(), serde_json::from_str(raw).ok()?))
 }
 
 /// One message relayed to the client, with its SSE event id as the client sees it
@@ -273,33 +266,29 @@ pub fn attach(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, s: 
     }
 }
 
-/// Forwards a client's response to a server request back to the server that asked. An id
-/// the broker did not tag (a request that reached the client on a stream the broker did not
-/// relay, e.g. a tool call's SSE answer through the filter) goes to every backend session of
-/// the client's session; the backends that did not ask ignore it.
-pub async fn forward_response(app: &Arc<App>, claims: Option<&mcpgw_common::session::SessionClaims>, msg: &Value, auth: Option<HeaderValue>) -> bool {
-    let rt = app.runtime();
-    let tagged = msg.get("id").and_then(route_response).filter(|(server, _)| rt.server(server).is_some());
-    let Some((server, id)) = tagged else {
-        let Some(claims) = claims else { return false };
-        let sends = rt.servers.iter().filter_map(|s| {
-            crate::sessions::known(app, claims, &s.name)?;
-            Some(crate::sessions::notify(app, claims, s, auth.clone(), msg))
-        });
-        futures::future::join_all(sends).await;
-        return true;
-    };
-    let Some(s) = rt.server(&server) else { return false };
-    let mut out = msg.clone();
-    out["id"] = id;
+/// Forwards a client's answer to a server request (`body`, with the server's own id back in
+/// it) to the server that asked: on the client's session's backend session with it, or
+/// without a session (2026-07-28, or an answer sent without a session id).
+pub async fn forward_answer(app: &Arc<App>, claims: Option<&mcpgw_common::session::SessionClaims>, server: &Server, body: Bytes, auth: Option<HeaderValue>) {
     match claims {
-        Some(c) => crate::sessions::notify(app, c, s, auth, &out).await,
+        Some(c) => crate::sessions::notify(app, c, server, auth, None, body).await,
         None => {
             let ctx = Ctx { session: None, protocol_version: None, authorization: auth };
-            backend::notify(app, s, &ctx, &out).await;
+            backend::send(app, server, &ctx, None, body).await;
         }
     }
-    true
+}
+
+/// An answer whose id the broker did not tag (a request that reached the client on a stream
+/// the broker did not relay, e.g. a tool call's SSE answer through the filter) goes to every
+/// backend session of the client's session; the backends that did not ask ignore it.
+pub async fn broadcast_answer(app: &Arc<App>, claims: &mcpgw_common::session::SessionClaims, body: Bytes, auth: Option<HeaderValue>) {
+    let rt = app.runtime();
+    let sends = rt.servers.iter().filter_map(|s| {
+        crate::sessions::known(app, claims, &s.name)?;
+        Some(crate::sessions::notify(app, claims, s, auth.clone(), None, body.clone()))
+    });
+    futures::future::join_all(sends).await;
 }
 
 /// A gateway-made notification.
@@ -309,6 +298,8 @@ pub fn notification(method: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use mcpgw_common::ids::unmap_server_request_id;
+
     use super::*;
 
     #[test]
@@ -324,13 +315,14 @@ mod tests {
             forward_authorization: false,
             cache_lists: true,
         };
+        let unmap = |id: &Value| unmap_server_request_id(id.as_str().unwrap()).map(|(s, raw)| (s.to_string(), raw.to_string()));
         let m = from_backend(&s, json!({"jsonrpc":"2.0","id":7,"method":"roots/list"}));
         assert_eq!(m["id"], "alpha:7");
-        assert_eq!(route_response(&m["id"]), Some(("alpha".into(), json!(7))));
+        assert_eq!(unmap(&m["id"]), Some(("alpha".into(), "7".into())));
         let m = from_backend(&s, json!({"jsonrpc":"2.0","id":"req:1","method":"roots/list"}));
         assert_eq!(m["id"], r#"alpha:"req:1""#);
-        assert_eq!(route_response(&m["id"]), Some(("alpha".into(), json!("req:1"))));
-        assert_eq!(route_response(&json!("alpha:abc")), None, "not one of ours");
+        assert_eq!(unmap(&m["id"]), Some(("alpha".into(), r#""req:1""#.into())));
+        assert_eq!(unmap(&json!("alpha:abc")), None, "not one of ours");
         let n = from_backend(&s, json!({"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"file:///x"}}));
         assert_eq!(n["params"]["uri"], "alpha+file:///x");
     }
