@@ -2,31 +2,32 @@
 //! (`initialize`, aggregated lists, notification streams, DELETE, 2026-07-28 discovery and
 //! subscriptions), beside the in-proxy filter that routes single-backend calls.
 //! See README.md for the design.
+//!
+//! In layers, each using only those below it: the HTTP surface ([`http`]: routes,
+//! admission, POST parsed and decided by `mcpgw_common::protocol::decide`, the ops
+//! endpoints, responses) → the [`handlers`] → the one outbound MCP [`client`] → the
+//! [`state`] (with [`config`]); [`sse`] is the wire format of event streams.
 
-pub mod app;
-pub mod backend;
-pub mod cache;
-pub mod config;
-pub mod era;
+// The layers, top to bottom: each uses only those below it (`tests/module_layers.rs`).
+// The HTTP surface (and the config file watcher, the broker's other input).
 pub mod http;
-pub mod init;
-pub mod lists;
-pub mod metrics;
-pub mod modern;
-pub mod ops;
 pub mod reload;
-pub mod reply;
-pub mod routed;
-pub mod sessions;
+// What the broker does with each admitted message.
+pub mod handlers;
+// The one outbound MCP client.
+pub mod client;
+// The state: the shared `App`, caches, tables, metrics, and the config generation.
+pub mod config;
+pub mod state;
+// The SSE wire format (backend streams are read with it, client streams written).
 pub mod sse;
-pub mod stream;
+
+pub use state::App;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use mcpgw_common::gateway::ResolvedConfig;
-
-pub use app::App;
 
 /// How a broker is started, besides its configuration.
 #[derive(Default)]

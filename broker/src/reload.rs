@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use mcpgw_common::gateway::ResolvedConfig;
 
-use crate::app::App;
+use crate::state::App;
 use crate::config::Runtime;
 
 /// Where the reloader publishes each configuration it installs, secrets resolved: a watch

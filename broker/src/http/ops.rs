@@ -8,18 +8,19 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use crate::app::App;
-use crate::reply;
+use crate::http::admission::has_credential;
+use crate::http::response;
+use crate::state::App;
 
 pub async fn healthz() -> Response {
-    reply::plain(StatusCode::OK, "ok\n")
+    response::plain(StatusCode::OK, "ok\n")
 }
 
 /// Ready once a configuration is in force (the broker never starts without one). Backends
 /// being down does not make the broker unready: it still serves the others. Open to anyone,
 /// so it says nothing else.
 pub async fn readyz() -> Response {
-    reply::plain(StatusCode::OK, "ready\n")
+    response::plain(StatusCode::OK, "ready\n")
 }
 
 /// Without the broker credential (`x-mcp-gateway-auth`), `/status` leaves out what would help
@@ -27,7 +28,7 @@ pub async fn readyz() -> Response {
 /// addresses) and the config load error. Reachability, counts and times stay.
 pub async fn status(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let rt = app.runtime();
-    let full = crate::http::has_credential(&rt, &headers);
+    let full = has_credential(&rt, &headers);
     let health = app.health_snapshot();
     let servers: Vec<_> = rt
         .config
@@ -58,11 +59,11 @@ pub async fn status(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
         body["config"]["path"] = json!(app.config_path.as_ref().map(|p| p.display().to_string()));
         body["config"]["load_error"] = json!(app.load_error());
     }
-    reply::json(StatusCode::OK, serde_json::to_vec_pretty(&body).unwrap_or_default())
+    response::json(StatusCode::OK, serde_json::to_vec_pretty(&body).unwrap_or_default())
 }
 
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
-    let mut r = reply::plain(StatusCode::OK, &app.metrics.render());
+    let mut r = response::plain(StatusCode::OK, &app.metrics.render());
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -72,7 +73,7 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
 
 pub async fn oauth(State(app): State<Arc<App>>) -> Response {
     match &app.runtime().config.oauth {
-        Some(o) => reply::json(StatusCode::OK, serde_json::to_vec(o).unwrap_or_default()),
-        None => reply::plain(StatusCode::NOT_FOUND, "no protected-resource metadata configured\n"),
+        Some(o) => response::json(StatusCode::OK, serde_json::to_vec(o).unwrap_or_default()),
+        None => response::plain(StatusCode::NOT_FOUND, "no protected-resource metadata configured\n"),
     }
 }

@@ -1,30 +1,21 @@
-//! Raw JSON-RPC over streamable HTTP towards one backend. Bodies stay `serde_json::Value`
-//! so every field a backend sends (annotations, outputSchema, _meta, icons…) survives.
+//! Raw JSON-RPC over streamable HTTP towards one backend: a request and its answer (JSON or
+//! SSE), a notification or client answer, the end of a backend session. Bodies stay
+//! `serde_json::Value` (or bytes as the client sent them) so every field a backend sends
+//! (annotations, outputSchema, _meta, icons…) survives.
 
 use std::time::Instant;
 
 use bytes::Bytes;
 use futures::StreamExt;
 use mcpgw_common::headers;
-use mcpgw_common::protocol::era::{self, meta};
 use mcpgw_common::protocol::Method;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use serde_json::{json, Value};
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use serde_json::Value;
 
-use crate::app::App;
+use crate::client::addressing::{request_headers, Addressing};
 use crate::config::Server;
 use crate::sse;
-
-/// How to address the backend for one call.
-#[derive(Debug, Default, Clone)]
-pub struct Ctx {
-    /// The backend's own session id.
-    pub session: Option<String>,
-    /// `MCP-Protocol-Version` to send.
-    pub protocol_version: Option<String>,
-    /// The client's `Authorization`, sent only to servers configured to receive it.
-    pub authorization: Option<HeaderValue>,
-}
+use crate::state::App;
 
 #[derive(Debug, Clone)]
 pub struct BackendError {
@@ -48,11 +39,6 @@ impl BackendError {
     }
 }
 
-/// The `_meta["dev.mcpgw/unavailable"]` entry for a server that failed.
-pub fn unavailable_entry(server: &str, reason: &str) -> Value {
-    json!({"server": server, "reason": reason})
-}
-
 impl std::fmt::Display for BackendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)
@@ -65,7 +51,7 @@ fn err(kind: &'static str, message: impl Into<String>) -> BackendError {
 
 /// A backend's answer to one request.
 #[derive(Debug)]
-pub struct Reply {
+pub struct BackendReply {
     pub status: u16,
     pub session_id: Option<String>,
     /// The JSON-RPC response (with `result` or `error`).
@@ -74,7 +60,7 @@ pub struct Reply {
     pub before: Vec<Value>,
 }
 
-impl Reply {
+impl BackendReply {
     pub fn result(&self) -> Result<&Value, BackendError> {
         if let Some(r) = self.message.get("result") {
             return Ok(r);
@@ -84,38 +70,11 @@ impl Reply {
     }
 }
 
-/// Headers for a call to `server`.
-pub fn headers(server: &Server, ctx: &Ctx, method: Option<&str>) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(s) = ctx.session.as_deref().and_then(|s| HeaderValue::from_str(s).ok()) {
-        h.insert(headers::SESSION_ID, s);
-    }
-    if let Some(v) = ctx.protocol_version.as_deref().and_then(|s| HeaderValue::from_str(s).ok()) {
-        if let (Some(m), true) = (method, era::is_stateless_or_later(ctx.protocol_version.as_deref().unwrap_or(""))) {
-            if let Ok(mv) = HeaderValue::from_str(m) {
-                h.insert(headers::METHOD, mv);
-            }
-        }
-        h.insert(headers::PROTOCOL_VERSION, v);
-    }
-    if server.forward_authorization {
-        if let Some(a) = &ctx.authorization {
-            h.insert(AUTHORIZATION, a.clone());
-        }
-    }
-    if let Some((n, v)) = &server.credential {
-        h.insert(n.clone(), v.clone());
-    }
-    h
-}
-
 /// POSTs one JSON-RPC request and waits (within the server's timeout) for its response.
-pub async fn request(app: &App, server: &Server, ctx: &Ctx, body: &Value) -> Result<Reply, BackendError> {
+pub async fn request(app: &App, server: &Server, addressing: &Addressing, body: &Value) -> Result<BackendReply, BackendError> {
     let method = body.get("method").and_then(Value::as_str).unwrap_or("?").to_string();
     let started = Instant::now();
-    let out = tokio::time::timeout(server.timeout, request_inner(app, server, ctx, body, &method)).await;
+    let out = tokio::time::timeout(server.timeout, request_inner(app, server, addressing, body, &method)).await;
     app.metrics.backend_latency(&server.name, &method, started.elapsed().as_secs_f64());
     let out = match out {
         Ok(r) => r,
@@ -128,8 +87,8 @@ pub async fn request(app: &App, server: &Server, ctx: &Ctx, body: &Value) -> Res
     out
 }
 
-async fn request_inner(app: &App, server: &Server, ctx: &Ctx, body: &Value, method: &str) -> Result<Reply, BackendError> {
-    let mut h = headers(server, ctx, Some(method));
+async fn request_inner(app: &App, server: &Server, addressing: &Addressing, body: &Value, method: &str) -> Result<BackendReply, BackendError> {
+    let mut h = request_headers(server, addressing, Some(method));
     if let (Some(name), true) = (mcp_name(body), h.contains_key(headers::METHOD)) {
         if let Ok(v) = HeaderValue::from_str(&headers::encode_value(&name)) {
             h.insert(headers::NAME, v);
@@ -150,7 +109,7 @@ async fn request_inner(app: &App, server: &Server, ctx: &Ctx, body: &Value, meth
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
-    if status == 404 && ctx.session.is_some() {
+    if status == 404 && addressing.backend_session.is_some() {
         return Err(err("session", "the backend no longer knows this session (404)"));
     }
     if !(200..300).contains(&status) {
@@ -158,7 +117,7 @@ async fn request_inner(app: &App, server: &Server, ctx: &Ctx, body: &Value, meth
         // A JSON-RPC error body on a 4xx is still an answer worth passing on.
         if let Ok(v) = serde_json::from_str::<Value>(&text) {
             if v.get("error").is_some() {
-                return Ok(Reply { status, session_id, message: v, before: Vec::new() });
+                return Ok(BackendReply { status, session_id, message: v, before: Vec::new() });
             }
         }
         return Err(err("status", format!("HTTP {status}: {}", text.chars().take(200).collect::<String>())));
@@ -167,10 +126,10 @@ async fn request_inner(app: &App, server: &Server, ctx: &Ctx, body: &Value, meth
     if !is_sse {
         let bytes = resp.bytes().await.map_err(|e| err("connect", e.to_string()))?;
         if bytes.is_empty() {
-            return Ok(Reply { status, session_id, message: Value::Null, before: Vec::new() });
+            return Ok(BackendReply { status, session_id, message: Value::Null, before: Vec::new() });
         }
         let message: Value = serde_json::from_slice(&bytes).map_err(|e| err("protocol", format!("invalid JSON: {e}")))?;
-        return Ok(Reply { status, session_id, message, before: Vec::new() });
+        return Ok(BackendReply { status, session_id, message, before: Vec::new() });
     }
     let mut parser = sse::Parser::default();
     let mut before = Vec::new();
@@ -181,7 +140,7 @@ async fn request_inner(app: &App, server: &Server, ctx: &Ctx, body: &Value, meth
             let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
             let is_response = msg.get("result").is_some() || msg.get("error").is_some();
             if is_response && (want_id.is_none() || msg.get("id") == want_id.as_ref()) {
-                return Ok(Reply { status, session_id, message: msg, before });
+                return Ok(BackendReply { status, session_id, message: msg, before });
             }
             before.push(msg);
         }
@@ -201,19 +160,19 @@ fn mcp_name(body: &Value) -> Option<String> {
 
 /// POSTs a notification (202 expected); failures are logged, not fatal. The HTTP status, when
 /// there was an answer (a 404 under a session id: the backend forgot the session).
-pub async fn notify(app: &App, server: &Server, ctx: &Ctx, body: &Value) -> Option<u16> {
+pub async fn notify(app: &App, server: &Server, addressing: &Addressing, body: &Value) -> Option<u16> {
     let method = body.get("method").and_then(Value::as_str);
-    send(app, server, ctx, method, Bytes::from(body.to_string())).await
+    send(app, server, addressing, method, Bytes::from(body.to_string())).await
 }
 
 /// [`notify`] for a body as the client sent it (a notification, or an answer to a server
 /// request, which has no method): passed on byte for byte.
-pub async fn send(app: &App, server: &Server, ctx: &Ctx, method: Option<&str>, body: Bytes) -> Option<u16> {
-    let fut = app.http.post(&server.url).headers(headers(server, ctx, method)).body(body).send();
+pub async fn send(app: &App, server: &Server, addressing: &Addressing, method: Option<&str>, body: Bytes) -> Option<u16> {
+    let fut = app.http.post(&server.url).headers(request_headers(server, addressing, method)).body(body).send();
     let method = method.unwrap_or("a response");
     match tokio::time::timeout(server.timeout, fut).await {
         Ok(Ok(r)) if r.status().is_success() => Some(r.status().as_u16()),
-        Ok(Ok(r)) if r.status().as_u16() == 404 && ctx.session.is_some() => Some(404),
+        Ok(Ok(r)) if r.status().as_u16() == 404 && addressing.backend_session.is_some() => Some(404),
         Ok(Ok(r)) => {
             app.record_error(&server.name, "status", &format!("HTTP {} to {method}", r.status()));
             Some(r.status().as_u16())
@@ -236,55 +195,11 @@ pub fn forgot_session(e: &BackendError) -> bool {
 }
 
 /// Ends a backend session (DELETE); best effort.
-pub async fn delete_session(app: &App, server: &Server, ctx: &Ctx) -> bool {
-    let fut = app.http.delete(&server.url).headers(headers(server, ctx, None)).send();
+pub async fn delete_session(app: &App, server: &Server, addressing: &Addressing) -> bool {
+    let fut = app.http.delete(&server.url).headers(request_headers(server, addressing, None)).send();
     match tokio::time::timeout(server.timeout, fut).await {
         Ok(Ok(r)) => r.status().is_success() || r.status().as_u16() == 404 || r.status().as_u16() == 405,
         _ => false,
     }
 }
 
-/// A backend session opened by the broker itself (for a 2026-07-28 client in front of a
-/// backend that only speaks the session protocol). Each is used for one client request or
-/// one listen stream and then deleted, so nothing one client did is seen by another.
-pub struct Ephemeral {
-    pub ctx: Ctx,
-    pub capabilities: Value,
-    pub instructions: Option<String>,
-}
-
-/// `initialize` + `notifications/initialized` on behalf of `client_meta` (the 2026-07-28
-/// request's `_meta`, which carries client info and capabilities).
-pub async fn open_ephemeral(app: &App, server: &Server, client_meta: Option<&Value>, authorization: Option<HeaderValue>) -> Result<Ephemeral, BackendError> {
-    let caps = client_meta
-        .and_then(|m| m.get(meta::CLIENT_CAPABILITIES))
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    let info = client_meta
-        .and_then(|m| m.get(meta::CLIENT_INFO))
-        .cloned()
-        .unwrap_or_else(|| json!({"name": "mcpgw-broker", "version": env!("CARGO_PKG_VERSION")}));
-    // The newest session-protocol version the gateway speaks.
-    let newest = era::negotiate(None);
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": newest, "capabilities": caps, "clientInfo": info }});
-    let base = Ctx { session: None, protocol_version: None, authorization };
-    let reply = request(app, server, &base, &init).await?;
-    let result = reply.result()?.clone();
-    let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(newest).to_string();
-    let ctx = Ctx { session: reply.session_id.clone(), protocol_version: Some(version), authorization: base.authorization };
-    notify(app, server, &ctx, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
-    Ok(Ephemeral {
-        ctx,
-        capabilities: result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
-        instructions: result.get("instructions").and_then(Value::as_str).map(String::from),
-    })
-}
-
-impl Ephemeral {
-    pub async fn close(self, app: &App, server: &Server) {
-        if self.ctx.session.is_some() {
-            delete_session(app, server, &self.ctx).await;
-        }
-    }
-}

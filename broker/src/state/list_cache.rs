@@ -1,4 +1,4 @@
-//! Per-backend list cache: `(server, list method)` → the backend's whole list, already
+//! The per-backend list cache: `(server, list method)` → the backend's whole list, already
 //! exposed (prefixed, filtered). Shared by all sessions, so only servers whose lists do not
 //! depend on the caller are cached (see the README). Invalidated by a backend's
 //! `list_changed`, by reload, and by TTL.

@@ -1,5 +1,6 @@
-//! The broker's shared state: the config generation in force, the HTTP client towards
-//! backends, per-server health, the list cache, metrics and the gateway's own events.
+//! The broker's shared state: the config generation in force, the HTTP connection pool
+//! towards backends (used by the client layer alone), per-server health, the caches, the
+//! backend-session table, metrics, the open client streams and the gateway's own events.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,9 +11,11 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::cache::ListCache;
 use crate::config::Runtime;
-use crate::metrics::Metrics;
+use crate::state::capability_cache::{CapabilityCache, ProbedServer, View};
+use crate::state::expiring::{Expiring, MAX_HELD_SESSIONS};
+use crate::state::list_cache::ListCache;
+use crate::state::metrics::Metrics;
 
 /// What `/status` shows per server.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -30,44 +33,42 @@ pub struct Health {
     pub speaks_2026: Option<bool>,
 }
 
-/// What the broker learnt about a backend's protocol era (per config generation).
-#[derive(Debug, Clone)]
-pub struct Era {
-    pub modern: bool,
-    pub capabilities: serde_json::Value,
-    pub instructions: Option<String>,
-}
+/// One message relayed to a client's stream, with its SSE event id as the client sees it
+/// (`<server>:<backend's event id>`, see `client::backend_stream::event_id`).
+pub type Relayed = (Option<String>, serde_json::Value);
 
-/// `(server name, view)`: whose answer a cached probe is (see `era::View`).
-pub type EraKey = (String, crate::era::View);
+/// `(gateway session id, server name)`.
+pub type SessionServer = (String, String);
 
 pub struct App {
     pub rt: ArcSwap<Runtime>,
+    /// The connection pool towards backends: only the client layer (`client::`) calls it.
     pub http: reqwest::Client,
     pub config_path: Option<PathBuf>,
     pub load_error: Mutex<Option<String>>,
     pub health: Mutex<HashMap<String, Health>>,
-    pub cache: ListCache,
+    pub list_cache: ListCache,
     pub metrics: Metrics,
     /// Gateway-originated notifications (list_changed after a reload) for every open stream.
     pub events: broadcast::Sender<serde_json::Value>,
-    /// What each server's probe learnt (see `era`), per server and view (`era::View`: shared,
-    /// or one credential's): generation, answer, when it was probed.
-    pub eras: Mutex<HashMap<EraKey, (u64, Era, std::time::Instant)>>,
-    /// One probe at a time per server (sharded by server index).
-    pub probing: Vec<tokio::sync::Mutex<()>>,
+    /// What each server's probe learnt, per server and view (shared, or one credential's).
+    pub capabilities: CapabilityCache,
+    /// One probe at a time per server and view (sharded).
+    pub probe_locks: Vec<tokio::sync::Mutex<()>>,
     /// Sessions ended by DELETE on this replica (id → expiry), refused until they expire.
     pub revoked: Mutex<HashMap<String, u64>>,
-    /// Replacement backend sessions (`(session id, server)` → backend session id, empty when
-    /// the backend issued none), opened after a backend forgot the token's one. Memory only,
-    /// bounded, each entry kept until its token expires (see `sessions::backend_sid`).
-    pub replacements: Mutex<crate::sessions::Expiring<crate::sessions::SessionServer, String>>,
+    /// The backend sessions this broker holds (`(session id, server)` → backend session id,
+    /// empty when the backend issued none): opened on a session's first use of a server, or
+    /// as a replacement after a backend forgot one, or learnt from the filter. Memory only,
+    /// bounded, each entry kept until its token expires (see `client::backend_sessions`).
+    backend_sessions: Mutex<Expiring<SessionServer, String>>,
     /// The log level each session last set through this broker, restored on a replacement.
-    pub log_levels: Mutex<crate::sessions::Expiring<String, String>>,
-    /// One replacement is opened at a time (a burst of 404s opens one, not one each).
-    pub renewing: Vec<tokio::sync::Mutex<()>>,
+    log_levels: Mutex<Expiring<String, String>>,
+    /// One backend session is opened at a time per pair (a burst of 404s opens one, not one
+    /// each; sharded).
+    pub backend_session_locks: Vec<tokio::sync::Mutex<()>>,
     /// Open GET streams by session id, to tell a session what a backend restart cost it.
-    pub session_streams: Mutex<HashMap<String, Vec<tokio::sync::mpsc::Sender<crate::stream::Relayed>>>>,
+    client_streams: Mutex<HashMap<String, Vec<tokio::sync::mpsc::Sender<Relayed>>>>,
     /// The address the broker is bound to, as an authority (`host:port`, a wildcard host made
     /// loopback): also accepted as `Host`, for a broker started with `--listen`.
     pub bound: Mutex<Option<String>>,
@@ -96,16 +97,16 @@ impl App {
             config_path,
             load_error: Mutex::new(None),
             health: Mutex::new(HashMap::new()),
-            cache: ListCache::default(),
+            list_cache: ListCache::default(),
             metrics: Metrics::new(),
             events,
-            eras: Mutex::new(HashMap::new()),
-            probing: (0..16).map(|_| tokio::sync::Mutex::new(())).collect(),
+            capabilities: CapabilityCache::default(),
+            probe_locks: (0..16).map(|_| tokio::sync::Mutex::new(())).collect(),
             revoked: Mutex::new(HashMap::new()),
-            replacements: Mutex::new(crate::sessions::Expiring::new(crate::sessions::MAX_REPLACEMENTS)),
-            log_levels: Mutex::new(crate::sessions::Expiring::new(crate::sessions::MAX_REPLACEMENTS)),
-            renewing: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
-            session_streams: Mutex::new(HashMap::new()),
+            backend_sessions: Mutex::new(Expiring::new(MAX_HELD_SESSIONS)),
+            log_levels: Mutex::new(Expiring::new(MAX_HELD_SESSIONS)),
+            backend_session_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            client_streams: Mutex::new(HashMap::new()),
             bound: Mutex::new(None),
         })
     }
@@ -127,7 +128,7 @@ impl App {
         if matches!(kind, "connect" | "timeout") {
             // The server may be down: the next initialize probes it again (and reports it
             // unavailable if it is), rather than answering from what it said before.
-            lock(&self.eras).retain(|(s, _), _| s != server);
+            self.capabilities.forget_server(server);
         }
         let mut h = lock(&self.health);
         let e = h.entry(server.to_string()).or_default();
@@ -153,39 +154,11 @@ impl App {
         lock(&self.load_error).clone()
     }
 
-    pub fn era(&self, server: &str, view: crate::era::View, generation: u64) -> Option<Era> {
-        lock(&self.eras).get(&(server.to_string(), view)).filter(|(g, _, _)| *g == generation).map(|(_, e, _)| e.clone())
-    }
-
-    pub fn set_era(&self, server: &str, view: crate::era::View, generation: u64, era: Era) {
-        lock(&self.health).entry(server.to_string()).or_default().speaks_2026 = Some(era.modern);
-        let mut eras = lock(&self.eras);
-        let key = (server.to_string(), view);
-        // Bounded by the per-credential entries (the shared ones are one per server).
-        if view.is_some() && !eras.contains_key(&key) && eras.len() >= crate::era::MAX_CREDENTIAL_VIEWS {
-            eras.retain(|(_, v), (_, _, at)| v.is_none() || at.elapsed() < crate::era::REFRESH_AFTER);
-            while eras.len() >= crate::era::MAX_CREDENTIAL_VIEWS {
-                let oldest = eras.iter().filter(|((_, v), _)| v.is_some()).min_by_key(|(_, (_, _, at))| *at).map(|(k, _)| k.clone());
-                match oldest {
-                    Some(k) => eras.remove(&k),
-                    None => break,
-                };
-            }
-        }
-        eras.insert(key, (generation, era, std::time::Instant::now()));
-    }
-
-    /// How long ago `server` was probed for this view, if it was.
-    pub fn era_age(&self, server: &str, view: crate::era::View) -> Option<std::time::Duration> {
-        lock(&self.eras).get(&(server.to_string(), view)).map(|(_, _, at)| at.elapsed())
-    }
-
-    /// Marks `server`'s probe for this view as just made (a refresh is under way: no second
-    /// one starts).
-    pub fn touch_era(&self, server: &str, view: crate::era::View) {
-        if let Some(e) = lock(&self.eras).get_mut(&(server.to_string(), view)) {
-            e.2 = std::time::Instant::now();
-        }
+    /// Keeps what probing `server` for this view taught (see `CapabilityCache`), and shows
+    /// in `/status` whether it speaks 2026-07-28.
+    pub fn remember_probe(&self, server: &str, view: View, generation: u64, probed: ProbedServer) {
+        lock(&self.health).entry(server.to_string()).or_default().speaks_2026 = Some(probed.speaks_stateless);
+        self.capabilities.insert(server, view, generation, probed);
     }
 
     pub fn revoke(&self, id: &str, expires_at: u64) {
@@ -199,24 +172,25 @@ impl App {
         lock(&self.revoked).contains_key(id)
     }
 
-    pub fn replacement(&self, session: &str, server: &str) -> Option<String> {
+    /// The backend session held for `(session, server)` (empty: the backend issued no id).
+    pub fn backend_session(&self, session: &str, server: &str) -> Option<String> {
         let key = (session.to_string(), server.to_string());
-        lock(&self.replacements).get(&key, now())
+        lock(&self.backend_sessions).get(&key, now())
     }
 
-    pub fn set_replacement(&self, session: &str, server: &str, backend_sid: String, expires_at: u64) {
-        lock(&self.replacements).insert((session.to_string(), server.to_string()), backend_sid, expires_at, now());
+    pub fn set_backend_session(&self, session: &str, server: &str, backend_sid: String, expires_at: u64) {
+        lock(&self.backend_sessions).insert((session.to_string(), server.to_string()), backend_sid, expires_at, now());
     }
 
     /// Records the backend session the filter told of for `(session, server)`, unless this
-    /// broker holds one already (see `sessions::adopt`).
-    pub fn adopt_replacement(&self, session: &str, server: &str, backend_sid: String, expires_at: u64) {
-        lock(&self.replacements).insert_missing((session.to_string(), server.to_string()), backend_sid, expires_at, now());
+    /// broker holds one already (see `http::session::adopt`).
+    pub fn adopt_backend_session(&self, session: &str, server: &str, backend_sid: String, expires_at: u64) {
+        lock(&self.backend_sessions).insert_missing((session.to_string(), server.to_string()), backend_sid, expires_at, now());
     }
 
-    /// Forgets a session's replacements and log level (after its DELETE).
+    /// Forgets a session's backend sessions and log level (after its DELETE).
     pub fn forget_session(&self, session: &str) {
-        lock(&self.replacements).retain(|(s, _)| s != session);
+        lock(&self.backend_sessions).retain(|(s, _)| s != session);
         lock(&self.log_levels).retain(|s| s != session);
     }
 
@@ -229,8 +203,8 @@ impl App {
     }
 
     /// Registers an open GET stream of `session` (closed ones are dropped on the way).
-    pub fn register_stream(&self, session: &str, tx: tokio::sync::mpsc::Sender<crate::stream::Relayed>) {
-        let mut m = lock(&self.session_streams);
+    pub fn register_stream(&self, session: &str, tx: tokio::sync::mpsc::Sender<Relayed>) {
+        let mut m = lock(&self.client_streams);
         m.retain(|_, v| {
             v.retain(|t| !t.is_closed());
             !v.is_empty()
@@ -239,13 +213,13 @@ impl App {
     }
 
     /// The open GET streams of `session` (to add a backend's stream to them).
-    pub fn session_stream_senders(&self, session: &str) -> Vec<tokio::sync::mpsc::Sender<crate::stream::Relayed>> {
-        lock(&self.session_streams).get(session).map(|v| v.iter().filter(|t| !t.is_closed()).cloned().collect()).unwrap_or_default()
+    pub fn session_stream_senders(&self, session: &str) -> Vec<tokio::sync::mpsc::Sender<Relayed>> {
+        lock(&self.client_streams).get(session).map(|v| v.iter().filter(|t| !t.is_closed()).cloned().collect()).unwrap_or_default()
     }
 
     /// Sends `msg` on every open GET stream of `session` (best effort, never waits).
     pub fn tell_session(&self, session: &str, msg: serde_json::Value) {
-        let m = lock(&self.session_streams);
+        let m = lock(&self.client_streams);
         for tx in m.get(session).into_iter().flatten() {
             let _ = tx.try_send((None, msg.clone()));
         }
@@ -268,8 +242,8 @@ impl App {
         let old = self.rt.load_full();
         let changed = !old.same_servers(&rt);
         self.rt.store(Arc::new(rt));
-        self.cache.clear();
-        lock(&self.eras).clear();
+        self.list_cache.clear();
+        self.capabilities.clear();
         if changed {
             let live: Vec<String> = self.runtime().servers.iter().map(|s| s.name.clone()).collect();
             lock(&self.health).retain(|k, _| live.contains(k));

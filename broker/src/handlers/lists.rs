@@ -19,13 +19,14 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use crate::app::App;
-use crate::backend::{self, BackendError, Ctx};
+use crate::client::addressing::Addressing;
+use crate::client::exchange::{self, BackendError};
+use crate::client::{backend_sessions, capability_probe, ephemeral, identity};
 use crate::config::{Runtime, Server};
-use crate::era;
-
-/// `_meta` key on results that left backends out: `[{server, error}]`.
-pub const UNAVAILABLE_META: &str = "dev.mcpgw/unavailable";
+use crate::handlers::discovery::stamp_stateless_result;
+use crate::handlers::unavailable::{unavailable_entry, UNAVAILABLE_META};
+use crate::handlers::{Posted, Reply};
+use crate::state::App;
 
 /// Who is asking, which decides how backends are reached.
 #[derive(Clone, Copy)]
@@ -36,7 +37,8 @@ pub enum Access<'a> {
     Stateless(Option<&'a Value>),
 }
 
-struct Part {
+/// One server's part of a merged list.
+struct ServerItems {
     /// Exposed items, serialised once: a cached list is answered by copying bytes.
     items: Arc<Vec<Box<RawValue>>>,
     ttl_ms: u64,
@@ -69,7 +71,7 @@ pub fn expose(rt: &Runtime, s: &Server, key: &str, mut item: Value) -> Option<Va
     Some(item)
 }
 
-async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &str, ctx: &Ctx, meta: Option<&Value>) -> Result<(Vec<Box<RawValue>>, Option<(u64, bool)>), BackendError> {
+async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &str, addressing: &Addressing, meta: Option<&Value>) -> Result<(Vec<Box<RawValue>>, Option<(u64, bool)>), BackendError> {
     let mut items = Vec::new();
     let mut cursor: Option<Value> = None;
     let mut hint: Option<(u64, bool)> = None;
@@ -82,7 +84,7 @@ async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &st
             params["_meta"] = m.clone();
         }
         let body = json!({"jsonrpc": "2.0", "id": page, "method": method, "params": params});
-        let reply = backend::request(app, s, ctx, &body).await?;
+        let reply = exchange::request(app, s, addressing, &body).await?;
         let result = reply.result()?;
         if let Some(ttl) = result.get("ttlMs").and_then(Value::as_u64) {
             let private = result.get("cacheScope").and_then(Value::as_str) != Some("public");
@@ -107,13 +109,13 @@ async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &st
     Ok((items, hint))
 }
 
-async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, key: &str, access: Access<'_>, auth: Option<HeaderValue>) -> Result<Part, BackendError> {
+async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, key: &str, access: Access<'_>, auth: Option<HeaderValue>) -> Result<ServerItems, BackendError> {
     let cache_ttl = Duration::from_millis(rt.config.limits.list_cache_ttl_ms);
     if s.cache_lists {
-        if let Some(e) = app.cache.get(&s.name, method) {
+        if let Some(e) = app.list_cache.get(&s.name, method) {
             app.metrics.cache("hit");
             let left = e.expires.saturating_duration_since(Instant::now()).as_millis() as u64;
-            return Ok(Part { items: e.items, ttl_ms: left, private: false });
+            return Ok(ServerItems { items: e.items, ttl_ms: left, private: false });
         }
         app.metrics.cache("miss");
     }
@@ -121,35 +123,35 @@ async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, 
         // A list shared between sessions (cache_lists) needs no backend session of this one:
         // the session's own if it has one, else a throwaway one. Otherwise the list is the
         // session's use of the server, and opens its backend session if it has none.
-        Access::Session(claims) if s.cache_lists && crate::sessions::known(app, claims, &s.name).is_none() => {
-            let eph = backend::open_ephemeral(app, s, None, auth).await?;
-            let out = fetch_pages(app, rt, s, method, key, &eph.ctx, None).await;
-            eph.close(app, s).await;
+        Access::Session(claims) if s.cache_lists && backend_sessions::known(app, claims, &s.name).is_none() => {
+            let throwaway = ephemeral::open(app, s, None, auth).await?;
+            let out = fetch_pages(app, rt, s, method, key, &throwaway.addressing, None).await;
+            throwaway.close(app, s).await;
             out?
         }
         Access::Session(claims) => {
-            let session = crate::sessions::ensure(app, claims, s, auth.clone()).await?;
-            let ctx = Ctx { session, protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
-            match fetch_pages(app, rt, s, method, key, &ctx, None).await {
+            let session = backend_sessions::ensure(app, claims, s, auth.clone()).await?;
+            let addressing = Addressing { backend_session: session, protocol_version: Some(claims.protocol_version.clone()), authorization: auth.clone() };
+            match fetch_pages(app, rt, s, method, key, &addressing, None).await {
                 // The backend forgot the session (it restarted) and did not answer: once more
                 // on a replacement backend session.
-                Err(e) if backend::forgot_session(&e) => {
-                    let session = crate::sessions::renew(app, claims, s, ctx.session.as_deref(), auth).await?;
-                    fetch_pages(app, rt, s, method, key, &Ctx { session, ..ctx }, None).await?
+                Err(e) if exchange::forgot_session(&e) => {
+                    let session = backend_sessions::renew(app, claims, s, addressing.backend_session.as_deref(), auth).await?;
+                    fetch_pages(app, rt, s, method, key, &Addressing { backend_session: session, ..addressing }, None).await?
                 }
                 other => other?,
             }
         }
         Access::Stateless(meta) => {
-            let era = era::probe(app, rt.generation, s, auth.as_ref()).await?;
-            if era.modern {
-                let ctx = Ctx { session: None, protocol_version: Some(STATELESS_VERSION.into()), authorization: auth };
-                let meta = meta.cloned().unwrap_or_else(era::broker_meta);
-                fetch_pages(app, rt, s, method, key, &ctx, Some(&meta)).await?
+            let probed = capability_probe::probe(app, rt.generation, s, auth.as_ref()).await?;
+            if probed.speaks_stateless {
+                let addressing = Addressing { backend_session: None, protocol_version: Some(STATELESS_VERSION.into()), authorization: auth };
+                let meta = meta.cloned().unwrap_or_else(identity::broker_meta);
+                fetch_pages(app, rt, s, method, key, &addressing, Some(&meta)).await?
             } else {
-                let eph = backend::open_ephemeral(app, s, meta, auth).await?;
-                let out = fetch_pages(app, rt, s, method, key, &eph.ctx, None).await;
-                eph.close(app, s).await;
+                let throwaway = ephemeral::open(app, s, meta, auth).await?;
+                let out = fetch_pages(app, rt, s, method, key, &throwaway.addressing, None).await;
+                throwaway.close(app, s).await;
                 out?
             }
         }
@@ -165,9 +167,9 @@ async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, 
         None => (if s.cache_lists { cache_ttl.as_millis() as u64 } else { 0 }, !s.cache_lists),
     };
     if s.cache_lists && !private && ttl_ms > 0 {
-        app.cache.put(&s.name, method, items.clone(), Duration::from_millis(ttl_ms));
+        app.list_cache.put(&s.name, method, items.clone(), Duration::from_millis(ttl_ms));
     }
-    Ok(Part { items, ttl_ms, private })
+    Ok(ServerItems { items, ttl_ms, private })
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -215,7 +217,7 @@ struct Envelope<'a> {
 /// The whole JSON-RPC response body for a list request (`method`, whose result holds its
 /// items in the field `key`), or `Err((code, message))` (a bad cursor).
 #[allow(clippy::too_many_arguments)]
-pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: Option<&RawValue>, method: Method, key: &'static str, params: Option<&Value>, access: Access<'_>, auth: Option<HeaderValue>) -> Result<Vec<u8>, (i32, String)> {
+async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: Option<&RawValue>, method: Method, key: &'static str, params: Option<&Value>, access: Access<'_>, auth: Option<HeaderValue>) -> Result<Vec<u8>, (i32, String)> {
     let method = method.as_str();
     let stateless = matches!(access, Access::Stateless(_));
     let offset = match params.and_then(|p| p.get("cursor")).and_then(Value::as_str) {
@@ -238,7 +240,7 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: Option<&RawValue>
                 ttl = Some(ttl.map_or(p.ttl_ms, |t| t.min(p.ttl_ms)));
                 private |= p.private;
             }
-            Err(e) => failed.push(crate::backend::unavailable_entry(&s.name, e.reason())),
+            Err(e) => failed.push(unavailable_entry(&s.name, e.reason())),
         }
     }
     let page = rt.config.limits.list_page_size;
@@ -257,12 +259,27 @@ pub async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: Option<&RawValue>
         let ttl = if failed.is_empty() { ttl.unwrap_or(0) } else { 0 };
         rest.insert("ttlMs".into(), json!(ttl));
         rest.insert("cacheScope".into(), json!(if private { "private" } else { "public" }));
-        if let Value::Object(m) = crate::modern::finish(Value::Object(std::mem::take(&mut rest))) {
+        if let Value::Object(m) = stamp_stateless_result(Value::Object(std::mem::take(&mut rest))) {
             rest = m;
         }
     }
     let out = Envelope { jsonrpc: "2.0", id, result: ResultOut { key, items: slice, rest: &rest } };
     serde_json::to_vec(&out).map_err(|e| (mcpgw_common::jsonrpc::INTERNAL_ERROR, e.to_string()))
+}
+
+/// A list request of a session-protocol client (`claims`, its session) or of a 2026-07-28
+/// one (`None`): the merged list, or the error (a bad cursor).
+pub async fn answer(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, method: Method, key: &'static str, claims: Option<&SessionClaims>) -> Reply {
+    let request = posted.tree();
+    let params = request.get("params");
+    let access = match claims {
+        Some(c) => Access::Session(c),
+        None => Access::Stateless(params.and_then(|p| p.get("_meta"))),
+    };
+    match aggregated(app, rt, posted.id(), method, key, params, access, posted.authorization()).await {
+        Ok(body) => Reply::json(200, body),
+        Err((code, message)) => Reply::rpc_error(posted.era, posted.id(), code, &message),
+    }
 }
 
 #[cfg(test)]

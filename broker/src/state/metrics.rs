@@ -1,4 +1,4 @@
-//! Prometheus metrics (text exposition at `/metrics`).
+//! The broker's Prometheus metrics (text exposition at `/metrics`): what each layer counts.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -74,42 +74,42 @@ impl Metrics {
         Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, forbidden, reloads, list_cache, backend_sessions_renewed, backend_sessions_opened, streams_open }
     }
 
-    fn l(pairs: &[(&str, &str)]) -> Labels {
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     /// One MCP request, by label: a method the gateway knows (`Method::as_str`), `response`,
     /// `GET`, `DELETE` or `other`. A closed set, so a client cannot blow up the label space.
     pub fn request(&self, label: &'static str) {
-        self.requests.get_or_create(&Self::l(&[("method", label)])).inc();
+        self.requests.get_or_create(&Self::labels(&[("method", label)])).inc();
     }
     pub fn backend_latency(&self, server: &str, method: &str, secs: f64) {
-        self.backend_latency.get_or_create(&Self::l(&[("server", server), ("method", method)])).observe(secs);
+        self.backend_latency.get_or_create(&Self::labels(&[("server", server), ("method", method)])).observe(secs);
     }
     pub fn backend_error(&self, server: &str, kind: &str) {
-        self.backend_errors.get_or_create(&Self::l(&[("server", server), ("kind", kind)])).inc();
+        self.backend_errors.get_or_create(&Self::labels(&[("server", server), ("kind", kind)])).inc();
     }
     pub fn session_renewed(&self, server: &str) {
-        self.backend_sessions_renewed.get_or_create(&Self::l(&[("server", server)])).inc();
+        self.backend_sessions_renewed.get_or_create(&Self::labels(&[("server", server)])).inc();
     }
     pub fn backend_session_opened(&self, server: &str) {
-        self.backend_sessions_opened.get_or_create(&Self::l(&[("server", server)])).inc();
+        self.backend_sessions_opened.get_or_create(&Self::labels(&[("server", server)])).inc();
     }
 
     pub fn session_minted(&self) {
         self.sessions_minted.inc();
     }
     pub fn session_refused(&self, reason: &str) {
-        self.sessions_refused.get_or_create(&Self::l(&[("reason", reason)])).inc();
+        self.sessions_refused.get_or_create(&Self::labels(&[("reason", reason)])).inc();
     }
     pub fn forbidden(&self, reason: &str) {
-        self.forbidden.get_or_create(&Self::l(&[("reason", reason)])).inc();
+        self.forbidden.get_or_create(&Self::labels(&[("reason", reason)])).inc();
     }
     pub fn reload(&self, result: &str) {
-        self.reloads.get_or_create(&Self::l(&[("result", result)])).inc();
+        self.reloads.get_or_create(&Self::labels(&[("result", result)])).inc();
     }
     pub fn cache(&self, result: &str) {
-        self.list_cache.get_or_create(&Self::l(&[("result", result)])).inc();
+        self.list_cache.get_or_create(&Self::labels(&[("result", result)])).inc();
     }
 
     pub fn render(&self) -> String {

@@ -1,0 +1,13 @@
+//! The broker's state, the bottom layer: the shared [`App`] (the config generation in force,
+//! per-server health, the open client streams), the per-server capability cache, the list
+//! cache, the backend-session table, the gateway's session tokens and the metrics. It uses
+//! no other layer of the broker (`tests/module_layers.rs` checks it).
+
+pub mod app;
+pub mod capability_cache;
+pub mod expiring;
+pub mod gateway_sessions;
+pub mod list_cache;
+pub mod metrics;
+
+pub use app::App;
