@@ -52,12 +52,9 @@ fn err(kind: &'static str, message: impl Into<String>) -> BackendError {
 /// A backend's answer to one request.
 #[derive(Debug)]
 pub struct BackendReply {
-    pub status: u16,
     pub session_id: Option<String>,
     /// The JSON-RPC response (with `result` or `error`).
     pub message: Value,
-    /// Notifications and requests the backend sent before the response (SSE answers).
-    pub before: Vec<Value>,
 }
 
 impl BackendReply {
@@ -117,7 +114,7 @@ async fn request_inner(app: &App, server: &Server, addressing: &Addressing, body
         // A JSON-RPC error body on a 4xx is still an answer worth passing on.
         if let Ok(v) = serde_json::from_str::<Value>(&text) {
             if v.get("error").is_some() {
-                return Ok(BackendReply { status, session_id, message: v, before: Vec::new() });
+                return Ok(BackendReply { session_id, message: v });
             }
         }
         return Err(err("status", format!("HTTP {status}: {}", text.chars().take(200).collect::<String>())));
@@ -126,13 +123,12 @@ async fn request_inner(app: &App, server: &Server, addressing: &Addressing, body
     if !is_sse {
         let bytes = resp.bytes().await.map_err(|e| err("connect", e.to_string()))?;
         if bytes.is_empty() {
-            return Ok(BackendReply { status, session_id, message: Value::Null, before: Vec::new() });
+            return Ok(BackendReply { session_id, message: Value::Null });
         }
         let message: Value = serde_json::from_slice(&bytes).map_err(|e| err("protocol", format!("invalid JSON: {e}")))?;
-        return Ok(BackendReply { status, session_id, message, before: Vec::new() });
+        return Ok(BackendReply { session_id, message });
     }
     let mut parser = sse::Parser::default();
-    let mut before = Vec::new();
     let mut stream = resp.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| err("connect", e.to_string()))?;
@@ -140,9 +136,10 @@ async fn request_inner(app: &App, server: &Server, addressing: &Addressing, body
             let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
             let is_response = msg.get("result").is_some() || msg.get("error").is_some();
             if is_response && (want_id.is_none() || msg.get("id") == want_id.as_ref()) {
-                return Ok(BackendReply { status, session_id, message: msg, before });
+                return Ok(BackendReply { session_id, message: msg });
             }
-            before.push(msg);
+            // Anything else the backend sends on the way (notifications, its own requests)
+            // is not relayed: callers of `request` want the response alone.
         }
     }
     Err(err("protocol", "the event stream ended without a response"))
