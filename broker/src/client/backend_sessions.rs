@@ -2,8 +2,8 @@
 //! use of a server (`initialize` opens none, issue 12), replaced when a restarted backend
 //! forgot one (HTTP 404), and the session-scoped calls that do both.
 
-use axum::http::HeaderValue;
 use mcpgw_common::session::SessionClaims;
+use reqwest::header::HeaderValue;
 use serde_json::Value;
 
 use crate::client::addressing::Addressing;

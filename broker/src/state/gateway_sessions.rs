@@ -2,8 +2,8 @@
 //! token (all of a session's state lives in the token, opened by the surface), and the
 //! subject a token is bound to.
 
-use axum::http::HeaderMap;
 use mcpgw_common::session::SessionClaims;
+use reqwest::header::HeaderMap;
 
 use crate::config::Runtime;
 use crate::state::app::now;
