@@ -39,10 +39,6 @@
 //! | 2026-07-28: initialize, ping, logging/setLevel, resources/subscribe, an unknown method | 404 -32601 |
 //! | 2026-07-28: id-less tools/call | 400 -32600 |
 //! | 2026-07-28: response id `"alpha:01"` | 400 -32600 |
-//!
-//! Rows in [`PENDING_FILTER_REWIRE`] are where the filter of this branch, which predates its
-//! rewiring onto `protocol::decide`, still answers differently; the test fails if one of them
-//! agrees, so that the list empties as the filter is rewired.
 
 mod support;
 
@@ -56,27 +52,6 @@ use mcpgw_filter::plugin::Plugin;
 use mcpgw_filter::recording_host::{drive, RecordingHost, RecordingRoot};
 use serde_json::{json, Value};
 use tower::ServiceExt;
-
-/// Rows the pre-rewire filter answers differently (see the module docs). Empty once the
-/// filter takes its decision from `protocol::decide`.
-const PENDING_FILTER_REWIRE: &[&str] = &[
-    // The old filter answers -32002 with 400 at 2026-07-28; `http_status` (and the official
-    // SDKs' table) says 200 for any code but the client faults and -32601.
-    "2026-07-28: unknown resource",
-    // The old filter leaves the `_meta` envelope, the version and the method's existence at
-    // 2026-07-28 to the broker.
-    "2026-07-28: no _meta",
-    "2026-07-28: _meta without client capabilities",
-    "2026-07-28: _meta version, no version header",
-    "2026-07-28: header and _meta versions differ",
-    "2026-07-28: unserved version",
-    "2026-07-28: unserved version, notification",
-    "2026-07-28: initialize",
-    "2026-07-28: ping",
-    "2026-07-28: logging/setLevel",
-    "2026-07-28: resources/subscribe",
-    "2026-07-28: unknown method",
-];
 
 const STATELESS: &str = "2026-07-28";
 const SESSION: &str = "2025-11-25";
@@ -335,13 +310,10 @@ async fn the_filter_and_the_broker_decide_alike() {
             Outcome::Answered(..) => filter == brokered,
             Outcome::Forwarded => !is_protocol_refusal(&brokered),
         };
-        let pending = PENDING_FILTER_REWIRE.contains(&row.name.as_str());
-        let verdict = match (as_chosen, agree, pending) {
-            (false, _, _) => "BROKER NOT AS CHOSEN",
-            (true, true, false) => "agree",
-            (true, false, true) => "differ (pending the filter's rewiring)",
-            (true, false, false) => "DIFFER",
-            (true, true, true) => "AGREE NOW: remove from PENDING_FILTER_REWIRE",
+        let verdict = match (as_chosen, agree) {
+            (false, _) => "BROKER NOT AS CHOSEN",
+            (true, true) => "agree",
+            (true, false) => "DIFFER",
         };
         if verdict.chars().next().is_some_and(char::is_uppercase) {
             failures.push(row.name.clone());
@@ -352,7 +324,5 @@ async fn the_filter_and_the_broker_decide_alike() {
         };
         table.push(format!("{:<52} {:<11} filter {:<9} broker {:<8} {verdict}", row.name, chosen, filter.to_string(), brokered.to_string()));
     }
-    let unknown: Vec<&&str> = PENDING_FILTER_REWIRE.iter().filter(|p| !table.iter().any(|t| t.starts_with(&format!("{p} ")))).collect();
-    assert!(unknown.is_empty(), "PENDING_FILTER_REWIRE names rows the table does not have: {unknown:?}");
     assert!(failures.is_empty(), "the planes disagree on {failures:?}:\n{}", table.join("\n"));
 }
