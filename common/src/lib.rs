@@ -7,6 +7,7 @@
 //! - [`session`]: the gateway session token (XChaCha20-Poly1305 sealed claims).
 //! - [`broker_auth`]: the credential Envoy's broker route carries, derived from the session keys.
 //! - [`ids`]: how server-to-client request ids are namespaced by server.
+//! - [`sse`]: the incremental, sans-IO server-sent events splitter and parser (filter and broker).
 //! - [`headers`]: the 2026-07-28 standard headers (`Mcp-Method`, `Mcp-Name`) and their value encoding.
 //! - [`limits`]: duplicated MCP headers and the bounds on methods, names and URIs, refused alike by filter and broker.
 //! - [`config`]: the filter's plugin configuration schema and its validation.
@@ -28,5 +29,6 @@ pub mod message;
 pub mod names;
 pub mod protocol;
 pub mod session;
+pub mod sse;
 #[cfg(any(test, feature = "test-fixtures"))]
 pub mod test_fixtures;
