@@ -5,14 +5,17 @@
 //! own and may collide with another backend's, so it is rewritten to `"<server>:<id>"`
 //! ([`mcpgw_common::ids`]); the client's POSTed answer is then routed back to this backend.
 //!
-//! The response keeps streaming: a chunk that ends on an event boundary and holds no
-//! `"method"` key goes on untouched (the common case: progress-free results). Otherwise
-//! complete events are forwarded (rewritten where needed) and a trailing partial event is
-//! held until its end arrives, up to [`MAX_HELD_EVENT`] bytes; a longer event cannot be a
-//! server request worth rewriting (those are small) and is passed through as it comes.
+//! The response keeps streaming. A chunk that ends on an event boundary and holds no
+//! `"method"` key goes on untouched without being split (the common case: progress-free
+//! results). Otherwise [`mcpgw_common::sse::Splitter`] cuts it into events: a chunk whose
+//! events need no rewriting still goes on as it is, rewritten events replace theirs, and a
+//! trailing partial event is held until its end, up to [`MAX_HELD_EVENT`] bytes; a longer
+//! event cannot be a server request worth rewriting (those are small) and is passed through
+//! as it comes. An event the stream cuts off is passed on as it is: no client dispatches it.
 
 use mcpgw_common::ids::map_server_request_id;
 use mcpgw_common::message::{self, Kind};
+use mcpgw_common::sse::{self, Part, Piece, Splitter};
 
 /// Largest partial event held back while waiting for its end.
 pub const MAX_HELD_EVENT: usize = 64 * 1024;
@@ -20,126 +23,96 @@ pub const MAX_HELD_EVENT: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct SseIdRewriter {
     server: String,
-    pending: Vec<u8>,
-    /// Passing an over-long event through until its end.
-    passthrough: bool,
+    split: Splitter,
+}
+
+/// What goes on in place of a chunk, built as its pieces come.
+enum Out {
+    /// The chunk's first `n` bytes, unchanged: nothing copied yet.
+    Same(usize),
+    Owned(Vec<u8>),
 }
 
 impl SseIdRewriter {
     pub fn new(server: &str) -> SseIdRewriter {
-        SseIdRewriter { server: server.to_string(), pending: Vec::new(), passthrough: false }
+        SseIdRewriter { server: server.to_string(), split: Splitter::new(MAX_HELD_EVENT) }
     }
 
     /// Feeds one chunk of the response. `None`: forward the chunk as it is. `Some(bytes)`:
     /// forward `bytes` instead (possibly empty, when all of it is held back).
     pub fn push(&mut self, chunk: &[u8], end_of_stream: bool) -> Option<Vec<u8>> {
-        if self.passthrough {
-            // No boundary yet: the over-long event goes on as it comes.
-            let boundary = first_event_end(chunk)?;
-            self.passthrough = false;
-            let (head, rest) = chunk.split_at_checked(boundary)?;
-            let mut out = head.to_vec();
-            match self.push(rest, end_of_stream) {
-                Some(more) => out.extend_from_slice(&more),
-                None => out.extend_from_slice(rest),
-            }
-            return Some(out);
-        }
-        if self.pending.is_empty() && !contains(chunk, b"\"method\"") && (end_of_stream || ends_on_boundary(chunk)) {
+        if !has_method_key(chunk) && self.split.skip(chunk, end_of_stream) {
             return None;
         }
-        self.pending.extend_from_slice(chunk);
-        let mut out = Vec::with_capacity(self.pending.len());
-        let mut start = 0;
-        while let Some(len) = self.pending.get(start..).and_then(first_event_end) {
-            let event = self.pending.get(start..start + len).unwrap_or_default();
-            self.rewrite_event(event, &mut out);
-            start += len;
-        }
-        let rest = self.pending.split_off(start.min(self.pending.len()));
-        self.pending = rest;
-        if end_of_stream {
-            let tail = std::mem::take(&mut self.pending);
-            self.rewrite_event(&tail, &mut out);
-        } else if self.pending.len() > MAX_HELD_EVENT {
-            out.append(&mut self.pending);
-            self.passthrough = true;
-        }
-        Some(out)
-    }
-
-    /// Appends `event` to `out`, with a server request's id rewritten.
-    fn rewrite_event(&self, event: &[u8], out: &mut Vec<u8>) {
-        match self.rewritten(event) {
-            Some(new_event) => out.extend_from_slice(&new_event),
-            None => out.extend_from_slice(event),
-        }
-    }
-
-    fn rewritten(&self, event: &[u8]) -> Option<Vec<u8>> {
-        if !contains(event, b"\"method\"") {
-            return None;
-        }
-        let text = std::str::from_utf8(event).ok()?;
-        let mut data = String::new();
-        let mut data_lines = 0;
-        for line in text.lines() {
-            if let Some(v) = line.strip_prefix("data:") {
-                if data_lines > 0 {
-                    data.push('\n');
+        let server = self.server.as_str();
+        let mut out = Out::Same(0);
+        self.split.push(chunk, end_of_stream, |piece: Piece<'_>| {
+            let new = match piece.part {
+                Part::Event => rewritten(server, piece.bytes),
+                Part::Unended | Part::Overlong => None,
+            };
+            match (&mut out, new) {
+                (Out::Same(n), None) if piece.in_chunk => *n += piece.bytes.len(),
+                (Out::Same(n), new) => {
+                    let mut v = Vec::with_capacity(chunk.len() + piece.bytes.len() + 64);
+                    v.extend_from_slice(chunk.get(..*n).unwrap_or_default());
+                    v.extend_from_slice(new.as_deref().unwrap_or(piece.bytes));
+                    out = Out::Owned(v);
                 }
-                data.push_str(v.strip_prefix(' ').unwrap_or(v));
-                data_lines += 1;
+                (Out::Owned(v), new) => v.extend_from_slice(new.as_deref().unwrap_or(piece.bytes)),
             }
+        });
+        match out {
+            Out::Same(n) if n == chunk.len() => None,
+            Out::Same(n) => Some(chunk.get(..n).unwrap_or_default().to_vec()),
+            Out::Owned(v) => Some(v),
         }
-        let msg = message::parse(data.as_bytes()).ok()?;
-        if msg.kind != Kind::Request {
-            return None;
-        }
-        let span = msg.id_span()?;
-        let mapped = map_server_request_id(&self.server, msg.id_text()?);
-        let new_data = message::splice_string(data.as_bytes(), span, &mapped)?;
-        // Same fields in the same order; the data lines become one.
-        let mut out = Vec::with_capacity(event.len() + mapped.len() + 8);
-        let mut wrote_data = false;
-        for line in text.lines() {
-            if line.starts_with("data:") {
+    }
+}
+
+/// `event` with a server request's id rewritten; `None` when it is no server request.
+fn rewritten(server: &str, event: &[u8]) -> Option<Vec<u8>> {
+    if !has_method_key(event) {
+        return None;
+    }
+    // Text that is not UTF-8 goes on as it is rather than with replacement characters.
+    std::str::from_utf8(event).ok()?;
+    let data = sse::Event::parse(event)?.data;
+    let msg = message::parse(data.as_bytes()).ok()?;
+    if msg.kind != Kind::Request {
+        return None;
+    }
+    let span = msg.id_span()?;
+    let mapped = map_server_request_id(server, msg.id_text()?);
+    let new_data = message::splice_string(data.as_bytes(), span, &mapped)?;
+    // Same fields in the same order; the data lines become one, lines end in LF.
+    let mut out = Vec::with_capacity(event.len() + mapped.len() + 8);
+    let mut wrote_data = false;
+    for line in sse::lines(event) {
+        match sse::field(line) {
+            Some((b"data", _)) => {
                 if !wrote_data {
                     out.extend_from_slice(b"data: ");
                     out.extend_from_slice(&new_data);
                     out.push(b'\n');
                     wrote_data = true;
                 }
-            } else if !line.is_empty() {
-                out.extend_from_slice(line.as_bytes());
+            }
+            _ if line.is_empty() => {}
+            _ => {
+                out.extend_from_slice(line);
                 out.push(b'\n');
             }
         }
-        out.push(b'\n');
-        Some(out)
     }
+    out.push(b'\n');
+    Some(out)
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn ends_on_boundary(chunk: &[u8]) -> bool {
-    chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n") || chunk.ends_with(b"\r\r")
-}
-
-/// Length up to and including the blank line that ends the first event in `buf`.
-fn first_event_end(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i < buf.len() {
-        match (buf.get(i), buf.get(i + 1), buf.get(i + 2), buf.get(i + 3)) {
-            (Some(b'\n'), Some(b'\n'), _, _) => return Some(i + 2),
-            (Some(b'\r'), Some(b'\n'), Some(b'\r'), Some(b'\n')) => return Some(i + 4),
-            (Some(b'\r'), Some(b'\r'), _, _) => return Some(i + 2),
-            _ => i += 1,
-        }
-    }
-    None
+/// Whether `bytes` hold the `"method"` key anywhere.
+fn has_method_key(bytes: &[u8]) -> bool {
+    const KEY: &[u8; 8] = b"\"method\"";
+    bytes.windows(KEY.len()).any(|w| w == KEY)
 }
 
 #[cfg(test)]
@@ -196,6 +169,55 @@ mod tests {
         let ev = "data: {\"jsonrpc\":\"2.0\",\"id\":\"r-1\",\"method\":\"roots/list\"}\r\n\r\n";
         let out = String::from_utf8(run(&[ev.as_bytes()])).unwrap();
         assert!(out.contains(r#""id":"alpha:\"r-1\"""#), "{out}");
+    }
+
+    #[test]
+    fn chunks_without_server_requests_pass_uncopied() {
+        let mut r = SseIdRewriter::new("alpha");
+        assert_eq!(r.push(PROGRESS.as_bytes(), false), None, "a notification has a method, and no id to rewrite");
+        assert_eq!(r.push(&RESULT.as_bytes()[..20], false), Some(Vec::new()), "held");
+        assert_eq!(r.push(&RESULT.as_bytes()[20..], false), Some(RESULT.as_bytes().to_vec()));
+    }
+
+    #[test]
+    fn the_same_stream_whatever_the_chunks() {
+        let all = format!("{PROGRESS}{ELICIT}event: message\r\ndata: {{\"jsonrpc\":\"2.0\",\"id\":\"x\",\r\ndata: \"method\":\"sampling/createMessage\"}}\r\n\r\n{RESULT}");
+        let whole = String::from_utf8(run(&[all.as_bytes()])).unwrap();
+        assert!(whole.contains("\"id\":\"alpha:3\"") && whole.contains(r#""id":"alpha:\"x\"""#), "{whole}");
+        let events = |s: &str| -> Vec<sse::Event> {
+            let mut p = sse::Parser::default();
+            p.push(s.as_bytes())
+        };
+        let bytes = all.as_bytes();
+        for a in 0..=bytes.len() {
+            for b in (a..=bytes.len()).step_by(7) {
+                let out = String::from_utf8(run(&[&bytes[..a], &bytes[a..b], &bytes[b..]])).unwrap();
+                assert_eq!(events(&out), events(&whole), "cuts {a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn cr_line_ends() {
+        let ev = "event: message\rdata: {\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"roots/list\"}\r\r";
+        let out = String::from_utf8(run(&[ev.as_bytes()])).unwrap();
+        assert_eq!(out, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"alpha:5\",\"method\":\"roots/list\"}\n\n");
+    }
+
+    #[test]
+    fn a_cut_off_event_goes_on_as_it_is() {
+        let cut = &ELICIT[..ELICIT.len() - 1];
+        assert_eq!(run(&[cut.as_bytes()]), cut.as_bytes(), "no client dispatches it");
+    }
+
+    #[test]
+    fn overlong_events_end_wherever_the_chunks_are_cut() {
+        let big = format!("data: {{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{{\"text\":\"{}\"}}}}\n", "x".repeat(MAX_HELD_EVENT * 2));
+        let mut r = SseIdRewriter::new("alpha");
+        assert_eq!(r.push(big.as_bytes(), false), None, "too long to hold: it goes on as it is");
+        assert_eq!(r.push(b"\n", false), None, "its end, in a chunk of its own");
+        let out = String::from_utf8(r.push(ELICIT.as_bytes(), true).unwrap()).unwrap();
+        assert!(out.contains("\"id\":\"alpha:3\""), "the next event is read: {out}");
     }
 
     #[test]
