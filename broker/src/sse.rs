@@ -1,62 +1,8 @@
-//! A small incremental parser for `text/event-stream` bodies (backend responses and
-//! notification streams), and the encoder for what the broker sends.
+//! Server-sent events in the broker: what it reads from backends (responses to calls it
+//! fans out, notification streams) is parsed by the one parser the filter uses too
+//! ([`mcpgw_common::sse`]), and what it sends is encoded here.
 
-/// One server-sent event.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub event: Option<String>,
-    pub id: Option<String>,
-    pub data: String,
-}
-
-/// Feed it chunks as they arrive; it returns every event completed so far.
-#[derive(Debug, Default)]
-pub struct Parser {
-    buf: Vec<u8>,
-    cur: Event,
-    has_data: bool,
-}
-
-impl Parser {
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<Event> {
-        self.buf.extend_from_slice(chunk);
-        let mut out = Vec::new();
-        while let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.buf.drain(..=pos).collect();
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\n', '\r']);
-            if line.is_empty() {
-                if self.has_data {
-                    out.push(std::mem::take(&mut self.cur));
-                } else {
-                    self.cur = Event::default();
-                }
-                self.has_data = false;
-                continue;
-            }
-            if line.starts_with(':') {
-                continue;
-            }
-            let (field, value) = match line.split_once(':') {
-                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-                None => (line, ""),
-            };
-            match field {
-                "data" => {
-                    if self.has_data {
-                        self.cur.data.push('\n');
-                    }
-                    self.cur.data.push_str(value);
-                    self.has_data = true;
-                }
-                "event" => self.cur.event = Some(value.to_string()),
-                "id" => self.cur.id = Some(value.to_string()),
-                _ => {}
-            }
-        }
-        out
-    }
-}
+pub use mcpgw_common::sse::{Event, Parser};
 
 /// Encodes one JSON-RPC message as an SSE `message` event.
 pub fn encode(json: &serde_json::Value) -> bytes::Bytes {
@@ -85,6 +31,13 @@ mod tests {
         assert_eq!(ev[0].data, "{\"a\":1}");
         assert_eq!(ev[0].id.as_deref(), Some("1"));
         assert_eq!(ev[1].data, "x\ny");
+    }
+
+    #[test]
+    fn cr_line_ends_are_line_ends() {
+        let mut p = Parser::default();
+        let ev = p.push(b"id: 7\rdata: {}\r\r");
+        assert_eq!((ev[0].id.as_deref(), ev[0].data.as_str()), (Some("7"), "{}"));
     }
 
     #[test]
