@@ -41,7 +41,6 @@ const NAMES: &[&str] = &[
 
 thread_local! {
     static PLUGIN: Option<Rc<Plugin>> = Plugin::configure(&mut RecordingRoot::default(), CONFIG).ok().map(Rc::new);
-    static CREDENTIAL: Option<Rc<str>> = mcpgw_filter::broker_credential::from_plugin_config(CONFIG).map(Rc::from);
 }
 
 /// The longest header value a bounded name or URI (base64-wrapped when not plain ASCII) can
@@ -56,7 +55,7 @@ fn is_reserved(name: &str) -> bool {
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else { return };
     let Some(plugin) = PLUGIN.with(Clone::clone) else { return };
-    let credential = CREDENTIAL.with(Clone::clone);
+    let credential = plugin.config.broker_credential.clone();
     let split = rest.windows(2).position(|w| w == b"\n\n").unwrap_or(rest.len());
     let (head, body) = rest.split_at(split);
     let mut body = body.get(2..).unwrap_or_default().to_vec();
@@ -115,7 +114,6 @@ fuzz_target!(|data: &[u8]| {
     let mut trailers_awaited = false;
     if flags & 2 != 0 {
         let mut stream = Stream::new(Rc::clone(&plugin));
-        stream.set_broker_credential(credential.clone());
         if stream.on_request_headers(&mut host, false) == Action::Pause && host.local_reply.is_none() {
             let half = body.len() / 2;
             stream.on_request_body(&mut host, half, false);
@@ -132,7 +130,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(TRUSTED_HEADERS.contains(&name.as_str()) || name == broker_auth::HEADER, "client's {name} survived");
             assert!(value.len() <= MAX_WRITTEN, "{name}: {} bytes written", value.len());
             if name == broker_auth::HEADER {
-                assert_eq!(Some(value.as_str()), credential.as_deref(), "a client's credential survived");
+                assert_eq!(value, &credential, "a client's credential survived");
                 assert_eq!(host.header(":authority"), Some("broker.mcp.internal"), "credential sent off the broker route");
             }
         }
