@@ -36,17 +36,23 @@ if [ ! -x .venv/bin/python ] || ! cmp -s scripts/requirements.txt .venv/.require
   cp scripts/requirements.txt .venv/.requirements.installed
 fi
 
+# npm ci in DIR unless DIR/node_modules was installed from DIR's package-lock.json as it is now.
+# (npm's own node_modules/.package-lock.json is not a copy of package-lock.json, so it cannot
+# tell: a copy of the lockfile made after a successful install can.)
+npm_ci() {
+  local dir="$1"
+  if [ ! -d "$dir/node_modules" ] || ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.mcpgw-lock-installed"; then
+    log "installing npm packages in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$dir/node_modules/.mcpgw-lock-installed"
+  fi
+}
+
 # npm: lockfile-pinned MCP reference server, Inspector CLI and conformance suite.
-if [ ! -d tests/node/node_modules ] || ! cmp -s tests/node/package-lock.json tests/node/node_modules/.package-lock.json 2>/dev/null; then
-  log "installing npm packages in tests/node"
-  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
-fi
+npm_ci tests/node
 
 # npm: the Gateway API and Istio schemas (compiled validators) for tests/istio's strict checks.
-if [ ! -d tests/istio/node/node_modules ] || ! cmp -s tests/istio/node/package-lock.json tests/istio/node/node_modules/.package-lock.json 2>/dev/null; then
-  log "installing npm packages in tests/istio/node"
-  (cd tests/istio/node && npm ci --no-audit --no-fund --loglevel=error)
-fi
+npm_ci tests/istio/node
 
 # Debian packages; only installed when missing (apt-get needs root, which these machines give).
 need=()
