@@ -44,8 +44,9 @@ e2e: wasm
 	cargo build -p mcpgw-broker -p mcp-gateway
 	$(PY) -m pytest tests/e2e -q
 
-# The official MCP conformance suite against its fixture backend, directly and through the
-# gateway (mcp-gateway up), for 2025-11-25 and 2026-07-28 (tests/conformance, README).
+# The official MCP conformance suite against each of its backends (the fixture on the Python SDK
+# 2.3; legacy ones on the Python SDK 1.x and the TypeScript SDK 1.29, from setup), directly and
+# through the gateway (mcp-gateway up), for 2025-11-25 and 2026-07-28 (tests/conformance, README).
 # The debug CLI built here, not a possibly stale release one.
 conformance: wasm
 	cargo build -p mcpgw-broker -p mcp-gateway

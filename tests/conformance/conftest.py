@@ -1,7 +1,18 @@
-"""Processes for the conformance tests: the fixture backend and the gateway (`mcp-gateway up`).
+"""Processes for the conformance tests: a backend and the gateway (`mcp-gateway up`) in front of it.
 
-Both bind 127.0.0.1 on free ports, run in their own process groups, and are stopped (TERM, then
-KILL) when the session ends. Process helpers are the e2e harness's (tests/e2e/conftest.py).
+Backends (one per gateway run: the suite needs unprefixed names, and only one server may have
+the empty prefix), each started lazily, once, and stopped before the next one starts:
+  fixture         fixture_server.py, on the official Python SDK 2.3 (.venv): 2025-11-25 and
+                  2026-07-28
+  python-sdk-1.x  legacy_py/server.py, on the Python SDK's last 1.x release (.venv-mcp1):
+                  the session protocol only
+  ts-sdk-1.29     legacy_ts/server.mjs, on the TypeScript SDK 1.29 (legacy_ts/node_modules):
+                  the session protocol by the SDK, 2026-07-28 by hand without `resultType`
+scripts/setup.sh installs all three.
+
+Everything binds 127.0.0.1 on free ports, runs in its own process group, and is stopped (TERM,
+then KILL) when its backend's tests are done. Process helpers are the e2e harness's
+(tests/e2e/conftest.py).
 
 The gateway binary: $MCPGW_GATEWAY_BIN, else target/release/mcp-gateway, else
 target/debug/mcp-gateway (`cargo build --release -p mcp-gateway`). It needs the filter .wasm
@@ -16,10 +27,9 @@ import os
 import re
 import secrets
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import httpx
 import pytest
@@ -28,6 +38,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
+import suite  # noqa: E402 - after the path insert
+
 _spec = importlib.util.spec_from_file_location("mcpgw_e2e_harness", ROOT / "tests" / "e2e" / "conftest.py")
 assert _spec and _spec.loader
 e2e = importlib.util.module_from_spec(_spec)
@@ -35,8 +47,34 @@ sys.modules[_spec.name] = e2e  # dataclasses look their module up there
 _spec.loader.exec_module(e2e)
 
 PYTHON = sys.executable
-FIXTURE = HERE / "fixture_server.py"
 START_DEADLINE_S = 60.0
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    name: str
+    argv: Callable[[int], list[str]]  # the command line, given the port
+    needs: Path  # installed by scripts/setup.sh
+
+
+VENV_MCP1 = ROOT / ".venv-mcp1"
+LEGACY_TS = HERE / "legacy_ts"
+BACKENDS: dict[str, BackendSpec] = {
+    b.name: b
+    for b in (
+        BackendSpec("fixture", lambda port: [PYTHON, str(HERE / "fixture_server.py"), str(port)], Path(PYTHON)),
+        BackendSpec(
+            "python-sdk-1.x",
+            lambda port: [str(VENV_MCP1 / "bin" / "python"), str(HERE / "legacy_py" / "server.py"), str(port)],
+            VENV_MCP1 / "bin" / "python",
+        ),
+        BackendSpec(
+            "ts-sdk-1.29",
+            lambda port: [suite.node(), str(LEGACY_TS / "server.mjs"), str(port)],
+            LEGACY_TS / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json",
+        ),
+    )
+}
 
 
 def gateway_bin() -> Path:
@@ -63,30 +101,22 @@ def mcp_answers(url: str) -> bool:
 class Endpoint:
     url: str  # http://localhost:<port>/mcp: a loopback name, as dns-rebinding-protection needs
     workdir: Path
+    name: str = ""
 
 
-@pytest.fixture(scope="session")
-def procs() -> Iterator[list]:
-    started: list = []
-    try:
-        yield started
-    finally:
-        e2e.stop_all(started)
-
-
-@pytest.fixture(scope="session")
-def fixture_backend(tmp_path_factory: pytest.TempPathFactory, procs: list) -> Endpoint:
-    work = tmp_path_factory.mktemp("fixture")
+def start_backend(spec: BackendSpec, work: Path, procs: list) -> Endpoint:
+    if not spec.needs.exists():
+        raise RuntimeError(f"backend {spec.name}: {spec.needs} is missing: run scripts/setup.sh")
     port = e2e.free_port()
-    p = e2e.Proc("fixture", [PYTHON, str(FIXTURE), str(port)], work / "fixture.log")
+    p = e2e.Proc(spec.name, spec.argv(port), work / "backend.log")
     procs.append(p)
     url = f"http://localhost:{port}/mcp"
-    e2e.wait_until(lambda: e2e.port_open(port) and mcp_answers(f"http://127.0.0.1:{port}/mcp"), "fixture backend", [p], START_DEADLINE_S)
-    return Endpoint(url, work)
+    e2e.wait_until(lambda: e2e.port_open(port) and mcp_answers(f"http://127.0.0.1:{port}/mcp"), f"backend {spec.name}", [p], START_DEADLINE_S)
+    return Endpoint(url, work, spec.name)
 
 
 GATEWAY_CONFIG = """\
-# The conformance fixture as the pass-through server (empty prefix: names unchanged).
+# The conformance backend as the pass-through server (empty prefix: names unchanged).
 listen: "127.0.0.1:{listen}"
 mcp_path: /mcp
 broker:
@@ -100,12 +130,10 @@ session:
 """
 
 
-@pytest.fixture(scope="session")
-def gateway(tmp_path_factory: pytest.TempPathFactory, procs: list, fixture_backend: Endpoint) -> Endpoint:
+def start_gateway(backend: Endpoint, work: Path, procs: list) -> Endpoint:
     binary = gateway_bin()
-    work = tmp_path_factory.mktemp("gateway")
     listen, broker, admin = e2e.free_port(), e2e.free_port(), e2e.free_port()
-    backend_port = int(re.search(r":(\d+)/", fixture_backend.url)[1])
+    backend_port = int(re.search(r":(\d+)/", backend.url)[1])
     config = work / "gateway.yaml"
     config.write_text(GATEWAY_CONFIG.format(listen=listen, broker=broker, backend=backend_port))
     env = {
@@ -124,7 +152,39 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, procs: list, fixture_backe
         return "MCP gateway ready" in (work / "gateway.log").read_text(errors="replace") and mcp_answers(f"http://127.0.0.1:{listen}/mcp")
 
     e2e.wait_until(ready, "mcp-gateway up", [p], START_DEADLINE_S)
-    return Endpoint(f"http://localhost:{listen}/mcp", work)
+    return Endpoint(f"http://localhost:{listen}/mcp", work, backend.name)
+
+
+@dataclass
+class Stack:
+    backend: Endpoint
+    gateway: Endpoint
+
+
+@pytest.fixture(scope="session", params=list(BACKENDS))
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One backend and the gateway in front of it. Session-scoped and parametrized, so pytest
+    runs each backend's tests together and stops that stack before starting the next."""
+    spec = BACKENDS[request.param]
+    work = tmp_path_factory.mktemp(spec.name)
+    procs: list = []
+    try:
+        backend = start_backend(spec, work, procs)
+        (work / "gateway").mkdir()
+        yield Stack(backend, start_gateway(backend, work / "gateway", procs))
+    finally:
+        e2e.stop_all(procs)
+
+
+@pytest.fixture(scope="session")
+def backend_names() -> list[str]:
+    return list(BACKENDS)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if suite.RESULTS:
+        terminalreporter.write_sep("=", "conformance scores: scenarios passing, direct vs through the gateway")
+        terminalreporter.write_line(suite.summary(suite.RESULTS))
 
 
 def pytest_configure(config: pytest.Config) -> None:

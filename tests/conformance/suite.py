@@ -2,7 +2,9 @@
 
 The suite (npm, pinned in tests/node/package.json) is a Node program; on Node 20 it needs
 node_compat.mjs (fs.globSync). Each scenario writes `<out>/server-<scenario>-<time>/checks.json`,
-a list of checks with `status` SUCCESS, FAILURE, WARNING, INFO or SKIPPED.
+a list of checks with `status` SUCCESS, FAILURE, WARNING, INFO or SKIPPED. A scenario passes
+when none of its checks is a FAILURE. The scenarios a version scores are the `server:` list of
+the suite's requirements/<version>.yaml (the rest run as `not_scored`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tests" / "node"
-SUITE_JS = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+SUITE_DIR = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "conformance"
+SUITE_JS = SUITE_DIR / "dist" / "index.js"
 COMPAT = Path(__file__).resolve().parent / "node_compat.mjs"
 
 # Bounds: one scenario, one whole run (a run takes ~10-20 s on a quiet machine).
@@ -46,6 +51,10 @@ class Run:
     out: Path
     scenarios: dict[str, Scenario]
     log: str
+
+
+# (backend, version) -> (direct run, gateway run), filled by the tests, summarised at the end.
+RESULTS: dict[tuple[str, str], tuple[Run, Run]] = {}
 
 
 def node() -> str:
@@ -109,9 +118,21 @@ def first_failure(s: Scenario | None) -> str:
     return f"{c.get('id')}: {msg}"[:160]
 
 
+def scored(version: str) -> list[str]:
+    """The server scenarios `version` scores, from the installed suite's requirements file."""
+    doc = yaml.safe_load((SUITE_DIR / "requirements" / f"{version}.yaml").read_text())
+    return list(doc.get("server") or [])
+
+
+def score(run: Run, names: list[str]) -> str:
+    ok = sum(1 for n in names if run.scenarios.get(n) and run.scenarios[n].ok)
+    return f"{ok}/{len(names)}"
+
+
 def table(direct: Run, gateway: Run) -> str:
     names = sorted(set(direct.scenarios) | set(gateway.scenarios))
-    rows = [f"{'scenario':<46} {'direct':>12} {'gateway':>12}  first gateway failure", "-" * 110]
+    counted = set(scored(direct.version))
+    rows = [f"{'scenario (* scored)':<48} {'direct':>12} {'gateway':>12}  first gateway failure", "-" * 112]
 
     def cell(s: Scenario | None) -> str:
         if s is None:
@@ -121,5 +142,22 @@ def table(direct: Run, gateway: Run) -> str:
     for n in names:
         d, g = direct.scenarios.get(n), gateway.scenarios.get(n)
         note = first_failure(g) if (g is None or not g.ok) else ""
-        rows.append(f"{n:<46} {cell(d):>12} {cell(g):>12}  {note}")
+        rows.append(f"{n + (' *' if n in counted else ''):<48} {cell(d):>12} {cell(g):>12}  {note}")
+    rows.append("-" * 112)
+    rows.append(f"{'scored scenarios passing':<48} {score(direct, list(counted)):>12} {score(gateway, list(counted)):>12}")
+    rows.append(f"{'all scenarios passing':<48} {score(direct, names):>12} {score(gateway, names):>12}")
+    return "\n".join(rows)
+
+
+def summary(results: dict[tuple[str, str], tuple[Run, Run]]) -> str:
+    """One line per (backend, version): scenarios passing, scored and all, direct and through
+    the gateway."""
+    rows = [f"{'backend':<16} {'version':<12} {'direct scored':>14} {'gateway scored':>15} {'direct all':>11} {'gateway all':>12}"]
+    for (backend, version), (direct, gateway) in results.items():
+        counted = scored(version)
+        names = sorted(set(direct.scenarios) | set(gateway.scenarios))
+        rows.append(
+            f"{backend:<16} {version:<12} {score(direct, counted):>14} {score(gateway, counted):>15}"
+            f" {score(direct, names):>11} {score(gateway, names):>12}"
+        )
     return "\n".join(rows)
