@@ -12,36 +12,12 @@ use std::borrow::Cow;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-/// The protocol revision that introduced these headers.
-pub const HEADERS_VERSION: &str = "2026-07-28";
-
 pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 pub const METHOD: &str = "mcp-method";
 pub const NAME: &str = "mcp-name";
 pub const SESSION_ID: &str = "mcp-session-id";
 
-/// Whether a protocol version (the `MCP-Protocol-Version` header) requires the headers.
-/// Versions are dates, so a later revision compares greater as a string.
-pub fn requires_standard_headers(protocol_version: &str) -> bool {
-    protocol_version.len() == HEADERS_VERSION.len() && protocol_version >= HEADERS_VERSION
-}
-
-/// Methods that 2026-07-28 removed (`subscriptions/listen` replaces resource subscriptions):
-/// a request at that version names no backend and needs no `Mcp-Name`; whoever answers it
-/// (the broker) says the method does not exist.
-pub fn removed_in_standard_headers_era(method: &str) -> bool {
-    matches!(method, "resources/subscribe" | "resources/unsubscribe")
-}
-
-/// Which body field `Mcp-Name` mirrors for `method`, if any.
-pub fn name_field(method: &str) -> Option<NameField> {
-    match method {
-        "tools/call" | "prompts/get" => Some(NameField::Name),
-        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => Some(NameField::Uri),
-        _ => None,
-    }
-}
-
+/// The body field `Mcp-Name` mirrors (which one, per method: `protocol::Method::name_header_field`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameField {
     Name,
@@ -86,13 +62,5 @@ mod tests {
         assert_eq!(encode_value("alpha_echo"), "alpha_echo");
         assert_eq!(decode_value("=?base64?aMOpbGxv?=").unwrap(), "héllo");
         assert_eq!(decode_value("=?base64?!!?="), None);
-    }
-
-    #[test]
-    fn version_gate() {
-        assert!(requires_standard_headers("2026-07-28"));
-        assert!(requires_standard_headers("2027-01-01"));
-        assert!(!requires_standard_headers("2025-11-25"));
-        assert!(!requires_standard_headers("garbage"));
     }
 }
