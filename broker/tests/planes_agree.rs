@@ -39,6 +39,11 @@
 //! | 2026-07-28: initialize, ping, logging/setLevel, resources/subscribe, an unknown method | 404 -32601 |
 //! | 2026-07-28: id-less tools/call | 400 -32600 |
 //! | 2026-07-28: response id `"alpha:01"` | 400 -32600 |
+//! | 2026-07-28: tasks/get, tasks/update, tasks/cancel of task `"beta:t-1"` | forwarded |
+//! | 2026-07-28: tasks/get of a task of no server (`"gamma:t-1"`, `"t-1"`), of 3000 bytes | 400 -32602 |
+//! | 2026-07-28: tasks/get without Mcp-Name, or naming another task | 400 -32020 |
+//! | 2026-07-28: tasks/list (removed by SEP-2663) | 404 -32601 |
+//! | session: tasks/get (a 2026-07-28 extension's) | forwarded (the broker answers "not found") |
 
 mod support;
 
@@ -133,6 +138,7 @@ fn rows(token: &str) -> Vec<Row> {
     rows.push(session("unknown method", request("foo/bar", json!({})), Forwarded));
     rows.push(session("notifications/cancelled", json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}).to_string(), Forwarded));
     rows.push(session("response id alpha:7", r#"{"jsonrpc":"2.0","id":"alpha:7","result":{}}"#.into(), Forwarded));
+    rows.push(session("tasks/get", request("tasks/get", json!({"taskId": "beta:t-1"})), Forwarded));
 
     // 2026-07-28: `headers` are (Mcp-Method, Mcp-Name) as sent, `None` for left out.
     let stateless = |name: &str, method: Option<&str>, mcp_name: Option<&str>, body: Value, chosen: Chosen| {
@@ -190,6 +196,18 @@ fn rows(token: &str) -> Vec<Row> {
     rows.push(stateless("unknown method", Some("foo/bar"), None, call("foo/bar", json!({})), Refused(404, -32601)));
     rows.push(stateless("id-less tools/call", Some("tools/call"), Some("alpha_echo"), json!({"jsonrpc": "2.0", "method": "tools/call", "params": {"name": "alpha_echo", "_meta": meta()}}), Refused(400, -32600)));
     rows.push(stateless("response id alpha:01", None, None, json!({"jsonrpc": "2.0", "id": "alpha:01", "result": {}}), Refused(400, -32600)));
+    // The tasks extension: routed by the server name that starts the task id.
+    for method in ["tasks/get", "tasks/update", "tasks/cancel"] {
+        rows.push(stateless(method, Some(method), Some("beta:t-1"), call(method, json!({"taskId": "beta:t-1"})), Forwarded));
+    }
+    let long_task = format!("alpha:{}", "t".repeat(3000));
+    for task in ["gamma:t-1", "t-1", long_task.as_str()] {
+        let name = format!("tasks/get of {}", task.get(..12).unwrap_or(task));
+        rows.push(stateless(&name, Some("tasks/get"), Some(task), call("tasks/get", json!({"taskId": task})), Refused(400, -32602)));
+    }
+    rows.push(stateless("tasks/get without Mcp-Name", Some("tasks/get"), None, call("tasks/get", json!({"taskId": "beta:t-1"})), Refused(400, -32020)));
+    rows.push(stateless("tasks/get, Mcp-Name of another task", Some("tasks/get"), Some("alpha:t-1"), call("tasks/get", json!({"taskId": "beta:t-1"})), Refused(400, -32020)));
+    rows.push(stateless("tasks/list", Some("tasks/list"), None, call("tasks/list", json!({})), Refused(404, -32601)));
     rows
 }
 

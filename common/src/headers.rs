@@ -1,7 +1,8 @@
 //! The HTTP headers MCP 2026-07-28 adds (SEP-2243), which mirror the body so intermediaries
 //! can route without parsing it: `Mcp-Method` (every POSTed request and notification) and
 //! `Mcp-Name` (`params.name` of `tools/call` and `prompts/get`, `params.uri` of
-//! `resources/read`, `resources/subscribe` and `resources/unsubscribe`).
+//! `resources/read`, `resources/subscribe` and `resources/unsubscribe`, and, with the tasks
+//! extension (SEP-2663), `params.taskId` of `tasks/get`, `tasks/update` and `tasks/cancel`).
 //!
 //! A value that is not plain printable ASCII (or has leading/trailing whitespace) travels as
 //! `=?base64?<standard base64 of the UTF-8 bytes>?=`. An intermediary that reads the body must
@@ -22,6 +23,8 @@ pub const SESSION_ID: &str = "mcp-session-id";
 pub enum NameField {
     Name,
     Uri,
+    /// `params.taskId` (the tasks extension).
+    TaskId,
 }
 
 /// Decodes a header value, undoing `=?base64?…?=`. `None` when the encoding is broken.

@@ -2,7 +2,7 @@
 //!
 //! The filter must (a) validate the whole body as JSON, (b) classify it as request,
 //! notification or response, and (c) find the few fields that routing needs (`method`, `id`,
-//! and `params.name` / `params.uri` / `params.ref`) together with their byte positions, so
+//! and `params.name` / `params.uri` / `params.ref` / `params.taskId`) together with their byte positions, so
 //! that a prefix can be stripped by splicing the body instead of re-serialising it. Everything
 //! else (tool arguments can be megabytes) is validated and skipped without being built into a
 //! tree. serde_json does the lexing; the visitors below only decide what to keep.
@@ -59,6 +59,8 @@ pub struct Message<'a> {
     pub name: Option<Located<'a>>,
     /// `params.uri`, when it is a string.
     pub uri: Option<Located<'a>>,
+    /// `params.taskId` (`tasks/get|update|cancel` of the tasks extension), when it is a string.
+    pub task_id: Option<Located<'a>>,
     /// Raw `params.ref`, parsed on demand by [`Message::reference`].
     ref_raw: Option<&'a RawValue>,
     /// Raw `params._meta`, parsed on demand by [`Message::meta`] (2026-07-28 requests only).
@@ -275,6 +277,8 @@ enum ParamsKey {
     Name,
     Uri,
     Ref,
+    #[serde(rename = "taskId")]
+    TaskId,
     #[serde(rename = "_meta")]
     Meta,
     #[serde(other)]
@@ -296,6 +300,7 @@ struct Params<'a> {
     name: Option<&'a RawValue>,
     uri: Option<&'a RawValue>,
     ref_raw: Option<&'a RawValue>,
+    task_id: Option<&'a RawValue>,
     meta_raw: Option<&'a RawValue>,
 }
 
@@ -393,6 +398,7 @@ impl<'de> Deserialize<'de> for Params<'de> {
                         ParamsKey::Name => set_once(&mut p.name, map.next_value()?, "params.name")?,
                         ParamsKey::Uri => set_once(&mut p.uri, map.next_value()?, "params.uri")?,
                         ParamsKey::Ref => set_once(&mut p.ref_raw, map.next_value()?, "params.ref")?,
+                        ParamsKey::TaskId => set_once(&mut p.task_id, map.next_value()?, "params.taskId")?,
                         ParamsKey::Meta => set_once(&mut p.meta_raw, map.next_value()?, "params._meta")?,
                         ParamsKey::Other => {
                             map.next_value::<IgnoredAny>()?;
@@ -471,7 +477,11 @@ impl<'a> Envelope<'a> {
             Some(raw) if raw.get().starts_with('"') => Some(locate(body, raw).map_err(|r| invalid(self.id, &r))?),
             _ => None,
         };
-        Ok(Message { kind, id: self.id, method, name, uri, ref_raw: params.ref_raw, meta_raw: params.meta_raw, params_is_object: params.is_object, body })
+        let task_id = match params.task_id {
+            Some(raw) if raw.get().starts_with('"') => Some(locate(body, raw).map_err(|r| invalid(self.id, &r))?),
+            _ => None,
+        };
+        Ok(Message { kind, id: self.id, method, name, uri, task_id, ref_raw: params.ref_raw, meta_raw: params.meta_raw, params_is_object: params.is_object, body })
     }
 }
 
@@ -559,6 +569,18 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["params"]["name"], "echo");
         assert_eq!(v["params"]["arguments"]["name"], "decoy");
+    }
+
+    #[test]
+    fn task_ids_are_located_and_duplicates_refused() {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"taskId":"alpha:t-1","_meta":{}}}"#;
+        let t = ok(body).task_id.unwrap();
+        assert_eq!(t.value, "alpha:t-1");
+        assert_eq!(&body[t.span], "\"alpha:t-1\"");
+        // Not a string: not a task id (the decision refuses it as missing).
+        assert!(ok(r#"{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"taskId":7}}"#).task_id.is_none());
+        let e = parse(br#"{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"taskId":"alpha:a","taskId":"beta:b"}}"#).unwrap_err();
+        assert_eq!(e.code(), -32600);
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //!
 //! Filter state (when `filter_state` is on): the same facts plus the JSON-RPC id, under
 //! `wasm.mcp_gateway.<fact>` with facts `method`, `server`, `tool`, `prompt`, `resource_uri`,
-//! `id`, `session`; and on a local refusal `error` (the refusal kind, as in the
+//! `id`, `session`, `task` (the server's own task id of a `tasks/*` request, no header); and on a local refusal `error` (the refusal kind, as in the
 //! `errors.<kind>` counter) with `method` when the body got that far. Access logs read them as `%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%`.
 
 use mcpgw_common::config::metadata_header_bit;
@@ -58,6 +58,7 @@ pub const F_RESOURCE_URI: Fact = Fact { header: header(RESOURCE_URI, 4), state_k
 pub const F_SESSION: Fact = Fact { header: header(SESSION, 5), state_key: "mcp_gateway.session" };
 pub const F_ERROR: Fact = Fact { header: None, state_key: "mcp_gateway.error" };
 pub const F_ID: Fact = Fact { header: None, state_key: "mcp_gateway.id" };
+pub const F_TASK: Fact = Fact { header: None, state_key: "mcp_gateway.task" };
 
 /// The fact that carries what a routed request names.
 pub fn fact_of(named: Named) -> Fact {
@@ -65,6 +66,7 @@ pub fn fact_of(named: Named) -> Fact {
         Named::Tool => F_TOOL,
         Named::Prompt => F_PROMPT,
         Named::Resource => F_RESOURCE_URI,
+        Named::Task => F_TASK,
     }
 }
 

@@ -151,6 +151,7 @@ fn mcp_name(body: &Value) -> Option<String> {
     let field = match method.name_header_field()? {
         headers::NameField::Name => "name",
         headers::NameField::Uri => "uri",
+        headers::NameField::TaskId => "taskId",
     };
     body.get("params")?.get(field)?.as_str().map(String::from)
 }

@@ -20,6 +20,7 @@ use crate::names::Router;
 use super::era::{meta, Era, STATELESS_VERSIONS};
 use super::method::{Method, Target};
 use super::refusal::{Reason, Refusal};
+use super::tasks;
 
 /// The standard request headers the decision reads, as sent (a request repeating one was
 /// refused before: `limits::duplicated_mcp_header`).
@@ -60,6 +61,8 @@ pub enum Named {
     Tool,
     Prompt,
     Resource,
+    /// A task of the tasks extension, by the id the gateway namespaced (`tasks`).
+    Task,
 }
 
 impl Named {
@@ -68,18 +71,19 @@ impl Named {
             Named::Tool => "tool",
             Named::Prompt => "prompt",
             Named::Resource => "resource",
+            Named::Task => "task",
         }
     }
 }
 
-/// A request routed to the server owning its name or URI.
+/// A request routed to the server owning its name, URI or task id.
 #[derive(Debug)]
 pub struct Route<'m> {
     /// The server's index in the config (and the router).
     pub server: usize,
     pub named: Named,
-    /// The name or URI as the client sent it (exposed, with the server's prefix), and where
-    /// its literal sits in the body.
+    /// The name, URI or task id as the client sent it (exposed, with the server's prefix, or
+    /// for a task id its `"<server>:"`), and where its literal sits in the body.
     pub exposed: Located<'m>,
     /// Where the server's own name starts in `exposed.value` (the prefix's length).
     own_start: usize,
@@ -161,6 +165,9 @@ pub fn decide<'m>(msg: &'m Message<'m>, headers: StandardHeaders<'_>, router: &R
             match method {
                 Some(m) if era == Era::Stateless && !m.exists_in(era) => return Err(method_not_found(era, msg)),
                 None if era == Era::Stateless => return Err(method_not_found(era, msg)),
+                // A method of another era (the tasks extension's, in a session) is the
+                // broker's, as an unknown method is: it answers "not found".
+                Some(m) if !m.exists_in(era) => Decision::Broker,
                 Some(m) => match m.target() {
                     Some(target) => Decision::Backend(route(msg, target, router, era)?),
                     None => Decision::Broker,
@@ -187,6 +194,7 @@ fn route<'m>(msg: &'m Message<'m>, target: Target, router: &Router, era: Era) ->
         Target::ToolName => (required(&msg.name, "params.name")?, Named::Tool),
         Target::PromptName => (required(&msg.name, "params.name")?, Named::Prompt),
         Target::ResourceUri => (required(&msg.uri, "params.uri")?, Named::Resource),
+        Target::TaskId => return route_task(msg, required(&msg.task_id, "params.taskId")?, router, era),
         Target::CompletionRef => match msg.reference() {
             Some(Reference::Prompt(l)) => (l, Named::Prompt),
             Some(Reference::Resource(l)) => (l, Named::Resource),
@@ -212,6 +220,21 @@ fn route<'m>(msg: &'m Message<'m>, target: Target, router: &Router, era: Era) ->
     // The router returns a suffix of the exposed value: keep its offset.
     let own_start = exposed.value.len().saturating_sub(own.len());
     Ok(Route { server, named, exposed, own_start })
+}
+
+/// A task method: to the server whose name the task id starts with (`tasks`), with the
+/// server's own id. Task ids are opaque tokens a server mints (some carry state), not names:
+/// bounded like a URI, which travels in `Mcp-Name` the same way. An id of no configured
+/// server is refused as an unknown tool is (-32602, which the extension also uses for an
+/// unknown task), without any server being asked.
+fn route_task<'m>(msg: &'m Message<'m>, exposed: Located<'m>, router: &Router, era: Era) -> Result<Route<'m>, Refusal> {
+    let refuse = |reason: Reason, message: String| Refusal::new(era, reason, INVALID_PARAMS, message).with_id(msg.id);
+    limits::check_uri("task id", &exposed.value).map_err(|why| refuse(Reason::TooLong, why))?;
+    let Some((server, own_start)) = tasks::route_task_id(&exposed.value, router) else {
+        let message = format!("Unknown task: {:?} names no server (task ids are \"<server>:<id>\")", exposed.value.as_ref());
+        return Err(refuse(Reason::UnknownName, message));
+    };
+    Ok(Route { server, named: Named::Task, exposed, own_start })
 }
 
 /// A response: to the server whose namespaced id it carries, refused when the id has the
@@ -297,13 +320,14 @@ fn check_standard_headers(msg: &Message<'_>, method: Option<Method>, headers: St
     let body_value = match field {
         NameField::Name => msg.name.as_ref(),
         NameField::Uri => msg.uri.as_ref(),
+        NameField::TaskId => msg.task_id.as_ref(),
     };
     let header_name = headers.name.ok_or("Header mismatch: Mcp-Name header is required")?;
     let header_name = headers::decode_value(header_name).ok_or("Header mismatch: Mcp-Name header is not validly encoded")?;
     match body_value {
         Some(v) if v.value == header_name => Ok(()),
         Some(v) => Err(format!("Header mismatch: Mcp-Name {header_name:?} does not match the body's {:?}", v.value.as_ref())),
-        None => Err("Header mismatch: Mcp-Name is set but the body has no name or uri".into()),
+        None => Err("Header mismatch: Mcp-Name is set but the body has no name, uri or taskId".into()),
     }
 }
 

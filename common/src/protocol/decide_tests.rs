@@ -117,3 +117,45 @@ fn the_route_splices_the_own_name_keeping_the_length() {
     assert_eq!(v["params"]["name"], "echo");
     assert_eq!(route.named, Named::Tool);
 }
+
+#[test]
+fn task_methods_route_by_the_namespaced_task_id() {
+    let task = |method: &str, id: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{{"taskId":{id},{META}}}}}"#);
+    for method in ["tasks/get", "tasks/update", "tasks/cancel"] {
+        assert_eq!(outcome(&task(method, r#""beta:t-1""#), stateless(method, Some("beta:t-1"))), "backend 1 t-1");
+    }
+    // The server's own id may hold `:` itself: the first one ends the server's name.
+    assert_eq!(outcome(&task("tasks/get", r#""alpha:a:b""#), stateless("tasks/get", Some("alpha:a:b"))), "backend 0 a:b");
+    // Unknown namespace, no namespace, nothing after it: refused like an unknown tool.
+    for id in ["gamma:t-1", "t-1", "alpha:", "alpha_t-1"] {
+        assert_eq!(outcome(&task("tasks/get", &format!("{id:?}")), stateless("tasks/get", Some(id))), "400 -32602", "{id}");
+    }
+    // Not a string: no task id for Mcp-Name to mirror, so the header check refuses it first.
+    assert_eq!(outcome(&task("tasks/cancel", "7"), stateless("tasks/cancel", Some("7"))), "400 -32020");
+    // Bounded like a URI (it travels in Mcp-Name).
+    let long = format!("alpha:{}", "t".repeat(3000));
+    assert_eq!(outcome(&task("tasks/get", &format!("{long:?}")), stateless("tasks/get", Some(&long))), "400 -32602");
+    // Mcp-Name mirrors params.taskId (SEP-2663).
+    assert_eq!(outcome(&task("tasks/get", r#""beta:t-1""#), stateless("tasks/get", None)), "400 -32020");
+    assert_eq!(outcome(&task("tasks/get", r#""beta:t-1""#), stateless("tasks/get", Some("alpha:t-1"))), "400 -32020");
+    // A session-protocol client has no such methods: the broker says "not found", as before.
+    let none = StandardHeaders::default();
+    assert_eq!(outcome(r#"{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"taskId":"beta:t-1"}}"#, none), "broker");
+    // tasks/list and tasks/result are gone in 2026-07-28.
+    let list = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tasks/list","params":{{{META}}}}}"#);
+    assert_eq!(outcome(&list, stateless("tasks/list", None)), "404 -32601");
+}
+
+#[test]
+fn the_task_route_hands_the_server_its_own_id() {
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{{"taskId":"alpha:t-1",{META}}}}}"#);
+    let msg = message::parse(body.as_bytes()).unwrap();
+    let Ok(Decided { decision: Decision::Backend(route), .. }) = decide(&msg, stateless("tasks/get", Some("alpha:t-1")), &router()) else { panic!() };
+    assert_eq!(route.named, Named::Task);
+    assert_eq!(route.own(), "t-1");
+    assert_eq!(route.own_name_header(), "t-1");
+    let out = route.rewritten_body(body.as_bytes()).unwrap();
+    assert_eq!(out.len(), body.len());
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["params"]["taskId"], "t-1");
+}

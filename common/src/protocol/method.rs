@@ -1,5 +1,5 @@
 //! Every MCP method the gateway knows, and what each one is to it: which body field names its
-//! owner (a tool, a prompt, a URI, a completion reference), whether it is answered by merging
+//! owner (a tool, a prompt, a URI, a completion reference, a task id), whether it is answered by merging
 //! every server's list, sent to one server, or served by the broker alone, in which protocol
 //! era it exists, and its metric label. This is the one list: the filter's stats, the broker's
 //! dispatch and metrics, and the standard-header rules all read it.
@@ -26,6 +26,11 @@ pub enum Method {
     LoggingSetLevel,
     ServerDiscover,
     SubscriptionsListen,
+    /// The tasks extension (SEP-2663, `io.modelcontextprotocol/tasks`, 2026-07-28): a task a
+    /// server created when it answered a `tools/call` with `resultType: "task"`.
+    TasksGet,
+    TasksUpdate,
+    TasksCancel,
     NotificationsInitialized,
     NotificationsCancelled,
     NotificationsProgress,
@@ -56,10 +61,13 @@ pub enum Target {
     ResourceUri,
     /// `params.ref` of `completion/complete`: a prompt name or a resource URI.
     CompletionRef,
+    /// `params.taskId` of `tasks/get|update|cancel`: a task id the gateway namespaced with
+    /// its server's name (`protocol::tasks`).
+    TaskId,
 }
 
 /// Every method, for registering counters by label.
-pub const ALL: [Method; 19] = [
+pub const ALL: [Method; 22] = [
     Method::Initialize,
     Method::Ping,
     Method::ToolsList,
@@ -75,6 +83,9 @@ pub const ALL: [Method; 19] = [
     Method::LoggingSetLevel,
     Method::ServerDiscover,
     Method::SubscriptionsListen,
+    Method::TasksGet,
+    Method::TasksUpdate,
+    Method::TasksCancel,
     Method::NotificationsInitialized,
     Method::NotificationsCancelled,
     Method::NotificationsProgress,
@@ -105,6 +116,9 @@ impl Method {
             Method::LoggingSetLevel => "logging/setLevel",
             Method::ServerDiscover => "server/discover",
             Method::SubscriptionsListen => "subscriptions/listen",
+            Method::TasksGet => "tasks/get",
+            Method::TasksUpdate => "tasks/update",
+            Method::TasksCancel => "tasks/cancel",
             Method::NotificationsInitialized => "notifications/initialized",
             Method::NotificationsCancelled => "notifications/cancelled",
             Method::NotificationsProgress => "notifications/progress",
@@ -130,6 +144,9 @@ impl Method {
             Method::LoggingSetLevel => "logging_setLevel",
             Method::ServerDiscover => "server_discover",
             Method::SubscriptionsListen => "subscriptions_listen",
+            Method::TasksGet => "tasks_get",
+            Method::TasksUpdate => "tasks_update",
+            Method::TasksCancel => "tasks_cancel",
             Method::NotificationsInitialized => "notifications_initialized",
             Method::NotificationsCancelled => "notifications_cancelled",
             Method::NotificationsProgress => "notifications_progress",
@@ -147,6 +164,7 @@ impl Method {
             Method::PromptsGet => Class::Routed(Target::PromptName),
             Method::ResourcesRead | Method::ResourcesSubscribe | Method::ResourcesUnsubscribe => Class::Routed(Target::ResourceUri),
             Method::CompletionComplete => Class::Routed(Target::CompletionRef),
+            Method::TasksGet | Method::TasksUpdate | Method::TasksCancel => Class::Routed(Target::TaskId),
             Method::Initialize | Method::Ping | Method::LoggingSetLevel | Method::ServerDiscover | Method::SubscriptionsListen => Class::Broker,
             Method::NotificationsInitialized
             | Method::NotificationsCancelled
@@ -166,7 +184,8 @@ impl Method {
     /// Whether the method exists in `era`. 2026-07-28 removed the session lifecycle
     /// (`initialize`, `ping`, `notifications/initialized`), `logging/setLevel` and resource
     /// (un)subscription (`subscriptions/listen` replaces it), and added `server/discover` and
-    /// `subscriptions/listen`.
+    /// `subscriptions/listen`; the tasks extension's methods are 2026-07-28's (the
+    /// 2025-11-25 experimental tasks are another surface, which the gateway does not route).
     pub fn exists_in(self, era: Era) -> bool {
         match self {
             Method::Initialize
@@ -175,18 +194,19 @@ impl Method {
             | Method::LoggingSetLevel
             | Method::ResourcesSubscribe
             | Method::ResourcesUnsubscribe => era == Era::Session,
-            Method::ServerDiscover | Method::SubscriptionsListen => era == Era::Stateless,
+            Method::ServerDiscover | Method::SubscriptionsListen | Method::TasksGet | Method::TasksUpdate | Method::TasksCancel => era == Era::Stateless,
             _ => true,
         }
     }
 
     /// Which body field the 2026-07-28 `Mcp-Name` header mirrors for this method (SEP-2243):
-    /// `params.name` of `tools/call` and `prompts/get`, `params.uri` of the resource methods.
-    /// A completion reference is not mirrored.
+    /// `params.name` of `tools/call` and `prompts/get`, `params.uri` of the resource methods,
+    /// `params.taskId` of the task methods (SEP-2663). A completion reference is not mirrored.
     pub fn name_header_field(self) -> Option<NameField> {
         match self.target()? {
             Target::ToolName | Target::PromptName => Some(NameField::Name),
             Target::ResourceUri => Some(NameField::Uri),
+            Target::TaskId => Some(NameField::TaskId),
             Target::CompletionRef => None,
         }
     }
@@ -200,6 +220,7 @@ impl Target {
             Target::PromptName => "prompt",
             Target::ResourceUri => "resource",
             Target::CompletionRef => "reference",
+            Target::TaskId => "task",
         }
     }
 }
@@ -229,5 +250,11 @@ mod tests {
         assert!(!Method::ServerDiscover.exists_in(Era::Session));
         assert_eq!(Method::CompletionComplete.name_header_field(), None);
         assert_eq!(Method::ResourcesUnsubscribe.name_header_field(), Some(NameField::Uri));
+        for m in [Method::TasksGet, Method::TasksUpdate, Method::TasksCancel] {
+            assert_eq!(m.target(), Some(Target::TaskId));
+            assert_eq!(m.name_header_field(), Some(NameField::TaskId));
+            assert!(m.exists_in(Era::Stateless) && !m.exists_in(Era::Session));
+        }
+        assert_eq!(Method::parse("tasks/list"), None, "removed by SEP-2663");
     }
 }

@@ -1,12 +1,13 @@
 //! The MCP protocol as the gateway sees it, in one place: the methods and what each is to the
 //! gateway ([`method`]), the eras and their versions and `_meta` keys ([`era`]), refusals and
-//! their HTTP status per era ([`refusal`]), and the decision both the filter and the broker
+//! their HTTP status per era ([`refusal`]), task ids of the tasks extension ([`tasks`]), and the decision both the filter and the broker
 //! take for every POSTed message ([`decide`]): parse → decide → apply.
 
 pub mod decide;
 pub mod era;
 pub mod method;
 pub mod refusal;
+pub mod tasks;
 
 pub use decide::{decide, Answer, Decided, Decision, Named, Route, StandardHeaders};
 pub use era::Era;
