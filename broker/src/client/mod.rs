@@ -10,3 +10,4 @@ pub mod ephemeral;
 pub mod exchange;
 pub mod identity;
 pub mod relay;
+pub mod task_ids;

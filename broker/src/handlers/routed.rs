@@ -148,7 +148,7 @@ pub async fn stateless(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, r
         let addressing = Addressing { backend_session: None, protocol_version: Some(STATELESS_VERSION.into()), authorization };
         // No session id was sent, so a 404 is the backend's own answer: passed on.
         return match relay_call(app, s, &addressing, method, extra, body, id).await {
-            Ok(a) => Reply::relayed(a),
+            Ok(a) => Reply::relayed(crate::client::task_ids::expose(a, &s.name, posted.method).await),
             Err(RelayFailure::Unreachable(reason)) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable ({reason})", s.name)),
             Err(RelayFailure::ForgotSession) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable (refused)", s.name)),
         };
