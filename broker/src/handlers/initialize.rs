@@ -13,17 +13,16 @@
 
 use std::sync::Arc;
 
-use futures::future::join_all;
 use mcpgw_common::jsonrpc;
 use mcpgw_common::protocol::era::negotiate;
 use mcpgw_common::session::SessionClaims;
 use reqwest::header::HeaderValue;
 use serde_json::{json, Value};
 
-use crate::client::{capability_probe, identity};
+use crate::client::identity;
 use crate::config::Runtime;
-use crate::handlers::capabilities::{merge_capabilities, merge_instructions};
-use crate::handlers::unavailable::{unavailable_entry, UNAVAILABLE_META};
+use crate::handlers::capabilities::offered;
+use crate::handlers::unavailable::UNAVAILABLE_META;
 use crate::handlers::{Posted, Reply};
 use crate::state::app::now;
 use crate::state::gateway_sessions::{mint, new_id, subject};
@@ -48,33 +47,7 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>) 
     let mut request = posted.tree();
     let params = request.get_mut("params").map(Value::take).unwrap_or_else(|| json!({}));
     let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
-    let authorization = posted.authorization();
-    let authorization = &authorization;
-    let probes = rt.servers.iter().map(|s| async move {
-        if capability_probe::due(app, s, authorization.as_ref()) {
-            // Stale but usable: answered from it, refreshed behind this answer (with this
-            // caller's credential when the entry is that credential's own, see
-            // `state::capability_cache::View`).
-            let (app, rt, s, auth) = (Arc::clone(app), Arc::clone(rt), Arc::clone(s), authorization.clone());
-            tokio::spawn(async move { capability_probe::refresh(&app, rt.generation, &s, auth).await });
-        }
-        capability_probe::probe(app, rt.generation, s, authorization.as_ref()).await
-    });
-    let outcomes = join_all(probes).await;
-    let mut caps = Vec::new();
-    let mut instructions = Vec::new();
-    let mut failed = Vec::new();
-    for (s, out) in rt.servers.iter().zip(outcomes) {
-        match out {
-            Ok(probed) => {
-                caps.push(probed.capabilities);
-                if let Some(i) = probed.instructions {
-                    instructions.push((s.name.clone(), i));
-                }
-            }
-            Err(e) => failed.push(unavailable_entry(&s.name, e.reason())),
-        }
-    }
+    let offered = offered(app, rt, posted.authorization().as_ref()).await;
     let t = now();
     let claims = SessionClaims {
         id: new_id(),
@@ -92,17 +65,17 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>) 
         }
     };
     app.metrics.session_minted();
-    tracing::debug!(session = %claims.id, version, failed = failed.len(), "session created");
+    tracing::debug!(session = %claims.id, version, unavailable = offered.unavailable.len(), "session created");
     let mut result = json!({
         "protocolVersion": version,
-        "capabilities": merge_capabilities(caps.iter()),
+        "capabilities": offered.capabilities,
         "serverInfo": identity::gateway_info(),
     });
-    if let Some(i) = merge_instructions(instructions.iter().map(|(a, b)| (a.as_str(), b.as_str()))) {
+    if let Some(i) = offered.instructions {
         result["instructions"] = Value::String(i);
     }
-    if !failed.is_empty() {
-        result["_meta"] = json!({ UNAVAILABLE_META: failed });
+    if !offered.unavailable.is_empty() {
+        result["_meta"] = json!({ UNAVAILABLE_META: offered.unavailable });
     }
     let mut reply = Reply::result(id, result);
     if let Ok(v) = HeaderValue::from_str(&token) {
