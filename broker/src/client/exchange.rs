@@ -3,6 +3,7 @@
 //! `serde_json::Value` (or bytes as the client sent them) so every field a backend sends
 //! (annotations, outputSchema, _meta, icons…) survives.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -84,7 +85,31 @@ pub async fn request(app: &App, server: &Server, addressing: &Addressing, body: 
     out
 }
 
+/// The id of the next request the broker sends.
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// `body` with an id of the broker's own: every request it sends has a different one, so two
+/// in flight on one backend session (two lists a client asked for at once, each starting at
+/// page 0) never share an id; the backend keys its answer streams by id and would lose one.
+fn with_own_id(body: &Value) -> Value {
+    let mut own = body.clone();
+    if let Some(id) = own.get_mut("id") {
+        *id = Value::from(NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed));
+    }
+    own
+}
+
 async fn request_inner(app: &App, server: &Server, addressing: &Addressing, body: &Value, method: &str) -> Result<BackendReply, BackendError> {
+    let caller_id = body.get("id").cloned();
+    let mut reply = send_request(app, server, addressing, &with_own_id(body), method).await?;
+    // The caller sees its own id on the answer, as if it had been sent with it.
+    if let (Some(id), Some(slot)) = (caller_id, reply.message.get_mut("id")) {
+        *slot = id;
+    }
+    Ok(reply)
+}
+
+async fn send_request(app: &App, server: &Server, addressing: &Addressing, body: &Value, method: &str) -> Result<BackendReply, BackendError> {
     let mut h = request_headers(server, addressing, Some(method));
     if let (Some(name), true) = (mcp_name(body), h.contains_key(headers::METHOD)) {
         if let Ok(v) = HeaderValue::from_str(&headers::encode_value(&name)) {
