@@ -8,6 +8,7 @@
 //! - [`broker_auth`]: the credential Envoy's broker route carries, derived from the session keys.
 //! - [`ids`]: how server-to-client request ids are namespaced by server.
 //! - [`sse`]: the incremental, sans-IO server-sent events splitter and parser (filter and broker).
+//! - [`ndjson`]: the incremental, sans-IO newline-delimited JSON line splitter (the other framing of notification streams).
 //! - [`headers`]: the 2026-07-28 standard headers (`Mcp-Method`, `Mcp-Name`) and their value encoding.
 //! - [`limits`]: duplicated MCP headers and the bounds on methods, names and URIs, refused alike by filter and broker.
 //! - [`config`]: the filter's plugin configuration schema and its validation.
@@ -27,6 +28,7 @@ pub mod jsonrpc;
 pub mod limits;
 pub mod message;
 pub mod names;
+pub mod ndjson;
 pub mod protocol;
 pub mod session;
 pub mod sse;
