@@ -1,7 +1,7 @@
 //! Backend streams: a backend's GET stream (session protocol) or `subscriptions/listen`
-//! stream (2026-07-28) opened, and its events read into a client's stream, renamed as the
-//! client sees them (resource URIs tagged with their server, server request ids namespaced,
-//! event ids made `<server>:<id>`).
+//! stream (2026-07-28) opened, and its messages (SSE events or JSON lines, as the backend
+//! framed them) read into a client's stream, renamed as the client sees them (resource URIs
+//! tagged with their server, server request ids namespaced, event ids made `<server>:<id>`).
 
 use std::sync::Arc;
 
@@ -13,8 +13,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::client::addressing::{request_headers, Addressing};
+use crate::client::stream_reader::{Message, Reader};
 use crate::config::Server;
-use crate::sse;
 use crate::state::app::Relayed;
 use crate::state::App;
 
@@ -43,38 +43,49 @@ pub fn event_id(server: &str, id: &str) -> String {
     format!("{server}:{id}")
 }
 
-/// Reads one backend SSE response into `tx` until the client goes away or it ends. A listen
+/// Reads one backend stream into `tx` until the client goes away or it ends, in the framing
+/// the backend gave it (SSE or newline-delimited JSON, `client::stream_reader`). A listen
 /// stream (`listen`) drops the backend's acknowledgement and its closing result; a GET
 /// stream relays responses too (a resumed request stream ends with its response).
 pub async fn pump(app: Arc<App>, s: Arc<Server>, resp: reqwest::Response, tx: mpsc::Sender<Relayed>, listen: bool) {
-    let mut parser = sse::Parser::default();
+    let mut reader = Reader::for_response(&resp);
     let mut body = resp.bytes_stream();
     loop {
         let chunk = tokio::select! {
             _ = tx.closed() => return,
             c = body.next() => c,
         };
-        let Some(Ok(chunk)) = chunk else {
-            tracing::debug!(server = %s.name, "backend notification stream ended");
-            return;
+        let (messages, ended) = match chunk {
+            Some(Ok(chunk)) => (reader.push(&chunk), false),
+            // The end (or a broken stream): a last line without its line end still counts.
+            _ => (reader.finish(), true),
         };
-        for ev in parser.push(&chunk) {
-            let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
-            let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
-            if listen && method == "notifications/subscriptions/acknowledged" {
-                continue;
-            }
-            if listen && msg.get("result").is_some() && msg.get("method").is_none() {
-                // The end of a listen stream; the client's stream stays open.
-                continue;
-            }
-            app.list_cache.invalidate_for_notification(&s.name, method);
-            let id = ev.id.as_deref().filter(|i| !i.is_empty()).map(|i| event_id(&s.name, i));
-            if tx.send((id, from_backend(&s, msg))).await.is_err() {
+        for m in messages {
+            if !relay(&app, &s, &tx, m, listen).await {
                 return;
             }
         }
+        if ended {
+            tracing::debug!(server = %s.name, "backend notification stream ended");
+            return;
+        }
     }
+}
+
+/// Passes one message of a backend stream on (see [`pump`]); false once the client is gone.
+async fn relay(app: &App, s: &Server, tx: &mpsc::Sender<Relayed>, m: Message, listen: bool) -> bool {
+    let msg = m.message;
+    let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
+    if listen && method == "notifications/subscriptions/acknowledged" {
+        return true;
+    }
+    if listen && msg.get("result").is_some() && msg.get("method").is_none() {
+        // The end of a listen stream; the client's stream stays open.
+        return true;
+    }
+    app.list_cache.invalidate_for_notification(&s.name, method);
+    let id = m.id.as_deref().filter(|i| !i.is_empty()).map(|i| event_id(&s.name, i));
+    tx.send((id, from_backend(s, msg))).await.is_ok()
 }
 
 /// Opens a backend's GET stream (session protocol), resuming after `last_event_id` if given.

@@ -10,4 +10,5 @@ pub mod ephemeral;
 pub mod exchange;
 pub mod identity;
 pub mod relay;
+pub mod stream_reader;
 pub mod task_ids;
