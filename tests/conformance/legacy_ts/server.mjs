@@ -20,6 +20,8 @@
 // against SDK 1.x types never sets it). The conformance suite's wire-schema check fails them
 // for that when run directly; the gateway is expected to add it (issue 14).
 //
+// Its listen streams are newline-delimited JSON, as the reference server's are (see `listen`).
+//
 // `--stamp-result-type` adds `resultType: "complete"` itself (to check, by hand, that the
 // missing field is the only thing the suite holds against this server).
 
@@ -48,6 +50,7 @@ const SESSION_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'
 const PNG_1PX = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
 const WAV_EMPTY = 'UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=';
 const STAMP_RESULT_TYPE = process.argv.includes('--stamp-result-type');
+const LISTEN_SSE = process.argv.includes('--listen-sse');
 
 // JSON-RPC and 2026-07-28 error codes.
 const INVALID_PARAMS = -32602;
@@ -540,15 +543,20 @@ function inputResponses(params) {
 }
 
 // Listen streams (subscriptions/listen): each a response held open, fed list changes it asked for.
+// Written as the suite's reference server on this SDK writes them: newline-delimited JSON under
+// `Content-Type: application/json`, one message a line (`--listen-sse`: as SSE events instead),
+// so the gateway is held to reading both framings.
 function listen(req, res, id, params) {
   const wants = params.notifications ?? {};
   const subscription = String(id);
   const honored = {};
   if (wants.toolsListChanged === true) honored.toolsListChanged = true;
   if (wants.promptsListChanged === true) honored.promptsListChanged = true;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const contentType = LISTEN_SSE ? 'text/event-stream' : 'application/json';
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const frame = (msg) => (LISTEN_SSE ? `event: message\ndata: ${JSON.stringify(msg)}\n\n` : `${JSON.stringify(msg)}\n`);
   const send = (method, extra = {}) =>
-    res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method, params: { ...extra, _meta: { [SUBSCRIPTION_ID]: subscription } } })}\n\n`);
+    res.write(frame({ jsonrpc: '2.0', method, params: { ...extra, _meta: { [SUBSCRIPTION_ID]: subscription } } }));
   send('notifications/subscriptions/acknowledged', { notifications: honored });
   const listener = (kind) => {
     if (kind === 'tools' && honored.toolsListChanged) send('notifications/tools/list_changed');
@@ -658,7 +666,7 @@ async function stateless(req, res) {
 
 const port = Number(process.argv[2]);
 if (!Number.isInteger(port)) {
-  console.error('usage: server.mjs PORT [--stamp-result-type]');
+  console.error('usage: server.mjs PORT [--stamp-result-type] [--listen-sse]');
   process.exit(2);
 }
 const app = createMcpExpressApp({ host: '127.0.0.1' });
