@@ -7,6 +7,7 @@ pub mod backend_sessions;
 pub mod backend_stream;
 pub mod capability_probe;
 pub mod ephemeral;
+pub mod ephemeral_stream;
 pub mod exchange;
 pub mod identity;
 pub mod relay;

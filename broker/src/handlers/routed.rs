@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::client::addressing::Addressing;
 use crate::client::relay::{relay_call, RelayFailure};
-use crate::client::{backend_sessions, capability_probe, ephemeral, exchange};
+use crate::client::{backend_sessions, capability_probe, ephemeral, ephemeral_stream, exchange};
 use crate::config::Runtime;
 use crate::handlers::get_stream;
 use crate::handlers::{Posted, Reply};
@@ -164,6 +164,19 @@ pub async fn stateless(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, r
     if let Some(m) = request.pointer_mut("/params/_meta").and_then(Value::as_object_mut) {
         // The 2026-07-28 per-request metadata means nothing to a session-protocol backend.
         m.retain(|k, _| !k.starts_with(meta::PREFIX));
+    }
+    // A client that asked for progress gets it: the answer streams (progress, then the response).
+    if ephemeral_stream::wants_progress(&request) {
+        let complete = Box::new(|mut msg: Value| {
+            if let Some(res) = msg.get_mut("result").and_then(Value::as_object_mut) {
+                res.entry("resultType").or_insert(Value::String("complete".into()));
+            }
+            msg
+        });
+        return match ephemeral_stream::request_streaming(app.clone(), s.clone(), throwaway, request, client_meta.as_ref(), complete).await {
+            Ok(events) => Reply::events(events),
+            Err(e) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} failed ({})", s.name, e.reason())),
+        };
     }
     let out = exchange::request(app, s, &throwaway.addressing, &request).await;
     throwaway.close(app, s).await;
