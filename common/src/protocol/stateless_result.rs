@@ -78,8 +78,13 @@ impl Required {
 /// What [`inspect`] found in a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inspection {
-    /// A result that already has every required key: it goes on as it is.
+    /// A complete result that already has every required key: it goes on as it is, and shows
+    /// that its server implements the 2026-07-28 result schema.
     Compliant,
+    /// Another kind of result (`resultType` `"input_required"`, an extension's `"task"`): it
+    /// goes on as it is, but shows nothing about the server's complete results (a server may
+    /// stamp the kinds it added and leave its complete results bare).
+    OtherKind,
     /// A result that lacks some: [`Missing::apply`] completes it.
     Missing(Missing),
     /// Not a result (an error, a request or notification, not JSON, a result that is no
@@ -135,7 +140,7 @@ impl Missing {
 /// Reads `body` (one JSON-RPC message) once and tells whether its `result` lacks what
 /// `required` names. A result whose `resultType` is not `"complete"` (`"input_required"`, an
 /// extension's) is another kind of result: only `resultType` is required of it, so it is
-/// compliant as it is.
+/// left as it is ([`Inspection::OtherKind`]).
 pub fn inspect(body: &[u8], required: Required) -> Inspection {
     if !required.any() {
         return Inspection::NotAResult;
@@ -153,12 +158,15 @@ pub fn inspect(body: &[u8], required: Required) -> Inspection {
         None => true,
         Some(raw) => serde_json::from_str::<Cow<'_, str>>(raw.get()).is_ok_and(|v| v == COMPLETE),
     };
+    if !kind_is_complete {
+        return Inspection::OtherKind;
+    }
     let missing = Missing {
         close,
         has_keys: result.keys > 0,
         result_type: required.result_type && result.result_type.is_none(),
-        ttl_ms: required.caching && kind_is_complete && !result.has_ttl_ms,
-        cache_scope: required.caching && kind_is_complete && !result.has_cache_scope,
+        ttl_ms: required.caching && !result.has_ttl_ms,
+        cache_scope: required.caching && !result.has_cache_scope,
     };
     if missing.result_type || missing.ttl_ms || missing.cache_scope {
         Inspection::Missing(missing)
@@ -172,7 +180,7 @@ pub fn inspect(body: &[u8], required: Required) -> Inspection {
 pub fn complete(body: &[u8], method: Method) -> Option<Vec<u8>> {
     match inspect(body, Required::of(method)) {
         Inspection::Missing(m) => m.apply(body),
-        Inspection::Compliant | Inspection::NotAResult => None,
+        Inspection::Compliant | Inspection::OtherKind | Inspection::NotAResult => None,
     }
 }
 
@@ -440,9 +448,12 @@ mod tests {
     #[test]
     fn input_required_results_are_left_alone() {
         let body = r#"{"jsonrpc":"2.0","id":1,"result":{"resultType":"input_required","inputRequests":{}}}"#;
-        assert_eq!(inspect(body.as_bytes(), Required::of(Method::ToolsCall)), Inspection::Compliant);
+        assert_eq!(inspect(body.as_bytes(), Required::of(Method::ToolsCall)), Inspection::OtherKind);
+        assert_eq!(done(body, Method::ToolsCall), None);
         // Not a ReadResourceResult either: no caching keys for it.
-        assert_eq!(inspect(body.as_bytes(), Required::of(Method::ResourcesRead)), Inspection::Compliant);
+        assert_eq!(inspect(body.as_bytes(), Required::of(Method::ResourcesRead)), Inspection::OtherKind);
+        let task = r#"{"jsonrpc":"2.0","id":1,"result":{"resultType":"task","task":{}}}"#;
+        assert_eq!(inspect(task.as_bytes(), Required::of(Method::ToolsCall)), Inspection::OtherKind);
     }
 
     #[test]
