@@ -6,14 +6,14 @@
 use std::sync::Arc;
 
 use mcpgw_common::protocol::era::{meta, STATELESS_VERSION};
-use mcpgw_common::protocol::{Era, Method, Route};
+use mcpgw_common::protocol::{stateless_result, Era, Method, Route};
 use mcpgw_common::session::SessionClaims;
 use mcpgw_common::{headers as mcp_headers, jsonrpc};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use crate::client::addressing::Addressing;
-use crate::client::relay::{relay_call, RelayFailure};
+use crate::client::relay::{complete_results, relay_call, RelayFailure};
 use crate::client::{backend_sessions, capability_probe, ephemeral, ephemeral_stream, exchange};
 use crate::config::Runtime;
 use crate::handlers::get_stream;
@@ -146,9 +146,17 @@ pub async fn stateless(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, r
             .and_then(|_| backend_name_header(posted.headers.get(mcp_headers::NAME), &route.exposed.value, route.own()));
         let extra = stateless_headers(posted.headers, mcp_name);
         let addressing = Addressing { backend_session: None, protocol_version: Some(STATELESS_VERSION.into()), authorization };
-        // No session id was sent, so a 404 is the backend's own answer: passed on.
+        // No session id was sent, so a 404 is the backend's own answer: passed on. A backend
+        // that speaks 2026-07-28 may still omit what the revision requires of a result (an
+        // SDK that predates it): the answer is completed, until the server is seen to comply.
         return match relay_call(app, s, &addressing, method, extra, body, id).await {
-            Ok(a) => Reply::relayed(crate::client::task_ids::expose(a, &s.name, posted.method).await),
+            Ok(a) => {
+                let a = match posted.method {
+                    Some(m) => complete_results(app, &s.name, rt.generation, m, a),
+                    None => a,
+                };
+                Reply::relayed(crate::client::task_ids::expose(a, &s.name, posted.method).await)
+            }
             Err(RelayFailure::Unreachable(reason)) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable ({reason})", s.name)),
             Err(RelayFailure::ForgotSession) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable (refused)", s.name)),
         };
@@ -182,11 +190,11 @@ pub async fn stateless(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, r
     throwaway.close(app, s).await;
     match out {
         Ok(r) => {
-            let mut msg = r.message;
-            if let Some(res) = msg.get_mut("result").and_then(Value::as_object_mut) {
-                res.entry("resultType").or_insert(Value::String("complete".into()));
-            }
-            Reply::json(200, msg.to_string().into_bytes())
+            // A session-protocol backend's result lacks what 2026-07-28 requires of it
+            // (`resultType`, and the caching keys on `resources/read`).
+            let body = r.message.to_string().into_bytes();
+            let completed = posted.method.and_then(|m| stateless_result::complete(&body, m));
+            Reply::json(200, completed.unwrap_or(body))
         }
         Err(e) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} failed ({})", s.name, e.reason())),
     }

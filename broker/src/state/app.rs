@@ -16,6 +16,7 @@ use crate::state::capability_cache::{CapabilityCache, ProbedServer, View};
 use crate::state::expiring::{Expiring, MAX_HELD_SESSIONS};
 use crate::state::list_cache::ListCache;
 use crate::state::metrics::Metrics;
+use crate::state::result_compliance::ResultCompliance;
 
 /// What `/status` shows per server.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -55,6 +56,9 @@ pub struct App {
     pub capabilities: CapabilityCache,
     /// One probe at a time per server and view (sharded).
     pub probe_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Which servers answer 2026-07-28 clients with complete results already (their later
+    /// answers are relayed unread).
+    pub result_compliance: ResultCompliance,
     /// Sessions ended by DELETE on this replica (id → expiry), refused until they expire.
     pub revoked: Mutex<HashMap<String, u64>>,
     /// The backend sessions this broker holds (`(session id, server)` → backend session id,
@@ -102,6 +106,7 @@ impl App {
             events,
             capabilities: CapabilityCache::default(),
             probe_locks: (0..16).map(|_| tokio::sync::Mutex::new(())).collect(),
+            result_compliance: ResultCompliance::default(),
             revoked: Mutex::new(HashMap::new()),
             backend_sessions: Mutex::new(Expiring::new(MAX_HELD_SESSIONS)),
             log_levels: Mutex::new(Expiring::new(MAX_HELD_SESSIONS)),
