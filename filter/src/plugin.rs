@@ -1,7 +1,11 @@
 //! Plugin-wide state: the validated configuration and counter ids, shared by every stream of
-//! one worker's VM.
+//! one worker's VM, and which `sessionless` servers were seen answering 2026-07-28 results
+//! complete (their later answers then pass unread).
+
+use std::cell::Cell;
 
 use mcpgw_common::config::{CompiledConfig, FilterConfig};
+use mcpgw_common::protocol::stateless_result::Required;
 
 use crate::host::RootHost;
 use crate::session_cache::{SessionCache, DEFAULT_CAPACITY};
@@ -13,6 +17,24 @@ pub struct Plugin {
     pub stats: Stats,
     /// Tokens already opened by this VM.
     pub sessions: SessionCache,
+    /// Per server (by index): the kinds of result it was seen answering complete for a
+    /// 2026-07-28 client ([`COMPLETE_PLAIN`], [`COMPLETE_CACHEABLE`]). A server either
+    /// implements the 2026-07-28 result schema or it does not, so one complete answer is
+    /// enough: its later answers pass unread. Per VM, and forgotten with the configuration.
+    complete_results: Vec<Cell<u8>>,
+}
+
+/// A server answers results without the caching keys (`tools/call`, …) complete.
+const COMPLETE_PLAIN: u8 = 1;
+/// A server answers cacheable results (`resources/read`) complete.
+const COMPLETE_CACHEABLE: u8 = 2;
+
+fn kind_bit(required: Required) -> u8 {
+    if required.caching {
+        COMPLETE_CACHEABLE
+    } else {
+        COMPLETE_PLAIN
+    }
 }
 
 impl Plugin {
@@ -22,12 +44,25 @@ impl Plugin {
         let config = FilterConfig::from_json(json)?;
         let names: Vec<String> = config.servers.iter().map(|s| s.name.clone()).collect();
         let stats = Stats::define(host, &names);
-        Ok(Plugin { config, stats, sessions: SessionCache::new(DEFAULT_CAPACITY) })
+        let complete_results = config.servers.iter().map(|_| Cell::new(0)).collect();
+        Ok(Plugin { config, stats, sessions: SessionCache::new(DEFAULT_CAPACITY), complete_results })
     }
 
     /// Whether `path` (query ignored) is an MCP endpoint.
     pub fn is_mcp_path(&self, path: &str) -> bool {
         let path = path.split_once('?').map_or(path, |(p, _)| p);
         self.config.mcp_paths.iter().any(|p| p == path)
+    }
+
+    /// Whether server `index` was seen answering a result needing `required` complete.
+    pub fn answers_complete(&self, index: usize, required: Required) -> bool {
+        self.complete_results.get(index).is_some_and(|c| c.get() & kind_bit(required) != 0)
+    }
+
+    /// Records that server `index` answered a result needing `required` complete.
+    pub fn learn_answers_complete(&self, index: usize, required: Required) {
+        if let Some(c) = self.complete_results.get(index) {
+            c.set(c.get() | kind_bit(required));
+        }
     }
 }

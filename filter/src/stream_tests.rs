@@ -14,6 +14,9 @@ mod server_request_ids;
 mod session_tokens;
 mod standard_headers;
 
+// Issue 14 (2026-07-28 results).
+mod stateless_results;
+
 // Issue 10 (security).
 mod bounds;
 mod broker_credential;

@@ -54,6 +54,7 @@ impl Stream {
             }
         };
         self.era = decided.era;
+        self.method = method;
         // A validly encoded Mcp-Method goes on decoded: methods are ASCII, and backends
         // compare the header with the body literally (decide checked that they agree).
         if let (Some(m), Some(h)) = (name, self.captured.mcp_method.as_deref()) {

@@ -26,7 +26,7 @@ mod routing;
 use std::rc::Rc;
 
 use mcpgw_common::message::Message;
-use mcpgw_common::protocol::{Era, StandardHeaders};
+use mcpgw_common::protocol::{Era, Method, StandardHeaders};
 use mcpgw_common::session::SessionClaims;
 
 use crate::host::Host;
@@ -78,6 +78,10 @@ pub struct Stream {
     routed_to: Option<usize>,
     /// Rewrites ids in the backend's SSE response.
     sse: Option<SseIdRewriter>,
+    /// The request's method, once its body was decided (a known one).
+    method: Option<Method>,
+    /// Completes a `sessionless` server's result for a 2026-07-28 client ([`response`]).
+    completing: Option<response::Completing>,
     /// A local reply was sent: ignore later callbacks.
     answered: bool,
     /// What this Envoy recorded about the session (read with the revocation check).
@@ -107,6 +111,8 @@ impl Stream {
             session: None,
             routed_to: None,
             sse: None,
+            method: None,
+            completing: None,
             answered: false,
             marks: revocation::Marks::default(),
             direct: None,

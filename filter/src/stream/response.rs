@@ -1,12 +1,23 @@
 //! The backend's (or broker's) answer: backend session ids hidden, backend sessions the broker
-//! opened learnt, a restarted backend's 404 turned into a JSON-RPC error for that one call, and
-//! server-to-client request ids namespaced on SSE answers.
+//! opened learnt, a restarted backend's 404 turned into a JSON-RPC error for that one call,
+//! server-to-client request ids namespaced on SSE answers, and a `sessionless` server's result
+//! completed for a 2026-07-28 client when it lacks what that revision requires (`resultType`,
+//! the caching keys; `mcpgw_common::protocol::stateless_result`).
+//!
+//! Completing costs: a JSON answer is held (response headers paused) until it ends, read out of
+//! Envoy once and, when something is missing, written back with `content-length` removed; an
+//! SSE answer is cut into events until its response event. Both only until the server is seen
+//! answering one such result complete (per VM, `Plugin::answers_complete`): from then on its
+//! answers pass unread, as they did before.
 
 use std::rc::Rc;
 
 use mcpgw_common::backend_session;
 use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::jsonrpc::{self, BACKEND_RESTARTED};
+use mcpgw_common::protocol::stateless_result::{self, Inspection, Required};
+use mcpgw_common::protocol::Era;
+use mcpgw_common::sse::{Part, Splitter};
 use serde_json::value::RawValue;
 
 use super::{Action, CounterExt, DirectCall, Stream};
@@ -42,13 +53,40 @@ impl Stream {
         if self.session.as_ref().is_some_and(|c| !c.accepts_server_requests) {
             return Action::Continue;
         }
-        let is_sse = host.response_header("content-type").is_some_and(|ct| ct.trim_start().starts_with("text/event-stream"));
+        let content_type = host.response_header("content-type");
+        let is_sse = content_type.as_deref().is_some_and(|ct| ct.trim_start().starts_with("text/event-stream"));
         if is_sse {
             self.sse = Some(SseIdRewriter::new(&server.name));
             // Rewriting changes the length; SSE is normally chunked anyway.
             host.remove_response_header("content-length");
         }
-        Action::Continue
+        self.start_completing(host, is_sse, content_type.as_deref())
+    }
+
+    /// A 2026-07-28 call sent straight to a `sessionless` server whose results are not known
+    /// to be complete: its answer is checked (and completed). A JSON answer pauses the
+    /// response headers until the body is whole (its `content-length` may change).
+    fn start_completing(&mut self, host: &mut dyn Host, is_sse: bool, content_type: Option<&str>) -> Action {
+        let (Some(index), Some(method)) = (self.routed_to, self.method) else { return Action::Continue };
+        if self.era != Era::Stateless {
+            return Action::Continue;
+        }
+        let required = Required::of(method);
+        if !required.any() || self.plugin.answers_complete(index, required) {
+            return Action::Continue;
+        }
+        if is_sse {
+            self.completing = Some(Completing::Sse(SseCompleter::new(index, required, self.plugin.config.max_body_bytes)));
+            return Action::Continue;
+        }
+        let is_json = content_type.is_some_and(|ct| ct.trim_start().starts_with("application/json"));
+        // Pausing headers that end the stream would stall it (no body callback follows): only
+        // a 200 with a body is held.
+        if !is_json || host.response_header(":status").as_deref() != Some("200") || host.response_header("content-length").as_deref() == Some("0") {
+            return Action::Continue;
+        }
+        self.completing = Some(Completing::Json { index, required });
+        Action::Pause
     }
 
     /// The broker's answer to a session-bearing request: when it opened (or replaced) a
@@ -114,12 +152,105 @@ impl Stream {
         if self.answered {
             return Action::Continue;
         }
-        if let Some(rewriter) = &mut self.sse {
-            let chunk = host.response_body(body_size).unwrap_or_default();
-            if let Some(out) = rewriter.push(&chunk, end_of_stream) {
-                host.replace_response_body(body_size, &out);
-            }
+        if let Some(Completing::Json { index, required }) = self.completing {
+            return self.complete_json(host, index, required, body_size, end_of_stream);
+        }
+        if self.sse.is_none() && self.completing.is_none() {
+            return Action::Continue;
+        }
+        let chunk = host.response_body(body_size).unwrap_or_default();
+        let ids = match &mut self.sse {
+            Some(rewriter) => rewriter.push(&chunk, end_of_stream),
+            None => None,
+        };
+        let completed = match &mut self.completing {
+            Some(Completing::Sse(c)) => c.push(&self.plugin, ids.as_deref().unwrap_or(&chunk), end_of_stream),
+            _ => None,
+        };
+        if let Some(out) = completed.or(ids) {
+            host.replace_response_body(body_size, &out);
         }
         Action::Continue
+    }
+
+    /// The JSON answer held whole (headers paused): completed, or passed on as it is; too large
+    /// an answer goes on unread before Envoy's buffer limit is reached.
+    fn complete_json(&mut self, host: &mut dyn Host, index: usize, required: Required, body_size: usize, end_of_stream: bool) -> Action {
+        if body_size > self.plugin.config.max_body_bytes {
+            self.completing = None;
+            return Action::Continue;
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        self.completing = None;
+        let body = host.response_body(body_size).unwrap_or_default();
+        match stateless_result::inspect(&body, required) {
+            Inspection::Missing(m) => {
+                if let Some(out) = m.apply(&body) {
+                    host.replace_response_body(body_size, &out);
+                    // Envoy then sends the answer chunked (HTTP/1.1) or framed (HTTP/2).
+                    host.remove_response_header("content-length");
+                }
+            }
+            Inspection::Compliant => self.plugin.learn_answers_complete(index, required),
+            Inspection::OtherKind | Inspection::NotAResult => {}
+        }
+        Action::Continue
+    }
+}
+
+/// A result being completed (see the module docs).
+#[derive(Debug)]
+pub(super) enum Completing {
+    /// A JSON answer, held until it ends.
+    Json { index: usize, required: Required },
+    /// An SSE answer, cut into events until its response event.
+    Sse(SseCompleter),
+}
+
+/// Finds the response event on an SSE answer and completes it; every other event goes on byte
+/// for byte. Events are held up to the request bound (`max_body_bytes`); a longer one goes on
+/// unread.
+#[derive(Debug)]
+pub(super) struct SseCompleter {
+    index: usize,
+    required: Required,
+    split: Splitter,
+    /// The response event went by: the rest passes unread.
+    done: bool,
+}
+
+impl SseCompleter {
+    fn new(index: usize, required: Required, limit: usize) -> SseCompleter {
+        SseCompleter { index, required, split: Splitter::new(limit), done: false }
+    }
+
+    /// Feeds one chunk; `None`: forward it as it is, `Some(bytes)`: forward `bytes` instead
+    /// (possibly empty, while an event is held).
+    fn push(&mut self, plugin: &crate::plugin::Plugin, chunk: &[u8], end_of_stream: bool) -> Option<Vec<u8>> {
+        if self.done && self.split.skip(chunk, end_of_stream) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(chunk.len());
+        // Every piece so far is the chunk's own, unchanged, in order: the chunk may go on as
+        // it is if that holds to its end.
+        let mut same = true;
+        let (done, required, index) = (&mut self.done, self.required, self.index);
+        self.split.push(chunk, end_of_stream, |piece| {
+            let mut rebuilt = None;
+            if piece.part == Part::Event && !*done {
+                let (found, r) = stateless_result::inspect_event(piece.bytes, required);
+                match found {
+                    Inspection::Compliant => plugin.learn_answers_complete(index, required),
+                    Inspection::Missing(_) | Inspection::OtherKind | Inspection::NotAResult => {}
+                }
+                *done = found != Inspection::NotAResult;
+                rebuilt = r;
+            }
+            same &= piece.in_chunk && rebuilt.is_none();
+            out.extend_from_slice(rebuilt.as_deref().unwrap_or(piece.bytes));
+        });
+        (!same || out.len() != chunk.len()).then_some(out)
     }
 }
