@@ -175,11 +175,14 @@ pub async fn stateless(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, r
     }
     // A client that asked for progress gets it: the answer streams (progress, then the response).
     if ephemeral_stream::wants_progress(&request) {
-        let complete = Box::new(|mut msg: Value| {
-            if let Some(res) = msg.get_mut("result").and_then(Value::as_object_mut) {
-                res.entry("resultType").or_insert(Value::String("complete".into()));
+        // The response completed as on the path below (`stateless_result`).
+        let method = posted.method;
+        let complete = Box::new(move |msg: Value| {
+            let body = msg.to_string().into_bytes();
+            match method.and_then(|m| stateless_result::complete(&body, m)) {
+                Some(done) => serde_json::from_slice(&done).unwrap_or(msg),
+                None => msg,
             }
-            msg
         });
         return match ephemeral_stream::request_streaming(app.clone(), s.clone(), throwaway, request, client_meta.as_ref(), complete).await {
             Ok(events) => Reply::events(events),
