@@ -318,6 +318,36 @@ pub fn field(line: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((name, value.strip_prefix(b" ").unwrap_or(value)))
 }
 
+/// `event` (one whole event, through its blank line) with its data replaced by `data`: the same
+/// fields in the same order, lines ending in LF, the data written back as one `data` line per
+/// line of it (a JSON message may hold line breaks where it was split over `data` lines, and a
+/// raw line break inside one `data` line would end it).
+pub fn with_data(event: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(event.len() + data.len() + 8);
+    let mut wrote_data = false;
+    for line in lines(event) {
+        match field(line) {
+            Some((b"data", _)) => {
+                if !wrote_data {
+                    for part in data.split(|&b| b == b'\n') {
+                        out.extend_from_slice(b"data: ");
+                        out.extend_from_slice(part);
+                        out.push(b'\n');
+                    }
+                    wrote_data = true;
+                }
+            }
+            _ if line.is_empty() => {}
+            _ => {
+                out.extend_from_slice(line);
+                out.push(b'\n');
+            }
+        }
+    }
+    out.push(b'\n');
+    out
+}
+
 /// One event as EventSource dispatches it. Text is decoded as UTF-8, invalid bytes replaced.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -650,5 +680,15 @@ mod tests {
             }
             assert_eq!(next_line_end(&vec![0x8a; len]), None, "high bytes are not line ends");
         }
+    }
+
+    #[test]
+    fn data_is_replaced_line_by_line_and_other_fields_kept() {
+        let event = b"id: 7\r\nevent: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n";
+        let out = with_data(event, b"{\"a\":\n2}");
+        assert_eq!(out, b"id: 7\nevent: message\ndata: {\"a\":\ndata: 2}\n\n".to_vec());
+        let parsed = Event::parse(&out).unwrap();
+        assert_eq!(parsed.data, "{\"a\":\n2}");
+        assert_eq!(parsed.id.as_deref(), Some("7"));
     }
 }

@@ -85,28 +85,7 @@ fn rewritten(server: &str, event: &[u8]) -> Option<Vec<u8>> {
     let span = msg.id_span()?;
     let mapped = map_server_request_id(server, msg.id_text()?);
     let new_data = message::splice_string(data.as_bytes(), span, &mapped)?;
-    // Same fields in the same order; the data lines become one, lines end in LF.
-    let mut out = Vec::with_capacity(event.len() + mapped.len() + 8);
-    let mut wrote_data = false;
-    for line in sse::lines(event) {
-        match sse::field(line) {
-            Some((b"data", _)) => {
-                if !wrote_data {
-                    out.extend_from_slice(b"data: ");
-                    out.extend_from_slice(&new_data);
-                    out.push(b'\n');
-                    wrote_data = true;
-                }
-            }
-            _ if line.is_empty() => {}
-            _ => {
-                out.extend_from_slice(line);
-                out.push(b'\n');
-            }
-        }
-    }
-    out.push(b'\n');
-    Some(out)
+    Some(sse::with_data(event, &new_data))
 }
 
 /// Whether `bytes` hold the `"method"` key anywhere. This runs over every byte of a routed
@@ -189,6 +168,19 @@ mod tests {
         assert!(out.contains("\"id\":\"alpha:3\""), "{out}");
         assert!(out.contains("event: message\n"));
         assert!(out.contains(PROGRESS) && out.contains(RESULT));
+    }
+
+    #[test]
+    fn a_request_over_several_data_lines_stays_one_event() {
+        // The JSON holds a line break where it was split: rewritten, it must still be one
+        // event whose data is the namespaced request (a raw line break in one `data` line
+        // would have cut it in two).
+        let split = "data: {\"jsonrpc\":\"2.0\",\"id\":3,\ndata: \"method\":\"roots/list\"}\n\n";
+        let out = run(&[split.as_bytes()]);
+        let event = mcpgw_common::sse::Event::parse(&out).unwrap();
+        let msg: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(msg["id"], "alpha:3");
+        assert_eq!(msg["method"], "roots/list");
     }
 
     #[test]

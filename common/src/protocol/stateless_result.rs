@@ -205,30 +205,7 @@ pub fn inspect_event(event: &[u8], required: Required) -> (Inspection, Option<Ve
     let found = inspect(data.as_bytes(), required);
     let Inspection::Missing(m) = &found else { return (found, None) };
     let Some(new_data) = m.apply(data.as_bytes()) else { return (Inspection::NotAResult, None) };
-    let mut out = Vec::with_capacity(event.len() + new_data.len().saturating_sub(data.len()) + 8);
-    let mut wrote_data = false;
-    for line in sse::lines(event) {
-        match sse::field(line) {
-            Some((b"data", _)) => {
-                if !wrote_data {
-                    // The data held line ends only where it was split over `data` lines:
-                    // each line of it goes on its own `data` line again.
-                    for part in new_data.split(|&b| b == b'\n') {
-                        out.extend_from_slice(b"data: ");
-                        out.extend_from_slice(part);
-                        out.push(b'\n');
-                    }
-                    wrote_data = true;
-                }
-            }
-            _ if line.is_empty() => {}
-            _ => {
-                out.extend_from_slice(line);
-                out.push(b'\n');
-            }
-        }
-    }
-    out.push(b'\n');
+    let out = sse::with_data(event, &new_data);
     (found, Some(out))
 }
 
