@@ -153,7 +153,7 @@ async fn send_request(app: &App, server: &Server, addressing: &Addressing, body:
         let message: Value = serde_json::from_slice(&bytes).map_err(|e| err("protocol", format!("invalid JSON: {e}")))?;
         return Ok(BackendReply { session_id, message });
     }
-    let mut parser = sse::Parser::default();
+    let mut parser = sse::Parser::with_limit(crate::client::stream_reader::MAX_MESSAGE_BYTES);
     let mut stream = resp.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| err("connect", e.to_string()))?;

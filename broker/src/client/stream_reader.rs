@@ -10,9 +10,10 @@ use serde_json::Value;
 
 use crate::sse;
 
-/// The longest NDJSON line read: one message, as large as a backend's answer may sensibly be.
-/// A longer one is dropped (never held whole) and the stream goes on.
-pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// The largest message read from a backend stream, in either framing (an NDJSON line, an SSE
+/// event): as large as a backend's answer may sensibly be. A longer one is dropped (never held
+/// whole) and the stream goes on, so a backend cannot make the broker buffer without bound.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// How a backend framed a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +56,8 @@ pub enum Reader {
 impl Reader {
     pub fn new(framing: Framing) -> Reader {
         match framing {
-            Framing::Sse => Reader::Sse(sse::Parser::default()),
-            Framing::Ndjson => Reader::Ndjson(ndjson::Lines::with_limit(MAX_LINE_BYTES)),
+            Framing::Sse => Reader::Sse(sse::Parser::with_limit(MAX_MESSAGE_BYTES)),
+            Framing::Ndjson => Reader::Ndjson(ndjson::Lines::with_limit(MAX_MESSAGE_BYTES)),
         }
     }
 
