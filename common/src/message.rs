@@ -171,6 +171,7 @@ impl<'a> Message<'a> {
                 is_object: true,
                 protocol_version: f.protocol_version.map(|v| serde_json::from_str::<String>(v.get()).ok()),
                 has_client_capabilities: f.client_capabilities.is_some(),
+                declares_tasks: f.client_capabilities.is_some_and(declares_tasks),
             },
             // Not an object (or a duplicated key inside): as good as absent.
             Err(_) => RequestMeta::default(),
@@ -314,6 +315,30 @@ pub struct RequestMeta {
     pub protocol_version: Option<Option<String>>,
     /// The client capabilities key is present.
     pub has_client_capabilities: bool,
+    /// The client capabilities declare the tasks extension (`extensions` holds
+    /// `io.modelcontextprotocol/tasks`): only then may a server answer a call with a task.
+    pub declares_tasks: bool,
+}
+
+#[derive(Deserialize)]
+struct CapabilityFields<'a> {
+    #[serde(borrow)]
+    extensions: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ExtensionFields<'a> {
+    #[serde(rename = "io.modelcontextprotocol/tasks", borrow)]
+    tasks: Option<&'a RawValue>,
+}
+
+/// Whether raw client capabilities declare the tasks extension.
+fn declares_tasks(capabilities: &RawValue) -> bool {
+    serde_json::from_str::<CapabilityFields<'_>>(capabilities.get())
+        .ok()
+        .and_then(|c| c.extensions)
+        .and_then(|e| serde_json::from_str::<ExtensionFields<'_>>(e.get()).ok())
+        .is_some_and(|e| e.tasks.is_some())
 }
 
 #[derive(Deserialize)]
@@ -692,5 +717,21 @@ mod tests {
         assert!(parse(deep.as_bytes()).is_ok());
         let unterminated = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":{{\"a\":{}}}", "[{\"b\":".repeat(50_000));
         assert_eq!(parse(unterminated.as_bytes()).unwrap_err().code(), -32700);
+    }
+
+    #[test]
+    fn the_meta_envelope_is_read_on_demand() {
+        let with = |caps: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"x","_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{caps}}}}}}}"#);
+        let body = with(r#"{"extensions":{"io.modelcontextprotocol/tasks":{}}}"#);
+        let m = ok(&body).meta();
+        assert!(m.is_object && m.has_client_capabilities && m.declares_tasks);
+        assert_eq!(m.protocol_version, Some(Some("2026-07-28".to_string())));
+        for caps in ["{}", r#"{"extensions":{}}"#, r#"{"extensions":{"other/x":{}}}"#, r#"{"tasks":{}}"#] {
+            let body = with(caps);
+            let m = ok(&body).meta();
+            assert!(m.has_client_capabilities && !m.declares_tasks, "{caps}");
+        }
+        let bare = ok(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).meta();
+        assert!(!bare.is_object && !bare.declares_tasks);
     }
 }
