@@ -16,6 +16,7 @@ mod standard_headers;
 
 // Issue 14 (2026-07-28 results).
 mod stateless_results;
+mod task_routing;
 
 // Issue 10 (security).
 mod bounds;

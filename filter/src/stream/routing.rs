@@ -9,7 +9,7 @@ use mcpgw_common::broker_auth;
 use mcpgw_common::config::ServerConfig;
 use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::message::{Kind, Message};
-use mcpgw_common::protocol::{Answer, Era, Route};
+use mcpgw_common::protocol::{Answer, Era, Named, Route};
 
 use super::{replace_body, Action, CounterExt, DirectCall, Stream};
 use crate::host::Host;
@@ -55,7 +55,13 @@ impl Stream {
         // has none with this server yet: the broker serves the call (as for 2026-07-28 calls
         // below), opening the backend session it needs.
         let via_broker = self.session.is_some() && learned.is_none();
-        if via_broker || (self.era == Era::Stateless && !server.sessionless) {
+        // A 2026-07-28 answer that may carry a task id (a task method's, or a call from a
+        // client that declared the tasks extension: no other gets a task) needs that id
+        // namespaced by server; the broker does it (`protocol::tasks`), so such calls to a
+        // `sessionless` server go through it too. Other calls to it go straight.
+        let may_carry_task = self.era == Era::Stateless
+            && (route.named == Named::Task || (route.named == Named::Tool && msg.meta().declares_tasks));
+        if via_broker || (self.era == Era::Stateless && (!server.sessionless || may_carry_task)) {
             // The broker routes by the exposed name itself: body and headers go on untouched,
             // but policy still gets the facts.
             self.publish(host, metadata::F_SERVER, Some(&server.name));
