@@ -7,8 +7,10 @@ A 2026-07-28 client (raw HTTP: the SDK's client has no tasks API) sees every tas
 `tasks/update` and `tasks/cancel` go to the server the id names, with the server's own id; a
 task id of no configured server is refused by the filter, no backend asked.
 
-The backends are not `sessionless`, so their 2026-07-28 calls go through the broker, whose
-relay namespaces the ids (the filter's direct path for `sessionless` servers does not yet).
+Run twice: with backends that are not `sessionless` (every 2026-07-28 call goes through the
+broker, whose relay namespaces the ids) and with `sessionless` ones (the filter sends calls that
+may be answered with a task, and the task methods, through the broker all the same; the rest
+straight to the backend).
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ HERE = Path(__file__).resolve().parent
 EXTENSION = "io.modelcontextprotocol/tasks"
 
 
-def task_backend(name: str) -> Backend:
-    return Backend(name=name, argv=lambda port: [PYTHON, str(HERE / "task_backend.py"), name, str(port)], config={"sessionless": False, "timeout_ms": 30000})
+def task_backend(name: str, sessionless: bool) -> Backend:
+    return Backend(name=name, argv=lambda port: [PYTHON, str(HERE / "task_backend.py"), name, str(port)], config={"sessionless": sessionless, "timeout_ms": 30000})
 
 
-@pytest.fixture(scope="module")
-def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+@pytest.fixture(scope="module", params=[False, True], ids=["via-broker", "sessionless"])
+def gw(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     procs: list = []
     try:
-        yield start_custom_gateway(tmp_path_factory.mktemp("tasks"), procs, [task_backend("alpha"), task_backend("beta")])
+        backends = [task_backend("alpha", request.param), task_backend("beta", request.param)]
+        yield start_custom_gateway(tmp_path_factory.mktemp("tasks"), procs, backends)
     finally:
         stop_all(procs)
 
