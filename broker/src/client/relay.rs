@@ -159,32 +159,38 @@ impl Learn {
     }
 }
 
-type Body = BoxStream<'static, Result<Bytes, std::io::Error>>;
+pub type Body = BoxStream<'static, Result<Bytes, std::io::Error>>;
 
 /// A JSON answer: held whole (up to [`MAX_COMPLETED_BYTES`]), then completed or passed on.
-fn complete_json(mut body: Body, learn: Learn) -> Body {
+fn complete_json(body: Body, learn: Learn) -> Body {
+    rewrite_json(body, MAX_COMPLETED_BYTES, move |buf| {
+        let found = stateless_result::inspect(&buf, learn.required);
+        learn.saw(&found);
+        match found {
+            Inspection::Missing(m) => m.apply(&buf).unwrap_or(buf),
+            Inspection::Compliant | Inspection::OtherKind | Inspection::NotAResult => buf,
+        }
+    })
+}
+
+/// A JSON answer held whole, up to `limit` bytes, and passed on as `rewrite` makes it. A longer
+/// one goes on as it came (what was held, then the rest); a broken one too (what came, then
+/// the error). The one place the relay holds an answer back (result completion, task ids).
+pub fn rewrite_json(mut body: Body, limit: usize, rewrite: impl FnOnce(Vec<u8>) -> Vec<u8> + Send + 'static) -> Body {
     let held = async move {
         let mut buf: Vec<u8> = Vec::new();
         while let Some(item) = body.next().await {
             match item {
                 Ok(chunk) => {
                     buf.extend_from_slice(&chunk);
-                    if buf.len() > MAX_COMPLETED_BYTES {
-                        // Too large to hold: what there is goes on, then the rest as it comes.
+                    if buf.len() > limit {
                         return (vec![Ok(Bytes::from(buf))], Some(body));
                     }
                 }
-                // Silence or a broken connection: what came goes on, then the error.
                 Err(e) => return (vec![Ok(Bytes::from(buf)), Err(e)], None),
             }
         }
-        let found = stateless_result::inspect(&buf, learn.required);
-        learn.saw(&found);
-        let out = match found {
-            Inspection::Missing(m) => m.apply(&buf).unwrap_or(buf),
-            Inspection::Compliant | Inspection::OtherKind | Inspection::NotAResult => buf,
-        };
-        (vec![Ok(Bytes::from(out))], None)
+        (vec![Ok(Bytes::from(rewrite(buf)))], None)
     };
     futures::stream::once(held)
         .flat_map(|(head, rest)| {

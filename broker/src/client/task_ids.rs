@@ -6,12 +6,10 @@
 //! (a `CreateTaskResult` is small; a `tasks/get` inlines the tool's result): a longer one, and
 //! an SSE answer, are relayed as they come.
 
-use bytes::Bytes;
-use futures::StreamExt;
 use mcpgw_common::protocol::tasks::expose_task_ids;
 use mcpgw_common::protocol::{Class, Method, Target};
 
-use crate::client::relay::RelayedAnswer;
+use crate::client::relay::{rewrite_json, RelayedAnswer};
 
 /// The largest JSON answer held back to be rewritten.
 pub const MAX_REWRITTEN: usize = 4 << 20;
@@ -22,23 +20,13 @@ pub fn may_carry_task_id(method: Option<Method>) -> bool {
 }
 
 /// `answer` with its task id namespaced for `server` (see the module docs).
-pub async fn expose(answer: RelayedAnswer, server: &str, method: Option<Method>) -> RelayedAnswer {
+pub fn expose(answer: RelayedAnswer, server: &str, method: Option<Method>) -> RelayedAnswer {
     let is_json = answer.content_type.as_ref().and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.trim_start().starts_with("application/json"));
     if !is_json || !may_carry_task_id(method) {
         return answer;
     }
-    let RelayedAnswer { status, content_type, mut body } = answer;
-    let mut held: Vec<u8> = Vec::new();
-    while let Some(chunk) = body.next().await {
-        match chunk {
-            Ok(c) if held.len() + c.len() <= MAX_REWRITTEN => held.extend_from_slice(&c),
-            // Too long, or broken: what was held, then the rest, as they come.
-            other => {
-                let head = futures::stream::iter([Ok(Bytes::from(held)), other]);
-                return RelayedAnswer { status, content_type, body: head.chain(body).boxed() };
-            }
-        }
-    }
-    let out = expose_task_ids(&held, server, method).unwrap_or(held);
-    RelayedAnswer { status, content_type, body: futures::stream::iter([Ok(Bytes::from(out))]).boxed() }
+    let server = server.to_string();
+    let RelayedAnswer { status, content_type, body } = answer;
+    let body = rewrite_json(body, MAX_REWRITTEN, move |held| expose_task_ids(&held, &server, method).unwrap_or(held));
+    RelayedAnswer { status, content_type, body }
 }

@@ -155,7 +155,7 @@ pub async fn stateless(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, r
                     Some(m) => complete_results(app, &s.name, rt.generation, m, a),
                     None => a,
                 };
-                Reply::relayed(crate::client::task_ids::expose(a, &s.name, posted.method).await)
+                Reply::relayed(crate::client::task_ids::expose(a, &s.name, posted.method))
             }
             Err(RelayFailure::Unreachable(reason)) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable ({reason})", s.name)),
             Err(RelayFailure::ForgotSession) => fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable (refused)", s.name)),
