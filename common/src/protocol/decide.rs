@@ -14,7 +14,7 @@ use crate::headers::{self, NameField};
 use crate::ids::{is_malformed_mapped_id, unmap_server_request_id};
 use crate::jsonrpc::{HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, UNSUPPORTED_PROTOCOL_VERSION};
 use crate::limits;
-use crate::message::{self, Kind, Located, Message, Reference};
+use crate::message::{self, Kind, Located, Message, Reference, RequestMeta};
 use crate::names::Router;
 
 use super::era::{meta, Era, STATELESS_VERSIONS};
@@ -41,6 +41,9 @@ pub struct Decided<'m> {
     /// The method, when the gateway knows it (`None` for a response or an unknown method).
     pub method: Option<Method>,
     pub decision: Decision<'m>,
+    /// A 2026-07-28 request whose `_meta` declares the tasks extension: only its calls may be
+    /// answered with a task (read with the other `_meta` checks, so that nobody reads it again).
+    pub declares_tasks: bool,
 }
 
 #[derive(Debug)]
@@ -145,6 +148,7 @@ pub fn decide<'m>(msg: &'m Message<'m>, headers: StandardHeaders<'_>, router: &R
     if let Some(Err(why)) = name.map(limits::check_method) {
         return Err(refuse(Reason::TooLong, INVALID_REQUEST, why));
     }
+    let mut declares_tasks = false;
     let decision = match msg.kind {
         Kind::Response => answer(msg, router).map_err(|why| refuse(Reason::InvalidRequest, INVALID_REQUEST, why.into()))?,
         Kind::Notification => {
@@ -160,7 +164,7 @@ pub fn decide<'m>(msg: &'m Message<'m>, headers: StandardHeaders<'_>, router: &R
         }
         Kind::Request => {
             if era == Era::Stateless {
-                check_stateless_request(msg, method, headers)?;
+                declares_tasks = check_stateless_request(msg, method, headers)?.declares_tasks;
             }
             match method {
                 Some(m) if era == Era::Stateless && !m.exists_in(era) => return Err(method_not_found(era, msg)),
@@ -176,7 +180,7 @@ pub fn decide<'m>(msg: &'m Message<'m>, headers: StandardHeaders<'_>, router: &R
             }
         }
     };
-    Ok(Decided { era, method, decision })
+    Ok(Decided { era, method, decision, declares_tasks })
 }
 
 fn method_not_found(era: Era, msg: &Message<'_>) -> Refusal {
@@ -259,7 +263,8 @@ fn answer(msg: &Message<'_>, router: &Router) -> Result<Decision<'static>, &'sta
 /// `params._meta` carries the protocol version and the client capabilities (else -32602);
 /// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` mirror the body (else -32020); the
 /// version is one the gateway serves (else -32022 with `data.supported` and `data.requested`).
-fn check_stateless_request(msg: &Message<'_>, method: Option<Method>, headers: StandardHeaders<'_>) -> Result<(), Refusal> {
+/// The `_meta` read, for what else the request declares.
+fn check_stateless_request(msg: &Message<'_>, method: Option<Method>, headers: StandardHeaders<'_>) -> Result<RequestMeta, Refusal> {
     let refuse = |reason: Reason, code: i32, message: String| Refusal::new(Era::Stateless, reason, code, message).with_id(msg.id);
     let found = msg.meta();
     if !found.is_object {
@@ -276,7 +281,7 @@ fn check_stateless_request(msg: &Message<'_>, method: Option<Method>, headers: S
     if !missing.is_empty() {
         return Err(refuse(Reason::InvalidParams, INVALID_PARAMS, format!("params._meta is missing {}", missing.join(", "))));
     }
-    let version = found.protocol_version.flatten();
+    let version = found.protocol_version.clone().flatten();
     match headers.protocol_version {
         Some(h) if Some(h) == version.as_deref() => {}
         Some(_) => {
@@ -293,7 +298,8 @@ fn check_stateless_request(msg: &Message<'_>, method: Option<Method>, headers: S
         let why = "Invalid params: the protocol version in params._meta must be a string";
         return Err(refuse(Reason::InvalidParams, INVALID_PARAMS, why.into()));
     };
-    check_version_served(&version, msg.id)
+    check_version_served(&version, msg.id)?;
+    Ok(found)
 }
 
 /// -32022 for a version the gateway does not serve, naming the ones it does.

@@ -63,7 +63,7 @@ impl Stream {
             }
         }
         match decided.decision {
-            Decision::Backend(route) => self.route_routable(host, &msg, route),
+            Decision::Backend(route) => self.route_routable(host, &msg, route, decided.declares_tasks),
             Decision::Answer(answer) => match self.route_answer(host, &msg, &answer) {
                 Some(action) => action,
                 None => self.route_to_broker(host, Other::Unknown, Some(&msg)),

@@ -42,7 +42,7 @@ impl Stream {
     /// A request that names one backend: straight to it, or via the broker when the client
     /// speaks 2026-07-28 and the backend does not (the broker then holds a short-lived backend
     /// session for it), or refused when the client's session does not include the backend.
-    pub(super) fn route_routable(&mut self, host: &mut dyn Host, msg: &Message<'_>, route: Route<'_>) -> Action {
+    pub(super) fn route_routable(&mut self, host: &mut dyn Host, msg: &Message<'_>, route: Route<'_>, declares_tasks: bool) -> Action {
         let plugin = Rc::clone(&self.plugin);
         let Some(server) = plugin.config.servers.get(route.server) else {
             return self.route_to_broker(host, Other::Unknown, Some(msg));
@@ -60,7 +60,7 @@ impl Stream {
         // namespaced by server; the broker does it (`protocol::tasks`), so such calls to a
         // `sessionless` server go through it too. Other calls to it go straight.
         let may_carry_task = self.era == Era::Stateless
-            && (route.named == Named::Task || (route.named == Named::Tool && msg.meta().declares_tasks));
+            && (route.named == Named::Task || (route.named == Named::Tool && declares_tasks));
         if via_broker || (self.era == Era::Stateless && (!server.sessionless || may_carry_task)) {
             // The broker routes by the exposed name itself: body and headers go on untouched,
             // but policy still gets the facts.
