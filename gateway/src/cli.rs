@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use mcpgw_common::gateway::FilterHost;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,10 +42,19 @@ pub struct GatewayArgs {
     /// The gateway config (default: the embedded demo config with two bundled MCP servers).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The filter module (default: $MCPGW_WASM, else the one built in the checkout,
+    /// Which build of the filter Envoy loads: the native dynamic module or the proxy-wasm
+    /// module (default: the config's `filter`, native unless it says otherwise).
+    #[arg(long, value_name = "native|wasm", env = "MCPGW_FILTER")]
+    pub filter: Option<FilterHost>,
+    /// The wasm filter (default: $MCPGW_WASM, else the one built in the checkout,
     /// target/wasm32-wasip1/release/mcpgw_filter.wasm).
     #[arg(long, value_name = "PATH")]
     pub wasm: Option<PathBuf>,
+    /// The folder holding the native filter, libmcpgw_native.so, which Envoy is told through
+    /// $ENVOY_DYNAMIC_MODULES_SEARCH_PATH (default: $MCPGW_NATIVE_DIR, else the one built in
+    /// the checkout, target/native).
+    #[arg(long, value_name = "DIR")]
+    pub module_dir: Option<PathBuf>,
     /// Where Envoy listens (default: the config's `listen`).
     #[arg(long, value_name = "HOST:PORT")]
     pub listen: Option<String>,
@@ -120,5 +130,9 @@ mod tests {
         let Command::DemoServer(a) = d.command else { panic!("not demo-server") };
         assert_eq!((a.name.as_str(), a.port), ("x", 0));
         assert!(Cli::try_parse_from(["mcp-gateway"]).is_err());
+        let w = Cli::try_parse_from(["mcp-gateway", "render", "--filter", "wasm"]).unwrap();
+        let Command::Render(a) = w.command else { panic!("not render") };
+        assert_eq!(a.gateway.filter, Some(FilterHost::Wasm));
+        assert!(Cli::try_parse_from(["mcp-gateway", "up", "--filter", "lua"]).is_err());
     }
 }

@@ -1,9 +1,9 @@
 //! `mcp-gateway`: the MCP gateway as one command.
 //!
 //! ```text
-//! mcp-gateway up     [--config FILE] [--envoy PATH] [--wasm PATH] [--listen ADDR] [--admin ADDR]
+//! mcp-gateway up     [--config FILE] [--envoy PATH] [--filter native|wasm] [--wasm PATH] [--module-dir DIR] [--listen ADDR] [--admin ADDR]
 //!                    [--access-log PATH|none]
-//! mcp-gateway render [--config FILE] [--out DIR] [--wasm PATH] [--listen ADDR] [--admin ADDR]
+//! mcp-gateway render [--config FILE] [--out DIR] [--filter native|wasm] [--wasm PATH] [--module-dir DIR] [--listen ADDR] [--admin ADDR]
 //!                    [--access-log PATH|none] [--http-filters FILE] [--default-upstream HOST:PORT]
 //! mcp-gateway demo-server --name NAME [--port PORT]
 //! ```
@@ -18,7 +18,7 @@ mod up;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use mcpgw_common::gateway::CheckedConfig;
+use mcpgw_common::gateway::{CheckedConfig, FilterHost};
 
 use crate::cli::{Cli, Command, DemoArgs, RenderArgs};
 
@@ -62,6 +62,54 @@ pub fn find_wasm(flag: Option<&Path>) -> (PathBuf, bool) {
     (PathBuf::from(WASM_REL), false)
 }
 
+pub const NATIVE_REL: &str = "target/native";
+
+/// The native module's folder: `--module-dir`, else `$MCPGW_NATIVE_DIR`, else the one built
+/// in the checkout (`cargo build --profile native -p mcpgw-native`). The second value is
+/// whether the module is there.
+pub fn find_native_dir(flag: Option<&Path>) -> (PathBuf, bool) {
+    let file = format!("lib{}.so", render::NATIVE_MODULE);
+    if let Some(p) = flag.map(Path::to_path_buf).or_else(|| std::env::var_os("MCPGW_NATIVE_DIR").map(PathBuf::from)) {
+        let exists = p.join(&file).is_file();
+        return (p, exists);
+    }
+    for root in repo_roots() {
+        let p = root.join(NATIVE_REL);
+        if p.join(&file).is_file() {
+            return (p, true);
+        }
+    }
+    (PathBuf::from(NATIVE_REL), false)
+}
+
+/// The filter build `render`/`up` give Envoy: `--filter` (or `$MCPGW_FILTER`), else the
+/// config's `filter`. With it, the folder Envoy must find the native module in (`None` for
+/// wasm), and whether the module file exists.
+pub fn choose_module(a: &cli::GatewayArgs, configured: FilterHost) -> (render::Module, Option<PathBuf>, bool, String) {
+    match a.filter.unwrap_or(configured) {
+        FilterHost::Wasm => {
+            let (wasm, exists) = find_wasm(a.wasm.as_deref());
+            let wasm = wasm.canonicalize().unwrap_or(wasm);
+            let shown = wasm.display().to_string();
+            (render::Module::Wasm(shown.clone()), None, exists, shown)
+        }
+        FilterHost::Native => {
+            let (dir, exists) = find_native_dir(a.module_dir.as_deref());
+            let dir = dir.canonicalize().unwrap_or(dir);
+            let shown = dir.join(format!("lib{}.so", render::NATIVE_MODULE)).display().to_string();
+            (render::Module::Native, Some(dir), exists, shown)
+        }
+    }
+}
+
+/// How to build the filter `choose_module` picked.
+pub fn build_hint(module: &render::Module) -> &'static str {
+    match module {
+        render::Module::Wasm(_) => "make wasm (cargo build --release -p mcpgw-filter --target wasm32-wasip1)",
+        render::Module::Native => "make native (cargo build --profile native -p mcpgw-native)",
+    }
+}
+
 /// The embedded default config (two bundled demo servers), as `render` shows it; `up` puts
 /// the addresses of what it starts in place (typed, after parsing).
 pub const DEFAULT_CONFIG: &str = include_str!("default.yaml");
@@ -87,11 +135,11 @@ fn cmd_render(args: RenderArgs) -> Result<(), String> {
     if let Some(l) = &a.listen {
         cfg.set_listen(l.clone());
     }
-    let (wasm, exists) = find_wasm(a.wasm.as_deref());
+    let (module, search_dir, exists, shown) = choose_module(a, cfg.config().filter);
     if !exists {
-        eprintln!("mcp-gateway: note: the filter module {} does not exist yet (make wasm)", wasm.display());
+        eprintln!("mcp-gateway: note: the filter module {shown} does not exist yet ({})", build_hint(&module));
     }
-    let mut opts = render::Options { wasm_path: wasm.display().to_string(), ..Default::default() };
+    let mut opts = render::Options { module, ..Default::default() };
     if let Some(ad) = &a.admin {
         opts.admin = ad.clone();
     }
@@ -112,7 +160,15 @@ fn cmd_render(args: RenderArgs) -> Result<(), String> {
     opts.default_upstream = args.default_upstream.clone();
     let r = render::render(&cfg, &opts)?;
     // Secrets are not rendered: Envoy reads them from its environment.
-    let env_note = format!("# Envoy's environment must hold: {} (secrets are never written into its config).\n", r.envoy_env.join(", "));
+    let mut env_note = format!("# Envoy's environment must hold: {} (secrets are never written into its config).\n", r.envoy_env.join(", "));
+    if let Some(dir) = &search_dir {
+        env_note.push_str(&format!(
+            "# The MCP filter is the native module lib{}.so: start Envoy with {}={} (its folder).\n",
+            render::NATIVE_MODULE,
+            render::MODULE_SEARCH_PATH_ENV,
+            dir.display()
+        ));
+    }
     match &args.out {
         Some(dir) => {
             let files = render::write_dynamic(&r, dir)?;

@@ -1,5 +1,5 @@
 //! The one source of the gateway's Envoy configuration: from a checked gateway config to the
-//! listener (wasm filter + routes), the clusters, and the bootstrap around them, either
+//! listener (the MCP filter, native or wasm, + routes), the clusters, and the bootstrap around them, either
 //! static (one self-contained file, for people who run their own Envoy) or dynamic (a
 //! bootstrap whose LDS and CDS come from files, which `mcp-gateway up` rewrites atomically
 //! when the gateway config changes: Envoy applies them without a restart).
@@ -24,19 +24,35 @@ pub const LISTENER_NAME: &str = "mcp_gateway";
 pub const BROKER_CLUSTER: &str = "broker";
 pub const DEFAULT_CLUSTER: &str = "default_upstream";
 pub const ROUTE_CONFIG_NAME: &str = "mcp_routes";
-/// The wasm filter's name: also its ECDS resource name.
+/// The MCP filter's name in the chain: also its ECDS resource name, and the `filter_name` the
+/// native module serves.
 pub const FILTER_NAME: &str = "mcp_gateway";
+/// The native module's name: Envoy opens `lib<name>.so` from `$ENVOY_DYNAMIC_MODULES_SEARCH_PATH`.
+pub const NATIVE_MODULE: &str = "mcpgw_native";
+/// The variable Envoy reads the native module's folder from.
+pub const MODULE_SEARCH_PATH_ENV: &str = "ENVOY_DYNAMIC_MODULES_SEARCH_PATH";
 const LISTENER_TYPE: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
 const CLUSTER_TYPE: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 const ROUTE_CONFIG_TYPE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 const EXTENSION_CONFIG_TYPE: &str = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig";
 const WASM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+const DYNAMIC_MODULE_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
+
+/// Which build of the filter Envoy loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Module {
+    /// The proxy-wasm build: the `.wasm` file, as Envoy will open it.
+    Wasm(String),
+    /// The native dynamic module `lib`[`NATIVE_MODULE`]`.so`, which Envoy finds in the folder
+    /// `$ENVOY_DYNAMIC_MODULES_SEARCH_PATH` names (then `./`, then the `dlopen` search path).
+    Native,
+}
 
 /// What the gateway config does not say (where things are on this machine).
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The filter module, as Envoy will open it.
-    pub wasm_path: String,
+    /// The filter build Envoy loads.
+    pub module: Module,
     /// Envoy's admin interface, `host:port`.
     pub admin: String,
     /// Access log file (JSON lines); `None` for no access log.
@@ -66,7 +82,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            wasm_path: "target/wasm32-wasip1/release/mcpgw_filter.wasm".into(),
+            module: Module::Native,
             admin: "127.0.0.1:9901".into(),
             access_log: Some("/dev/stdout".into()),
             extra_http_filters: Vec::new(),
@@ -163,6 +179,46 @@ fn cluster(name: &str, host: &str, port: u16, tls: bool, ca_bundle: &str) -> Val
         }
     }
     c
+}
+
+/// The MCP filter's `typed_config` for either build; `config` is the filter's JSON
+/// (common/src/config.rs), the same for both.
+fn filter_typed_config(module: &Module, keys_env: &str, config: String) -> Value {
+    let config = json!({ "@type": "type.googleapis.com/google.protobuf.StringValue", "value": config });
+    match module {
+        Module::Wasm(path) => json!({
+            "@type": WASM_TYPE,
+            "config": {
+                "name": "mcp_gateway",
+                "root_id": "mcp_gateway",
+                // The filter pauses in on_request_headers to read the body before routing;
+                // without this Envoy turns the pause into StopAll and the request stalls.
+                "allow_on_headers_stop_iteration": true,
+                // A security boundary: if its VM dies, 503 rather than unfiltered traffic.
+                "failure_policy": "FAIL_CLOSED",
+                "vm_config": {
+                    "vm_id": "mcp_gateway",
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": { "local": { "filename": path } },
+                    // The session keys reach the VM from Envoy's environment (the plugin
+                    // configuration only names the variable): nothing secret on /config_dump.
+                    "environment_variables": { "host_env_keys": [keys_env] }
+                },
+                "configuration": config
+            }
+        }),
+        // The module runs in Envoy's process: it reads the variable the configuration names
+        // from Envoy's own environment (nothing secret on /config_dump either). A configuration
+        // the module rejects makes Envoy reject the listener: no unfiltered traffic. Kept
+        // loaded across configuration updates (`do_not_close`): the sessions this Envoy saw
+        // revoked live in the module's memory and must outlive a reload.
+        Module::Native => json!({
+            "@type": DYNAMIC_MODULE_TYPE,
+            "dynamic_module_config": { "name": NATIVE_MODULE, "do_not_close": true },
+            "filter_name": FILTER_NAME,
+            "filter_config": config
+        }),
+    }
 }
 
 fn status_is(op: &str, status: u32) -> Value {
@@ -306,33 +362,8 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
     }
     vhosts.push(json!({ "name": "default", "domains": ["*"], "routes": default_routes }));
 
-    let mut http_filters = vec![json!({
-        "name": FILTER_NAME,
-        "typed_config": {
-            "@type": WASM_TYPE,
-            "config": {
-                "name": "mcp_gateway",
-                "root_id": "mcp_gateway",
-                // The filter pauses in on_request_headers to read the body before routing;
-                // without this Envoy turns the pause into StopAll and the request stalls.
-                "allow_on_headers_stop_iteration": true,
-                // A security boundary: if its VM dies, 503 rather than unfiltered traffic.
-                "failure_policy": "FAIL_CLOSED",
-                "vm_config": {
-                    "vm_id": "mcp_gateway",
-                    "runtime": "envoy.wasm.runtime.v8",
-                    "code": { "local": { "filename": opts.wasm_path } },
-                    // The session keys reach the VM from Envoy's environment (the plugin
-                    // configuration only names the variable): nothing secret on /config_dump.
-                    "environment_variables": { "host_env_keys": [cfg.filter_keys_env()] }
-                },
-                "configuration": {
-                    "@type": "type.googleapis.com/google.protobuf.StringValue",
-                    "value": serde_json::to_string_pretty(&filter_config).map_err(|e| e.to_string())?
-                }
-            }
-        }
-    })];
+    let filter_json = serde_json::to_string_pretty(&filter_config).map_err(|e| e.to_string())?;
+    let mut http_filters = vec![json!({ "name": FILTER_NAME, "typed_config": filter_typed_config(&opts.module, &cfg.filter_keys_env(), filter_json) })];
     http_filters.extend(opts.extra_http_filters.iter().cloned());
     http_filters.push(json!({
         "name": "envoy.filters.http.router",
@@ -438,6 +469,11 @@ impl Rendered {
         })
     }
 
+    /// The type of the MCP filter's configuration (wasm or dynamic module), as rendered.
+    fn filter_type_url(&self) -> String {
+        self.ecds().pointer("/resources/0/typed_config/@type").and_then(Value::as_str).unwrap_or(WASM_TYPE).to_string()
+    }
+
     fn hcm(&self) -> Option<&Value> {
         self.listener.pointer("/filter_chains/0/filters/0/typed_config")
     }
@@ -454,7 +490,7 @@ impl Rendered {
             hcm.insert("rds".into(), json!({ "route_config_name": ROUTE_CONFIG_NAME, "config_source": source(rds) }));
             if let Some(Value::Array(filters)) = hcm.get_mut("http_filters") {
                 for f in filters.iter_mut().filter(|f| f.get("name").and_then(Value::as_str) == Some(FILTER_NAME)) {
-                    *f = json!({ "name": FILTER_NAME, "config_discovery": { "config_source": source(ecds), "type_urls": [WASM_TYPE] } });
+                    *f = json!({ "name": FILTER_NAME, "config_discovery": { "config_source": source(ecds), "type_urls": [self.filter_type_url()] } });
                 }
             }
         }
@@ -624,9 +660,17 @@ mod tests {
         let hcm = &r2.dynamic_listener(rds, ecds)["filter_chains"][0]["filters"][0]["typed_config"];
         assert!(hcm.get("route_config").is_none());
         assert_eq!(hcm["rds"]["config_source"]["path_config_source"]["path"], "/x/rds.yaml");
-        assert_eq!(hcm["http_filters"][0]["config_discovery"]["type_urls"][0], WASM_TYPE);
-        assert_eq!(r2.ecds()["resources"][0]["typed_config"]["@type"], WASM_TYPE);
+        assert_eq!(hcm["http_filters"][0]["config_discovery"]["type_urls"][0], DYNAMIC_MODULE_TYPE);
+        assert_eq!(r2.ecds()["resources"][0]["typed_config"]["@type"], DYNAMIC_MODULE_TYPE);
         assert_ne!(r2.ecds(), r1.ecds());
+        // The wasm build: the same filter configuration in the other envelope.
+        let wasm = render(&two, &Options { module: Module::Wasm("/m.wasm".into()), ..Options::default() }).unwrap();
+        let hcm_w = &wasm.dynamic_listener(rds, ecds)["filter_chains"][0]["filters"][0]["typed_config"];
+        assert_eq!(hcm_w["http_filters"][0]["config_discovery"]["type_urls"][0], WASM_TYPE);
+        let typed = |r: &Rendered| r.ecds()["resources"][0]["typed_config"].clone();
+        assert_eq!(typed(&wasm)["config"]["vm_config"]["code"]["local"]["filename"], "/m.wasm");
+        assert_eq!(typed(&wasm)["config"]["configuration"], typed(&r2)["filter_config"]);
+        assert_eq!(typed(&r2)["dynamic_module_config"]["name"], NATIVE_MODULE);
         // The silence bound is the route's idle timeout.
         let vhost = |rds: &Value, name: &str| rds["resources"][0]["virtual_hosts"].as_array().unwrap().iter().find(|v| v["name"] == name).cloned();
         assert_eq!(vhost(&r2.rds(), "b").unwrap()["routes"][0]["route"]["idle_timeout"], "1.500s");

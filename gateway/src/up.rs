@@ -19,7 +19,7 @@ use mcpgw_common::gateway::{parse_yaml, CheckedConfig, HostPort, ResolvedConfig}
 
 use crate::render::{self, Rendered};
 use crate::cli::UpArgs;
-use crate::{find_wasm, repo_roots, DEFAULT_CONFIG, DEFAULT_KEY_ENV};
+use crate::{build_hint, choose_module, repo_roots, DEFAULT_CONFIG, DEFAULT_KEY_ENV};
 
 const START_DEADLINE: Duration = Duration::from_secs(60);
 const APPLY_DEADLINE: Duration = Duration::from_secs(5);
@@ -98,6 +98,8 @@ fn log_tail(path: &Path, lines: usize) -> String {
 struct Renderer {
     listen: String,
     max_body_bytes: usize,
+    /// The native module's folder, for Envoy's `$ENVOY_DYNAMIC_MODULES_SEARCH_PATH`.
+    search_dir: Option<PathBuf>,
     opts: render::Options,
 }
 
@@ -110,6 +112,9 @@ impl Renderer {
         let mut cfg = resolved.checked().clone();
         let mut env = vec![(cfg.config().filter_keys_env(), resolved.session_keys().joined())];
         env.extend(resolved.credentials().iter().map(|c| (c.env.clone(), c.value().to_string())));
+        if let Some(dir) = &self.search_dir {
+            env.push((render::MODULE_SEARCH_PATH_ENV.to_string(), dir.display().to_string()));
+        }
         // Envoy cannot move a listener to another address: the listen address is the start-up one.
         if cfg.config().listen != self.listen {
             tracing::warn!(configured = %cfg.config().listen, kept = %self.listen, "listen changed: it takes effect on the next start");
@@ -273,14 +278,6 @@ pub async fn run(a: UpArgs, generated_key: bool) -> i32 {
 async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &CancellationToken) -> Result<(), String> {
     let envoy = find_envoy(up.envoy.as_deref())?;
     let a = &up.gateway;
-    let (wasm, exists) = find_wasm(a.wasm.as_deref());
-    if !exists {
-        return Err(format!(
-            "the filter module {} is missing: build it with `make wasm` (cargo build --release -p mcpgw-filter --target wasm32-wasip1)",
-            wasm.display()
-        ));
-    }
-    let wasm = wasm.canonicalize().unwrap_or(wasm);
     std::fs::create_dir_all(rundir).map_err(|e| format!("cannot create {}: {e}", rundir.display()))?;
     // The run folder holds logs and the rendered files (no secrets: those reach Envoy through
     // its environment): owner only all the same.
@@ -336,10 +333,16 @@ async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &
         Some(p) => Some(p.to_string()),
         None => Some(rundir.join("access.log").display().to_string()),
     };
+    // The filter build is chosen at start (a change of `filter` takes effect on the next start).
+    let (module, search_dir, exists, shown) = choose_module(a, first.config().filter);
+    if !exists {
+        return Err(format!("the filter module {shown} is missing: build it with {}", build_hint(&module)));
+    }
     let renderer = Renderer {
         listen: listen.clone(),
         max_body_bytes: first.config().limits.max_body_bytes,
-        opts: render::Options { wasm_path: wasm.display().to_string(), admin: admin_addr.clone(), access_log, ..Default::default() },
+        search_dir,
+        opts: render::Options { module, admin: admin_addr.clone(), access_log, ..Default::default() },
     };
     let (mut current, cfg, mut envoy_env) = renderer.render(&first).map_err(|e| format!("{origin}: {e}"))?;
     let xds = rundir.join("envoy");

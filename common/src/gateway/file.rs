@@ -84,6 +84,45 @@ pub struct GatewayConfig {
     /// What the filter publishes for Envoy policies, access logs and upstreams.
     #[serde(default)]
     pub metadata: MetadataConfig,
+    /// Which build of the filter Envoy loads (`render`, `up`; `--filter` overrides it). Read at
+    /// start: a change takes effect on the next start.
+    #[serde(default)]
+    pub filter: FilterHost,
+}
+
+/// The two builds of the one filter logic (filter/, native/).
+///
+/// `native` (the default): the Envoy dynamic module `libmcpgw_native.so`, found by Envoy in
+/// `$ENVOY_DYNAMIC_MODULES_SEARCH_PATH`; the fastest, and Envoy's own process memory.
+/// `wasm`: the proxy-wasm `.wasm` in Envoy's V8, the artifact Istio pulls (benches/README.md
+/// compares them). Both publish the same headers and filter state; only `native` also writes
+/// dynamic metadata.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterHost {
+    #[default]
+    Native,
+    Wasm,
+}
+
+impl FilterHost {
+    pub fn name(self) -> &'static str {
+        match self {
+            FilterHost::Native => "native",
+            FilterHost::Wasm => "wasm",
+        }
+    }
+}
+
+impl std::str::FromStr for FilterHost {
+    type Err = String;
+    fn from_str(s: &str) -> Result<FilterHost, String> {
+        match s {
+            "native" => Ok(FilterHost::Native),
+            "wasm" => Ok(FilterHost::Wasm),
+            other => Err(format!("filter: {other:?} is neither native nor wasm")),
+        }
+    }
 }
 
 /// The filter's `metadata_headers` (common/src/config.rs documents it). Filter state is always
