@@ -9,21 +9,31 @@ SHELL := /bin/bash
 WASM := target/wasm32-wasip1/release/mcpgw_filter.wasm
 PY := .venv/bin/python
 
-.PHONY: run test setup wasm unit wasm-unit lint e2e conformance bench loadbench scalebench fuzz oci istio istio-test
+.PHONY: run test setup wasm native panic-probe unit wasm-unit lint e2e conformance bench loadbench scalebench fuzz oci istio istio-test
 
 # The demo gateway: broker + Envoy + two bundled demo MCP servers, on http://127.0.0.1:8080/mcp.
 # Pass options through ARGS, e.g. make run ARGS="--config my-gateway.yaml --listen 127.0.0.1:9090".
-run: setup wasm
+run: setup native wasm
 	cargo build --release -p mcp-gateway
 	target/release/mcp-gateway up $(ARGS)
 
-test: setup wasm unit wasm-unit lint e2e conformance istio-test
+test: setup wasm native unit wasm-unit lint e2e conformance istio-test
 
 setup:
 	scripts/setup.sh
 
 wasm:
 	cargo build --release -p mcpgw-filter --target wasm32-wasip1
+
+# The same filter as a native Envoy dynamic module, target/native/libmcpgw_native.so (release,
+# but unwinding: every hook catches panics; Cargo.toml's profile.native).
+native:
+	cargo build --profile native -p mcpgw-native
+
+# A debug build of the module with the `panic_probe` filter (tests/e2e/test_native_module.py),
+# in a target folder of its own so it never replaces the module above.
+panic-probe:
+	cargo build -p mcpgw-native --features panic-probe --target-dir target/panic-probe
 
 unit:
 	cargo test --workspace
@@ -40,7 +50,7 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # The e2e harness runs the real broker and renders Envoy's config with the CLI (debug builds).
-e2e: wasm
+e2e: wasm native panic-probe
 	cargo build -p mcpgw-broker -p mcp-gateway
 	$(PY) -m pytest tests/e2e -q
 
@@ -48,7 +58,7 @@ e2e: wasm
 # 2.3; legacy ones on the Python SDK 1.x and the TypeScript SDK 1.29, from setup), directly and
 # through the gateway (mcp-gateway up), for 2025-11-25 and 2026-07-28 (tests/conformance, README).
 # The debug CLI built here, not a possibly stale release one.
-conformance: wasm
+conformance: wasm native
 	cargo build -p mcpgw-broker -p mcp-gateway
 	MCPGW_GATEWAY_BIN=target/debug/mcp-gateway $(PY) -m pytest tests/conformance -q
 
@@ -58,7 +68,7 @@ bench:
 # Side-by-side load benchmark (benches/README.md): backend direct, plain Envoy, Envoy's native
 # mcp_router, our gateway; writes benches/results/. Knobs: ROUNDS, DURATION, WARMUP, SESSIONS,
 # ENVOY_CONCURRENCY (environment) or benches/loadbench.py --help.
-loadbench: setup wasm
+loadbench: setup wasm native
 	cargo build --release -p mcpgw-broker -p mcpgw-bench-backend -p mcp-gateway
 	$(PY) benches/loadbench.py
 

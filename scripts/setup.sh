@@ -72,7 +72,7 @@ npm_ci tests/conformance/legacy_ts
 
 # Debian packages; only installed when missing (apt-get needs root, which these machines give).
 need=()
-for pair in h2load:nghttp2-client skopeo:skopeo umoci:umoci docker-registry:docker-registry; do
+for pair in nm:binutils h2load:nghttp2-client skopeo:skopeo umoci:umoci docker-registry:docker-registry; do
   cmd="${pair%%:*}"; pkg="${pair##*:}"
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/bin/$cmd" ] || need+=("$pkg")
 done
