@@ -48,6 +48,7 @@ wasm-unit:
 lint:
 	cargo clippy -p mcpgw-common -p mcpgw-filter --target wasm32-wasip1 --release -- -D warnings
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p mcpgw-native --features panic-probe --target-dir target/panic-probe -- -D warnings
 
 # The e2e harness runs the real broker and renders Envoy's config with the CLI (debug builds).
 e2e: wasm native panic-probe

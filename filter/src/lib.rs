@@ -2,7 +2,8 @@
 //!
 //! The logic ([`stream`], [`plugin`]) is plain Rust behind the small [`host::Host`] trait, so
 //! it runs in native unit tests and benchmarks; [`shim`] is the thin proxy-wasm layer that
-//! Envoy loads (built only for wasm32-wasip1).
+//! Envoy loads (built only for wasm32-wasip1). The other host is `native/`, the same logic as
+//! an Envoy dynamic module.
 //!
 //! What it does on the MCP endpoint, per request:
 //! 1. strips the client-sent `x-mcp-*` and `x-envoy-*` headers ([`header_hygiene`]), on every

@@ -22,6 +22,11 @@
 //! `wasm.mcp_gateway.<fact>` with facts `method`, `server`, `tool`, `prompt`, `resource_uri`,
 //! `id`, `session`, `task` (the server's own task id of a `tasks/*` request, no header); and on a local refusal `error` (the refusal kind, as in the
 //! `errors.<kind>` counter) with `method` when the body got that far. Access logs read them as `%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%`.
+//! The native build writes the same keys (with the same `wasm.` prefix, so one Envoy config
+//! serves both builds) and, in addition, the same facts as dynamic metadata under the
+//! namespace `mcp_gateway` (`%DYNAMIC_METADATA(mcp_gateway:tool)%`, RBAC `metadata` matchers),
+//! which proxy-wasm cannot write in Envoy 1.40. Headers and filter state are the dialect
+//! both builds speak; dynamic metadata is native only.
 
 use mcpgw_common::config::metadata_header_bit;
 use mcpgw_common::protocol::Named;

@@ -1,5 +1,7 @@
 //! The filter's counters, named by prefix as Envoy's own extensions are. Envoy shows proxy-wasm
-//! metrics under `wasmcustom.`, e.g. `wasmcustom.mcp_gateway.requests.tools_call`.
+//! metrics under `wasmcustom.`, e.g. `wasmcustom.mcp_gateway.requests.tools_call`, and the
+//! native module's under `dynamicmodulescustom.` (`dynamicmodulescustom.mcp_gateway.…`); the
+//! names after that prefix are the same. In Prometheus output Envoy drops both prefixes.
 //!
 //! | counter | counts |
 //! |---|---|
