@@ -32,6 +32,8 @@ ROOT = HERE.parent
 RBAC_SNIPPET = HERE / "rbac-deny-tool.yaml"
 # Relative to the directory Envoy is started in (the repo root, see README.md).
 DEFAULT_WASM = "target/wasm32-wasip1/release/mcpgw_filter.wasm"
+# The native module's folder (libmcpgw_native.so), for Envoy's ENVOY_DYNAMIC_MODULES_SEARCH_PATH.
+DEFAULT_NATIVE_DIR = "target/native"
 # The checked-in examples use this well-known key so that they are reproducible. It is public:
 # never use it for anything but a local try-out (render without --key for a random one).
 EXAMPLE_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -112,7 +114,8 @@ def render_gateway(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "gateway.yaml"
         path.write_text(json.dumps(gateway, indent=2))  # JSON is YAML
-        args = ["render", "--config", str(path), "--wasm", str(wasm_path), "--admin", f"127.0.0.1:{admin_port}"]
+        args = ["render", "--config", str(path), "--wasm", str(wasm_path), "--module-dir", DEFAULT_NATIVE_DIR]
+        args += ["--admin", f"127.0.0.1:{admin_port}"]
         args += ["--access-log", access_log_path]
         if rbac:
             args += ["--http-filters", str(RBAC_SNIPPET)]

@@ -84,18 +84,17 @@ pub fn find_native_dir(flag: Option<&Path>) -> (PathBuf, bool) {
 
 /// The filter build `render`/`up` give Envoy: `--filter` (or `$MCPGW_FILTER`), else the
 /// config's `filter`. With it, the folder Envoy must find the native module in (`None` for
-/// wasm), and whether the module file exists.
+/// wasm), whether the module file exists, and its path for messages. Paths are as given
+/// (`render` prints them; `up` makes them absolute for the Envoy it starts).
 pub fn choose_module(a: &cli::GatewayArgs, configured: FilterHost) -> (render::Module, Option<PathBuf>, bool, String) {
     match a.filter.unwrap_or(configured) {
         FilterHost::Wasm => {
             let (wasm, exists) = find_wasm(a.wasm.as_deref());
-            let wasm = wasm.canonicalize().unwrap_or(wasm);
             let shown = wasm.display().to_string();
             (render::Module::Wasm(shown.clone()), None, exists, shown)
         }
         FilterHost::Native => {
             let (dir, exists) = find_native_dir(a.module_dir.as_deref());
-            let dir = dir.canonicalize().unwrap_or(dir);
             let shown = dir.join(format!("lib{}.so", render::NATIVE_MODULE)).display().to_string();
             (render::Module::Native, Some(dir), exists, shown)
         }

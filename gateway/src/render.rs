@@ -421,6 +421,14 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
                 } }
             }
         }]));
+        // The native build also publishes the facts as dynamic metadata (proxy-wasm cannot).
+        if opts.module == Module::Native {
+            if let Some(Value::Object(fields)) = o.get_mut("access_log").and_then(|l| l.pointer_mut("/0/typed_config/log_format/json_format")) {
+                for fact in ["method", "server", "tool"] {
+                    fields.insert(format!("dm_{fact}"), json!(format!("%DYNAMIC_METADATA(mcp_gateway:{fact})%")));
+                }
+            }
+        }
     }
 
     let (lhost, lport) = split_host_port(&cfg.listen).map_err(|e| format!("listen: {e}"))?;

@@ -338,6 +338,13 @@ async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &
     if !exists {
         return Err(format!("the filter module {shown} is missing: build it with {}", build_hint(&module)));
     }
+    // Envoy runs in another folder: absolute paths.
+    let absolute = |p: PathBuf| p.canonicalize().unwrap_or(p);
+    let module = match module {
+        render::Module::Wasm(path) => render::Module::Wasm(absolute(PathBuf::from(path)).display().to_string()),
+        native => native,
+    };
+    let search_dir = search_dir.map(absolute);
     let renderer = Renderer {
         listen: listen.clone(),
         max_body_bytes: first.config().limits.max_body_bytes,

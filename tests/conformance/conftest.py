@@ -1,5 +1,11 @@
 """Processes for the conformance tests: a backend and the gateway (`mcp-gateway up`) in front of it.
 
+The gateway runs once per filter build (`filter_host`: native, the Envoy dynamic module, and
+wasm, the proxy-wasm module; MCPGW_FILTERS=native or wasm for one): `up` reads the build from
+$MCPGW_FILTER and the native module's folder from $MCPGW_NATIVE_DIR. The backend and its
+direct run do not depend on the build: one backend serves both gateways, and its direct
+results are reused (suite.DIRECT).
+
 Backends (one per gateway run: the suite needs unprefixed names, and only one server may have
 the empty prefix), each started lazily, once, and stopped before the next one starts:
   fixture         fixture_server.py, on the official Python SDK 2.3 (.venv): 2025-11-25 and
@@ -15,8 +21,8 @@ then KILL) when its backend's tests are done. Process helpers are the e2e harnes
 (tests/e2e/conftest.py).
 
 The gateway binary: $MCPGW_GATEWAY_BIN, else target/release/mcp-gateway, else
-target/debug/mcp-gateway (`cargo build --release -p mcp-gateway`). It needs the filter .wasm
-(`cargo build --release -p mcpgw-filter --target wasm32-wasip1`) and Envoy from scripts/setup.sh.
+target/debug/mcp-gateway (`cargo build --release -p mcp-gateway`). It needs the filter builds
+(`make native wasm`) and Envoy from scripts/setup.sh.
 """
 
 from __future__ import annotations
@@ -131,7 +137,10 @@ session:
 
 
 def start_gateway(backend: Endpoint, work: Path, procs: list) -> Endpoint:
+    """`mcp-gateway up` in front of `backend`, with the current filter host's build."""
     binary = gateway_bin()
+    host = e2e.current_filter()
+    e2e.require_filter_built(host)
     listen, broker, admin = e2e.free_port(), e2e.free_port(), e2e.free_port()
     backend_port = int(re.search(r":(\d+)/", backend.url)[1])
     config = work / "gateway.yaml"
@@ -140,6 +149,8 @@ def start_gateway(backend: Endpoint, work: Path, procs: list) -> Endpoint:
         "MCPGW_SESSION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "MCPGW_ENVOY": str(e2e.ENVOY),
         "MCPGW_WASM": str(e2e.WASM),
+        "MCPGW_NATIVE_DIR": str(e2e.NATIVE_DIR),
+        "MCPGW_FILTER": host,
         "RUST_LOG": os.environ.get("RUST_LOG", "info"),
         "TMPDIR": str(work),
     }
@@ -152,6 +163,8 @@ def start_gateway(backend: Endpoint, work: Path, procs: list) -> Endpoint:
         return "MCP gateway ready" in (work / "gateway.log").read_text(errors="replace") and mcp_answers(f"http://127.0.0.1:{listen}/mcp")
 
     e2e.wait_until(ready, "mcp-gateway up", [p], START_DEADLINE_S)
+    # `up` took the build from $MCPGW_FILTER: Envoy runs that filter (ECDS) and not the other.
+    e2e.check_rendered_host(httpx.get(f"http://127.0.0.1:{admin}/config_dump", timeout=10).text, host)
     return Endpoint(f"http://localhost:{listen}/mcp", work, backend.name)
 
 
@@ -159,19 +172,38 @@ def start_gateway(backend: Endpoint, work: Path, procs: list) -> Endpoint:
 class Stack:
     backend: Endpoint
     gateway: Endpoint
+    host: str  # the filter build the gateway runs
 
 
 @pytest.fixture(scope="session", params=list(BACKENDS))
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One backend and the gateway in front of it. Session-scoped and parametrized, so pytest
-    runs each backend's tests together and stops that stack before starting the next."""
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
+    """One backend. Session-scoped and parametrized, so pytest runs each backend's tests
+    together and stops it before starting the next."""
     spec = BACKENDS[request.param]
     work = tmp_path_factory.mktemp(spec.name)
     procs: list = []
     try:
-        backend = start_backend(spec, work, procs)
-        (work / "gateway").mkdir()
-        yield Stack(backend, start_gateway(backend, work / "gateway", procs))
+        yield start_backend(spec, work, procs)
+    finally:
+        e2e.stop_all(procs)
+
+
+@pytest.fixture(scope="session", params=e2e.filter_hosts())
+def filter_host(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The filter build the gateway runs ($MCPGW_FILTER, $ENVOY_DYNAMIC_MODULES_SEARCH_PATH
+    for its duration; tests/e2e/conftest.py)."""
+    with e2e.filter_env(request.param) as host:
+        yield host
+
+
+@pytest.fixture(scope="session")
+def stack(backend: Endpoint, filter_host: str) -> Iterator[Stack]:
+    """The backend and a gateway in front of it, with this filter build."""
+    work = backend.workdir / f"gateway-{filter_host}"
+    work.mkdir()
+    procs: list = []
+    try:
+        yield Stack(backend, start_gateway(backend, work, procs), filter_host)
     finally:
         e2e.stop_all(procs)
 
@@ -183,7 +215,7 @@ def backend_names() -> list[str]:
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if suite.RESULTS:
-        terminalreporter.write_sep("=", "conformance scores: scenarios passing, direct vs through the gateway")
+        terminalreporter.write_sep("=", "conformance scores: scenarios passing, direct vs through the gateway (per filter build)")
         terminalreporter.write_line(suite.summary(suite.RESULTS))
 
 

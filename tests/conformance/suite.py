@@ -53,8 +53,12 @@ class Run:
     log: str
 
 
-# (backend, version) -> (direct run, gateway run), filled by the tests, summarised at the end.
-RESULTS: dict[tuple[str, str], tuple[Run, Run]] = {}
+# (backend, filter build, version) -> (direct run, gateway run), filled by the tests, summarised
+# at the end.
+RESULTS: dict[tuple[str, str, str], tuple[Run, Run]] = {}
+# (backend, version) -> the direct run: it does not depend on the filter build, so the first
+# gateway run of a (backend, version) makes it and the others reuse it.
+DIRECT: dict[tuple[str, str], Run] = {}
 
 
 def node() -> str:
@@ -149,15 +153,15 @@ def table(direct: Run, gateway: Run) -> str:
     return "\n".join(rows)
 
 
-def summary(results: dict[tuple[str, str], tuple[Run, Run]]) -> str:
-    """One line per (backend, version): scenarios passing, scored and all, direct and through
-    the gateway."""
-    rows = [f"{'backend':<16} {'version':<12} {'direct scored':>14} {'gateway scored':>15} {'direct all':>11} {'gateway all':>12}"]
-    for (backend, version), (direct, gateway) in results.items():
+def summary(results: dict[tuple[str, str, str], tuple[Run, Run]]) -> str:
+    """One line per (backend, filter build, version): scenarios passing, scored and all,
+    direct and through the gateway."""
+    rows = [f"{'backend':<16} {'filter':<7} {'version':<12} {'direct scored':>14} {'gateway scored':>15} {'direct all':>11} {'gateway all':>12}"]
+    for (backend, host, version), (direct, gateway) in sorted(results.items()):
         counted = scored(version)
         names = sorted(set(direct.scenarios) | set(gateway.scenarios))
         rows.append(
-            f"{backend:<16} {version:<12} {score(direct, counted):>14} {score(gateway, counted):>15}"
+            f"{backend:<16} {host:<7} {version:<12} {score(direct, counted):>14} {score(gateway, counted):>15}"
             f" {score(direct, names):>11} {score(gateway, names):>12}"
         )
     return "\n".join(rows)

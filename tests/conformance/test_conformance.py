@@ -1,6 +1,8 @@
 """The official MCP conformance suite against each backend (conftest.py: `fixture` on the Python
 SDK 2.3, the legacy `python-sdk-1.x` and `ts-sdk-1.29`), directly and through the gateway (the
-backend as the gateway's pass-through server), for both spec versions.
+backend as the gateway's pass-through server), for both spec versions, through each filter build
+(native, wasm; MCPGW_FILTERS=native or wasm for one). The direct run is made once per backend
+and version and shared by both builds.
 
 Asserts, per backend and version (known_gaps.yaml holds the lists, keyed by backend then version):
   - every scenario that passes directly passes through the gateway, unless `known_gaps` lists it
@@ -15,7 +17,8 @@ Asserts, per backend and version (known_gaps.yaml holds the lists, keyed by back
 The per-scenario table (direct vs gateway, first failing check) is printed with `-s` and on
 failure; the per-backend scores at the end of every run. Results (checks.json per scenario,
 runner.log) and the backend's and gateway's logs stay in pytest's temp dir. One backend only:
-`pytest tests/conformance -k ts-sdk-1.29` (or `-k fixture`, `-k python-sdk-1.x`).
+`pytest tests/conformance -k ts-sdk-1.29` (or `-k fixture`, `-k python-sdk-1.x`; add
+`-k "ts-sdk-1.29 and native"` or MCPGW_FILTERS=native for one build).
 """
 
 from __future__ import annotations
@@ -52,13 +55,16 @@ def test_lists_name_known_backends_and_versions(backend_names: list[str]) -> Non
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_conformance_through_gateway(version: str, stack, tmp_path_factory) -> None:
-    backend = stack.backend.name
-    out = tmp_path_factory.mktemp(f"conformance-{backend}-{version}")
-    direct = suite.run_suite(stack.backend.url, version, out / "direct")
+    backend, host = stack.backend.name, stack.host
+    out = tmp_path_factory.mktemp(f"conformance-{backend}-{host}-{version}")
+    # The direct run does not depend on the filter build: once per (backend, version).
+    direct = suite.DIRECT.get((backend, version))
+    if direct is None:
+        direct = suite.DIRECT[(backend, version)] = suite.run_suite(stack.backend.url, version, out / "direct")
     through = suite.run_suite(stack.gateway.url, version, out / "gateway")
-    suite.RESULTS[(backend, version)] = (direct, through)
+    suite.RESULTS[(backend, host, version)] = (direct, through)
     report = suite.table(direct, through)
-    print(f"\n--- conformance {backend} {version} (results in {out})\n{report}")
+    print(f"\n--- conformance {backend} through the {host} filter, {version} (results in {out}; direct run in {direct.out})\n{report}")
 
     def passes(run: suite.Run, name: str) -> bool:
         s = run.scenarios.get(name)

@@ -1,8 +1,19 @@
-"""End-to-end fixtures: real Envoy 1.40 + the built filter .wasm + real MCP backends.
+"""End-to-end fixtures: real Envoy 1.40 + the built filter + real MCP backends.
 
-Nothing is built here: the filter (`cargo build -p mcpgw-filter --target wasm32-wasip1
---release`, or MCPGW_WASM), the broker and the CLI (`cargo build -p mcpgw-broker -p
-mcp-gateway`; `make test` does both) must already be built. Every process is started in its own process group on 127.0.0.1 with free ports, and
+The filter has two builds ("hosts"), and the whole suite runs once through each: `native`, the
+Envoy dynamic module target/native/libmcpgw_native.so (`make native`, or MCPGW_NATIVE_DIR), and
+`wasm`, the proxy-wasm module target/wasm32-wasip1/release/mcpgw_filter.wasm (`make wasm`, or
+MCPGW_WASM). The session-scoped, autouse fixture `filter_host` is parametrized over them: every
+test id names its host (`test_x[native]`), pytest runs all of one host's tests before the
+other's, and every gateway fixture depends on `filter_host`, so no gateway outlives its host.
+While a host is active, $MCPGW_FILTER names it (the CLI, `mcp-gateway render`/`up`, reads it)
+and $ENVOY_DYNAMIC_MODULES_SEARCH_PATH names the native module's folder (the Envoys started
+here inherit it). One host only: MCPGW_FILTERS=native (or wasm). Tests marked
+`host_independent` run with the first host only. Counters: `filter_stat("mcp_gateway.broker")`
+names a filter counter as the current host's Envoy does.
+
+Nothing is built here: the filters, the broker and the CLI (`cargo build -p mcpgw-broker -p
+mcp-gateway`; `make e2e` builds all of them) must already be built. Every process is started in its own process group on 127.0.0.1 with free ports, and
 is stopped (TERM, then KILL) when the session ends, whatever happened.
 
 Layout (the one of envoy-configs/, from one gateway config: the broker reads it, and
@@ -39,6 +50,8 @@ SERVERS = ROOT / "tests" / "servers"
 PYTHON = sys.executable
 ENVOY = Path(os.environ.get("MCPGW_ENVOY", ROOT / ".venv/lib/python3.11/site-packages/envoy/_bin/envoy"))
 WASM = Path(os.environ.get("MCPGW_WASM", ROOT / "target/wasm32-wasip1/release/mcpgw_filter.wasm"))
+NATIVE_DIR = Path(os.environ.get("MCPGW_NATIVE_DIR", ROOT / "target/native"))
+NATIVE_MODULE = NATIVE_DIR / "libmcpgw_native.so"
 
 # Deadlines for start-up and shutdown. They only bound waiting; no test asserts on time.
 START_DEADLINE_S = 60.0
@@ -51,6 +64,120 @@ _spec.loader.exec_module(envoy_render)
 
 MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 MODERN = "2026-07-28"
+
+
+# ---- the filter build under test (native or wasm) ------------------------------------------
+
+HOSTS = ("native", "wasm")
+# The variable Envoy finds dynamic modules through (gateway/src/render.rs MODULE_SEARCH_PATH_ENV).
+SEARCH_PATH_ENV = "ENVOY_DYNAMIC_MODULES_SEARCH_PATH"
+# Envoy's prefix for a filter's own counters: `<prefix>mcp_gateway.<name>`.
+STAT_PREFIX = {"native": "dynamicmodulescustom.", "wasm": "wasmcustom."}
+
+
+def filter_hosts() -> list[str]:
+    """The hosts to run, in order: $MCPGW_FILTERS (comma-separated), else both."""
+    hosts = [h.strip() for h in os.environ.get("MCPGW_FILTERS", ",".join(HOSTS)).split(",") if h.strip()]
+    unknown = [h for h in hosts if h not in HOSTS]
+    if unknown or not hosts:
+        raise pytest.UsageError(f"MCPGW_FILTERS={os.environ.get('MCPGW_FILTERS')!r}: name native, wasm or both (comma-separated)")
+    return list(dict.fromkeys(hosts))
+
+
+def current_filter() -> str:
+    """The host the CLI renders for now ($MCPGW_FILTER, which `filter_host` sets; native when unset,
+    as the CLI's default)."""
+    return os.environ.get("MCPGW_FILTER") or "native"
+
+
+def filter_stat(name: str) -> str:
+    """A filter counter's name in the current host's Envoy stats, e.g. filter_stat("mcp_gateway.broker")."""
+    return STAT_PREFIX[current_filter()] + name
+
+
+def require_filter_built(host: str | None = None) -> None:
+    """A clear error when the build of `host` (default: the current one) is missing."""
+    host = host or current_filter()
+    if host == "wasm" and not WASM.is_file():
+        raise RuntimeError(
+            f"filter not built: {WASM} is missing. Build it first:\n"
+            "  make wasm   (cargo build -p mcpgw-filter --target wasm32-wasip1 --release)"
+        )
+    if host == "native" and not NATIVE_MODULE.is_file():
+        raise RuntimeError(
+            f"filter not built: {NATIVE_MODULE} is missing. Build it first:\n"
+            "  make native   (cargo build --profile native -p mcpgw-native)"
+        )
+
+
+# How each build's MCP filter appears in a rendered Envoy config or /config_dump.
+FILTER_TYPE = {
+    "native": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+    "wasm": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+}
+
+
+def check_rendered_host(text: str, host: str | None = None) -> str:
+    """`text` (a rendered Envoy config or a /config_dump) carries the MCP filter of `host`
+    (default: the current one) and not the other build's: the CLI honoured $MCPGW_FILTER."""
+    host = host or current_filter()
+    other = next(h for h in HOSTS if h != host)
+    assert FILTER_TYPE[host] in text and FILTER_TYPE[other] not in text, f"the rendered gateway does not load the {host} filter"
+    return text
+
+
+@contextlib.contextmanager
+def filter_env(host: str) -> Iterator[str]:
+    """$MCPGW_FILTER=host and $ENVOY_DYNAMIC_MODULES_SEARCH_PATH=the native module's folder for
+    the duration, restored (or removed) afterwards."""
+    saved = {k: os.environ.get(k) for k in ("MCPGW_FILTER", SEARCH_PATH_ENV)}
+    os.environ["MCPGW_FILTER"] = host
+    os.environ[SEARCH_PATH_ENV] = str(NATIVE_DIR)
+    try:
+        yield host
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def plugin_config(http_filter: dict) -> dict:
+    """The filter's own JSON configuration (common/src/config.rs) inside a rendered MCP HTTP
+    filter entry, wasm or native (the same JSON in two envelopes)."""
+    typed = http_filter["typed_config"]
+    holder = typed["filter_config"] if "filter_config" in typed else typed["config"]["configuration"]
+    return json.loads(holder["value"])
+
+
+def set_plugin_config(http_filter: dict, config: dict) -> None:
+    typed = http_filter["typed_config"]
+    holder = typed["filter_config"] if "filter_config" in typed else typed["config"]["configuration"]
+    holder["value"] = json.dumps(config, indent=2)
+
+
+@pytest.fixture(scope="session", autouse=True, params=filter_hosts())
+def filter_host(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The filter build this part of the session runs through (see the module docstring)."""
+    with filter_env(request.param) as host:
+        yield host
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "host_independent: runs with the first filter host only (it does not depend on the build)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    first = filter_hosts()[0]
+    keep, dropped = [], []
+    for item in items:
+        cs = getattr(item, "callspec", None)
+        host = cs.params.get("filter_host") if cs else None
+        (dropped if item.get_closest_marker("host_independent") and host not in (None, first) else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 # ---- the broker ----------------------------------------------------------------------------
@@ -195,6 +322,7 @@ class Gateway:
     envoy_log: Path
     ports: dict[str, int]
     procs: list[Proc] = field(default_factory=list)
+    host: str = field(default_factory=current_filter)  # the filter build its Envoy loads
 
     # -- raw HTTP
 
@@ -266,14 +394,12 @@ def start_gateway(
 
     `stateless`: the backends are stateless SDK servers that serve MCP 2026-07-28 themselves
     (`sessionless: true` in the gateway config); otherwise they speak the session protocol
-    and every gateway session carries their own session ids."""
+    and every gateway session carries their own session ids.
+
+    The filter build is the current host's (`filter_host`: the CLI reads $MCPGW_FILTER)."""
     if not ENVOY.is_file():
         raise RuntimeError(f"Envoy not found at {ENVOY}: run scripts/setup.sh")
-    if not WASM.is_file():
-        raise RuntimeError(
-            f"filter not built: {WASM} is missing. Build it first:\n"
-            "  cargo build -p mcpgw-filter --target wasm32-wasip1 --release"
-        )
+    require_filter_built()
     key = key or random_key()
     max_body = max_body_bytes or envoy_render.DEFAULT_MAX_BODY
     ports = {n: free_port() for n in ("alpha", "beta", "broker", "echo", "listen", "admin")}
@@ -313,17 +439,17 @@ def start_gateway(
     started.append(Proc("echo", [PYTHON, str(SERVERS / "http_echo.py"), str(ports["echo"])], workdir / "echo.log"))
 
     config = workdir / "envoy.yaml"
-    config.write_text(
-        envoy_render.render_gateway(
-            json.loads(gateway_yaml.read_text()),
-            key=key,
-            wasm_path=WASM,
-            admin_port=ports["admin"],
-            default=("127.0.0.1", ports["echo"]),
-            access_log_path=str(gw.access_log),
-            rbac=rbac,
-        )
+    rendered = envoy_render.render_gateway(
+        json.loads(gateway_yaml.read_text()),
+        key=key,
+        wasm_path=WASM,
+        admin_port=ports["admin"],
+        default=("127.0.0.1", ports["echo"]),
+        access_log_path=str(gw.access_log),
+        rbac=rbac,
     )
+    check_rendered_host(rendered)
+    config.write_text(rendered)
     for name in ("alpha", "beta", "broker", "echo"):
         wait_until(lambda n=name: port_open(ports[n]), name, started)
     # Envoy logs to stderr, which Proc writes to envoy.log (shown if start-up fails).
@@ -340,23 +466,23 @@ def stop_all(procs: list[Proc]) -> None:
 
 
 @pytest.fixture(scope="session")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """One gateway for the whole session. Logs stay in pytest's temp dir (printed on failure
+def gateway(filter_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One gateway per filter host. Logs stay in pytest's temp dir (printed on failure
     of start-up; see `pytest --basetemp`)."""
     procs: list[Proc] = []
     try:
-        yield start_gateway(tmp_path_factory.mktemp("gateway"), procs)
+        yield start_gateway(tmp_path_factory.mktemp(f"gateway-{filter_host}"), procs)
     finally:
         stop_all(procs)
 
 
 @pytest.fixture(scope="session")
-def session_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def session_gateway(filter_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The same layout with session-protocol backends (not stateless, not `sessionless`): a
     gateway session then holds each backend's own session id."""
     procs: list[Proc] = []
     try:
-        yield start_gateway(tmp_path_factory.mktemp("session-gateway"), procs, rbac=False, stateless=False)
+        yield start_gateway(tmp_path_factory.mktemp(f"session-gateway-{filter_host}"), procs, rbac=False, stateless=False)
     finally:
         stop_all(procs)
 

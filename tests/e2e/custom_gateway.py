@@ -1,8 +1,10 @@
 """A gateway with a layout of the test's choosing (for test_clients.py): any backends (each a
 command line that serves MCP on 127.0.0.1:PORT), any extra gateway config (timeouts, session
 subject header). The same pieces as conftest.start_gateway: the real broker on the gateway
-config, Envoy on what `mcp-gateway render` makes of it. The caller stops `procs` (stop_all),
-also when this raises."""
+config, Envoy on what `mcp-gateway render` makes of it, with the current filter host's build
+(conftest.filter_host: the CLI reads $MCPGW_FILTER; a fixture that calls this with a scope
+wider than a test must depend on `filter_host`). The caller stops `procs` (stop_all), also
+when this raises."""
 
 from __future__ import annotations
 
@@ -18,11 +20,13 @@ from conftest import (
     Gateway,
     Proc,
     broker_command,
+    check_rendered_host,
     envoy_argv,
     envoy_render,
     free_port,
     port_open,
     random_key,
+    require_filter_built,
     wait_until,
 )
 
@@ -40,7 +44,7 @@ class Backend:
 
 def start_custom_gateway(workdir: Path, procs: list[Proc], backends: list[Backend], **extra: Any) -> Gateway:
     assert ENVOY.is_file(), f"Envoy not found at {ENVOY}: run scripts/setup.sh"
-    assert WASM.is_file(), f"filter not built: {WASM}"
+    require_filter_built()
     key = random_key()
     ports = {n: free_port() for n in ["broker", "listen", "admin"] + [b.name for b in backends]}
     gw = Gateway(
@@ -79,8 +83,10 @@ def start_custom_gateway(workdir: Path, procs: list[Proc], backends: list[Backen
     wait_until(lambda: port_open(ports["broker"]), "broker", procs)
     envoy_yaml = workdir / "envoy.yaml"
     envoy_yaml.write_text(
-        envoy_render.render_gateway(
-            config, key=key, wasm_path=WASM, admin_port=ports["admin"], access_log_path=str(gw.access_log)
+        check_rendered_host(
+            envoy_render.render_gateway(
+                config, key=key, wasm_path=WASM, admin_port=ports["admin"], access_log_path=str(gw.access_log)
+            )
         )
     )
     procs.append(Proc("envoy", envoy_argv(envoy_yaml, ports["admin"]), gw.envoy_log, env={envoy_render.KEY_ENV: key}))

@@ -435,8 +435,10 @@ def start_security_gateway(
 ):
     """conftest.start_gateway's layout (py_backend alpha and beta, the real broker, the
     http_echo default upstream, Envoy on what `mcp-gateway render` makes, with the RBAC
-    example), with extra gateway-config fields (`mcp_path`, `allowed_hosts`, `limits`, ...).
-    The caller stops `procs` (conftest.stop_all), also when this raises."""
+    example), with extra gateway-config fields (`mcp_path`, `allowed_hosts`, `limits`, ...),
+    and the current filter host's build (a fixture calling this with a scope wider than a test
+    must depend on `filter_host`). The caller stops `procs` (conftest.stop_all), also when this
+    raises."""
     from conftest import (
         PYTHON,
         SERVERS,
@@ -444,14 +446,17 @@ def start_security_gateway(
         Gateway,
         Proc,
         broker_command,
+        check_rendered_host,
         envoy_argv,
         envoy_render,
         free_port,
         port_open,
         random_key,
+        require_filter_built,
         wait_until,
     )
 
+    require_filter_built()
     key = random_key()
     ports = {n: free_port() for n in ("alpha", "beta", "broker", "echo", "listen", "admin")}
     mcp_path = extra.get("mcp_path", "/mcp")
@@ -489,7 +494,7 @@ def start_security_gateway(
     procs.append(Proc("echo", [PYTHON, str(SERVERS / "http_echo.py"), str(ports["echo"])], workdir / "echo.log"))
     envoy_yaml = workdir / "envoy.yaml"
     envoy_yaml.write_text(
-        envoy_render.render_gateway(
+        check_rendered_host(envoy_render.render_gateway(
             config,
             key=key,
             wasm_path=__import__("conftest").WASM,
@@ -497,7 +502,7 @@ def start_security_gateway(
             default=("127.0.0.1", ports["echo"]) if default_upstream else None,
             access_log_path=str(gw.access_log),
             rbac=rbac,
-        )
+        ))
     )
     for name in ("alpha", "beta", "broker", "echo"):
         wait_until(lambda n=name: port_open(ports[n]), name, procs)

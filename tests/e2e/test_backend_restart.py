@@ -29,7 +29,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import Gateway, Proc, port_open, rpc_message, stop_all, tool_call, wait_until
+from conftest import Gateway, Proc, filter_stat, port_open, rpc_message, stop_all, tool_call, wait_until
 from custom_gateway import start_custom_gateway
 from test_clients import LEGACY, backend_proc, py_backend, raw_session, text
 
@@ -108,7 +108,7 @@ async def test_a_session_protocol_client_keeps_its_session_across_a_backend_rest
     assert all(status != 404 for status, _ in statuses), statuses
     # The broker opened exactly one replacement for alpha, none for beta.
     stats = gw.stats()
-    assert stats.get("wasmcustom.mcp_gateway.errors.backend_restarted", 0) <= 1, stats
+    assert stats.get(filter_stat("mcp_gateway.errors.backend_restarted"), 0) <= 1, stats
 
 
 def test_the_error_is_json_rpc_for_that_one_call_and_later_calls_go_through_the_broker(restartable_gateway: Gateway) -> None:
@@ -125,11 +125,11 @@ def test_the_error_is_json_rpc_for_that_one_call_and_later_calls_go_through_the_
     assert msg["id"] == 2 and msg["error"]["code"] == BACKEND_RESTARTED, msg
     assert "alpha" in msg["error"]["message"], msg
     # The next calls go to the broker (stale mark) and work on the replacement session.
-    before = gw.stats().get("wasmcustom.mcp_gateway.broker", 0)
+    before = gw.stats().get(filter_stat("mcp_gateway.broker"), 0)
     r = gw.post(tool_call("alpha_echo", {"text": "z"}, id=3), headers)
     assert r.status_code == 200, (r.status_code, r.text)
     assert json.loads(rpc_message(r)["result"]["content"][0]["text"]) == {"server": "alpha", "text": "z"}
-    assert gw.stats().get("wasmcustom.mcp_gateway.broker", 0) > before
+    assert gw.stats().get(filter_stat("mcp_gateway.broker"), 0) > before
     # beta is still reached straight, with the token's session.
     r = gw.post(tool_call("beta_whoami", id=4), headers)
     assert rpc_message(r)["result"]["content"][0]["text"] == "beta"

@@ -212,6 +212,7 @@ async def test_config_change_is_applied_without_restarting_envoy(tmp_path: Path)
             p.stop()
 
 
+@pytest.mark.host_independent  # `up` looks for Envoy before it looks for a filter build
 def test_missing_envoy_is_a_clear_error(tmp_path: Path) -> None:
     r = subprocess.run(
         [str(gateway_bin()), "up", "--envoy", str(tmp_path / "no-envoy-here")], capture_output=True, text=True, timeout=60, env={**os.environ, "MCPGW_WASM": str(WASM)}

@@ -250,7 +250,7 @@ def test_inspector_cli_lists_and_calls_prefixed_tools(request: pytest.FixtureReq
 
 
 @pytest.fixture(scope="module")
-def everything_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def everything_gateway(filter_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """server-everything (prefix `ev_`, session protocol) next to an SDK backend. It has no
     HOST setting (app.listen(PORT)), so tests/servers/node_loopback.cjs makes it bind 127.0.0.1."""
     node = shutil.which("node")
@@ -264,7 +264,7 @@ def everything_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
     )
     procs: list[Proc] = []
     try:
-        yield start_custom_gateway(tmp_path_factory.mktemp("everything"), procs, [everything, py_backend("alpha")])
+        yield start_custom_gateway(tmp_path_factory.mktemp(f"everything-{filter_host}"), procs, [everything, py_backend("alpha")])
     finally:
         stop_all(procs)
 

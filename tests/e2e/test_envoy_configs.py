@@ -3,7 +3,6 @@ validate, and the running gateway (same template) has the properties the filter 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from typing import Any, Iterator
@@ -11,20 +10,39 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from conftest import ENVOY, ROOT, WASM, Gateway, Proc, envoy_argv, envoy_render, free_port, log_tail, wait_until
+from conftest import (
+    ENVOY,
+    ROOT,
+    WASM,
+    Gateway,
+    Proc,
+    envoy_argv,
+    envoy_render,
+    free_port,
+    log_tail,
+    plugin_config,
+    set_plugin_config,
+    wait_until,
+)
 
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.host_independent
 @pytest.mark.parametrize("name, rbac", sorted(envoy_render.EXAMPLES.items()))
-def test_checked_in_example_is_the_rendered_template(name: str, rbac: bool) -> None:
+def test_checked_in_example_is_the_rendered_template(name: str, rbac: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What `python envoy-configs/render.py --examples` writes in a plain shell: not the filter
+    # host this session happens to run (filter_host sets $MCPGW_FILTER, which the CLI reads).
+    monkeypatch.delenv("MCPGW_FILTER", raising=False)
     checked_in = (ROOT / "envoy-configs" / name).read_text()
     assert checked_in == envoy_render.example(rbac), f"envoy-configs/{name} is stale: run python envoy-configs/render.py --examples"
 
 
+@pytest.mark.host_independent
 @pytest.mark.parametrize("name", sorted(envoy_render.EXAMPLES))
 def test_checked_in_example_validates(name: str) -> None:
-    # The examples name the session key's variable; Envoy's environment holds the key.
+    # The examples name the session key's variable; Envoy's environment holds the key (and,
+    # from filter_host, the native module's folder, should they load the native build).
     env = {**os.environ, envoy_render.KEY_ENV: envoy_render.random_key()}
     r = subprocess.run(
         [str(ENVOY), "--mode", "validate", "-c", f"envoy-configs/{name}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -43,7 +61,7 @@ def walk(node: Any) -> Iterator[dict]:
             yield from walk(v)
 
 
-def test_running_config_has_what_the_filter_needs(gateway: Gateway) -> None:
+def test_running_config_has_what_the_filter_needs(gateway: Gateway, filter_host: str) -> None:
     dump = httpx.get(gateway.admin + "/config_dump", timeout=10).json()
     listeners = [d for d in walk(dump) if d.get("name") == "mcp_gateway" and "filter_chains" in d]
     assert listeners, "listener not found in config_dump"
@@ -52,11 +70,19 @@ def test_running_config_has_what_the_filter_needs(gateway: Gateway) -> None:
     hcm = next(d for d in walk(dump) if "http_filters" in d)
     names = [f["name"] for f in hcm["http_filters"]]
     assert names == ["mcp_gateway", "envoy.filters.http.rbac", "envoy.filters.http.router"], names
-    wasm = hcm["http_filters"][0]["typed_config"]["config"]
-    assert wasm["allow_on_headers_stop_iteration"] is True
-    assert wasm["failure_policy"] == "FAIL_CLOSED"
-    assert wasm["vm_config"]["runtime"] == "envoy.wasm.runtime.v8"
-    filter_cfg = json.loads(wasm["configuration"]["value"])
+    typed = hcm["http_filters"][0]["typed_config"]
+    if filter_host == "wasm":
+        wasm = typed["config"]
+        assert wasm["allow_on_headers_stop_iteration"] is True
+        assert wasm["failure_policy"] == "FAIL_CLOSED"
+        assert wasm["vm_config"]["runtime"] == "envoy.wasm.runtime.v8"
+    else:
+        assert typed["@type"].endswith("dynamic_modules.v3.DynamicModuleFilter"), typed["@type"]
+        assert typed["dynamic_module_config"]["name"] == "mcpgw_native"
+        # Kept loaded across configuration updates: revoked sessions live in its memory.
+        assert typed["dynamic_module_config"]["do_not_close"] is True
+        assert typed["filter_name"] == "mcp_gateway"
+    filter_cfg = plugin_config(hcm["http_filters"][0])
     assert filter_cfg["max_body_bytes"] == gateway.max_body_bytes
 
     vhosts = {v["name"]: v for v in hcm["route_config"]["virtual_hosts"]}
@@ -87,14 +113,20 @@ async def test_long_tool_call_outlives_the_default_route_timeout(gateway: Gatewa
 
 
 def test_invalid_filter_config_keeps_envoy_from_starting(tmp_path) -> None:
-    # The filter rejects the configuration with a log line naming the field; with the wasm
-    # plugin failing to configure, Envoy must not come up serving unfiltered traffic.
+    # The filter rejects the configuration with a log line naming the field; with the filter
+    # (wasm plugin or native module) failing to configure, Envoy must not come up serving
+    # unfiltered traffic.
+    import yaml
+
     key = envoy_render.random_key()
-    bad = envoy_render.filter_config(key=key)
-    bad["servers"][1]["prefix"] = "alpha_"  # two servers, one prefix
     admin, listen = free_port(), free_port()
+    boot = yaml.safe_load(envoy_render.render(wasm_path=WASM, listen_port=listen, admin_port=admin, key=key, access_log_path=str(tmp_path / "a.log")))
+    mcp_filter = boot["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"][0]
+    bad = plugin_config(mcp_filter)
+    bad["servers"][1]["prefix"] = "alpha_"  # two servers, one prefix
+    set_plugin_config(mcp_filter, bad)
     config = tmp_path / "bad.yaml"
-    config.write_text(envoy_render.render(wasm_path=WASM, listen_port=listen, admin_port=admin, config=bad, access_log_path=str(tmp_path / "a.log")))
+    config.write_text(yaml.safe_dump(boot, sort_keys=False))
     log = tmp_path / "envoy.log"
     proc = Proc("envoy-bad-config", envoy_argv(config, admin), log, env={envoy_render.KEY_ENV: key})
     try:
@@ -110,7 +142,8 @@ def test_invalid_filter_config_keeps_envoy_from_starting(tmp_path) -> None:
             wait_until(answered_or_exited, "envoy with a bad filter config", [])
         finally:
             text = log.read_text(errors="replace")
-        assert "plugin configuration rejected" in text, log_tail(log)
+        # wasm: "plugin configuration rejected: ...", native: "mcp_gateway: configuration rejected: ...".
+        assert "configuration rejected" in text, log_tail(log)
         assert "prefix" in text
         assert not proc.alive(), "Envoy started despite an invalid filter configuration"
         assert proc.popen.returncode != 0

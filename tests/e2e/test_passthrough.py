@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from conftest import Gateway, modern_meta, rpc_message, tool_call
+from conftest import Gateway, filter_stat, modern_meta, rpc_message, tool_call
 
 SPOOFED = {"x-mcp-method": "tools/call", "x-mcp-toolname": "danger", "x-mcp-servername": "alpha", "x-mcp-sessionid": "s"}
 
@@ -116,16 +116,17 @@ def test_get_and_delete_go_to_the_broker(healthy: Gateway, method: str) -> None:
 
 def test_filter_counters_are_in_envoy_stats(healthy: Gateway) -> None:
     s0 = healthy.stats()
-    for name in (
-        "wasmcustom.mcp_gateway.requests.tools_call",
-        "wasmcustom.mcp_gateway.requests.initialize",
-        "wasmcustom.mcp_gateway.routed.alpha",
-        "wasmcustom.mcp_gateway.routed.beta",
-        "wasmcustom.mcp_gateway.broker",
-        "wasmcustom.mcp_gateway.errors.parse_error",
-        "wasmcustom.mcp_gateway.errors.unknown_name",
-        "wasmcustom.mcp_gateway.errors.session_malformed",
+    for short in (
+        "requests.tools_call",
+        "requests.initialize",
+        "routed.alpha",
+        "routed.beta",
+        "broker",
+        "errors.parse_error",
+        "errors.unknown_name",
+        "errors.session_malformed",
     ):
+        name = filter_stat(f"mcp_gateway.{short}")
         assert name in s0, f"{name} missing from /stats"
     healthy.post(tool_call("beta_echo", {"text": "count me"}))
     healthy.post(b"{broken")
@@ -134,7 +135,8 @@ def test_filter_counters_are_in_envoy_stats(healthy: Gateway) -> None:
     s1 = healthy.stats()
 
     def delta(name: str) -> int:
-        return s1[f"wasmcustom.mcp_gateway.{name}"] - s0[f"wasmcustom.mcp_gateway.{name}"]
+        full = filter_stat(f"mcp_gateway.{name}")
+        return s1[full] - s0[full]
 
     assert delta("routed.beta") == 1
     assert delta("routed.alpha") == 0

@@ -53,9 +53,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def roots_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def roots_gateway(filter_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     procs: list[Proc] = []
-    workdir = tmp_path_factory.mktemp("roots-gateway")
+    workdir = tmp_path_factory.mktemp(f"roots-gateway-{filter_host}")
     backends = [
         Backend(name, lambda port, n=name: [PYTHON, str(SERVER_SCRIPT), n, str(port)], config={"sessionless": False})
         for name in SERVERS

@@ -38,11 +38,11 @@ PATHS = ["MCP", "backend", "/MCP", "/mcp/", "/mcp?x", "//mcp", "/%6dcp"]
 
 
 @pytest.fixture(scope="module")
-def open_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def open_gateway(filter_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     procs: list = []
     try:
         yield rawhttp.start_security_gateway(
-            tmp_path_factory.mktemp("open-gw"), procs, stateless=False, mcp_path="/gw", allowed_hosts=[]
+            tmp_path_factory.mktemp(f"open-gw-{filter_host}"), procs, stateless=False, mcp_path="/gw", allowed_hosts=[]
         )
     finally:
         stop_all(procs)

@@ -96,15 +96,16 @@ if __name__ == "__main__":
 
 from conftest import (  # noqa: E402
     MODERN, PYTHON, WASM, Gateway, Proc, envoy_argv, envoy_render, free_port, port_open, stop_all, wait_until,
-    BrokerContext, broker_command, random_key,
+    BrokerContext, broker_command, check_rendered_host, random_key, require_filter_built,
 )
 
 
 @pytest.fixture(scope="module")
-def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    workdir = tmp_path_factory.mktemp("stateless-results")
+def gw(filter_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    workdir = tmp_path_factory.mktemp(f"stateless-results-{filter_host}")
     procs: list[Proc] = []
     try:
+        require_filter_built()
         ports = {n: free_port() for n in ("bare", "compliant", "broker", "echo", "listen", "admin")}
         for mode in ("bare", "compliant"):
             procs.append(Proc(mode, [PYTHON, str(Path(__file__)), str(ports[mode]), mode], workdir / f"{mode}.log"))
@@ -123,8 +124,8 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
                     key=key, max_body_bytes=envoy_render.DEFAULT_MAX_BODY, workdir=workdir, access_log=workdir / "access.log",
                     envoy_log=workdir / "envoy.log", ports=ports, procs=procs)
         config = workdir / "envoy.yaml"
-        config.write_text(envoy_render.render_gateway(cfg, key=key, wasm_path=WASM, admin_port=ports["admin"],
-                                                      default=("127.0.0.1", ports["echo"]), access_log_path=str(g.access_log), rbac=False))
+        config.write_text(check_rendered_host(envoy_render.render_gateway(cfg, key=key, wasm_path=WASM, admin_port=ports["admin"],
+                                                      default=("127.0.0.1", ports["echo"]), access_log_path=str(g.access_log), rbac=False)))
         for name in ("bare", "compliant", "broker", "echo"):
             wait_until(lambda n=name: port_open(ports[n]), name, procs)
         procs.append(Proc("envoy", envoy_argv(config, ports["admin"]), g.envoy_log, env={envoy_render.KEY_ENV: key}))

@@ -34,11 +34,11 @@ def task_backend(name: str, sessionless: bool) -> Backend:
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["via-broker", "sessionless"])
-def gw(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def gw(request: pytest.FixtureRequest, filter_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     procs: list = []
     try:
         backends = [task_backend("alpha", request.param), task_backend("beta", request.param)]
-        yield start_custom_gateway(tmp_path_factory.mktemp("tasks"), procs, backends)
+        yield start_custom_gateway(tmp_path_factory.mktemp(f"tasks-{filter_host}"), procs, backends)
     finally:
         stop_all(procs)
 
