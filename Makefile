@@ -50,14 +50,16 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p mcpgw-native --features panic-probe --target-dir target/panic-probe -- -D warnings
 
-# The e2e harness runs the real broker and renders Envoy's config with the CLI (debug builds).
+# The e2e harness runs the real broker and renders Envoy's config with the CLI (debug builds),
+# through each filter build in turn (MCPGW_FILTERS=native or wasm for one; tests/e2e/conftest.py).
 e2e: wasm native panic-probe
 	cargo build -p mcpgw-broker -p mcp-gateway
 	$(PY) -m pytest tests/e2e -q
 
 # The official MCP conformance suite against each of its backends (the fixture on the Python SDK
 # 2.3; legacy ones on the Python SDK 1.x and the TypeScript SDK 1.29, from setup), directly and
-# through the gateway (mcp-gateway up), for 2025-11-25 and 2026-07-28 (tests/conformance, README).
+# through the gateway (mcp-gateway up, once per filter build; MCPGW_FILTERS as for e2e), for
+# 2025-11-25 and 2026-07-28 (tests/conformance, README).
 # The debug CLI built here, not a possibly stale release one.
 conformance: wasm native
 	cargo build -p mcpgw-broker -p mcp-gateway
