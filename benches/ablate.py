@@ -3,15 +3,18 @@
 next to plain Envoy (b), measured like benches/loadbench.py (same stack, h2load, /proc ticks),
 interleaved and repeated. Variants (each its own Envoy, one worker):
   b         plain router
-  d         our filter as benchmarked: the Envoy config `mcp-gateway render` makes (loadbench's
-            (d)), filter state at the product default (on)
+  d         our filter as benchmarked: the Envoy config `mcp-gateway render --filter wasm` makes
+            (loadbench's (d)), filter state at the product default (on)
+  e, f      loadbench's (e) (the same config, native build) and (f) (b + the native module's
+            body_floor filter): optional, e.g. --variants b,d,e,f
   d-nofs    the same with `filter_state: false` (no set_property host calls)
   d-nometa  the same with no metadata at all: `filter_state: false`, `metadata_headers: []`
             (what routing alone costs; the x-mcp-* headers are 4 request-header writes)
   d-idle    our filter loaded, but /mcp is not one of its mcp_paths: it only reads the headers
             once and strips x-mcp-* (the fixed cost of a wasm filter on the path)
-  --alt N=P  the filter built at P (another commit, a probe build), same config: before/after
+  --alt N=P  the wasm filter built at P (another commit, a probe build), same config: before/after
             comparisons of a change, side by side in one run
+The d-* variants and --alt are of the wasm build (d).
 Run with backends in session mode (SSE answers, which the filter rewrites) and in stateless
 mode (JSON answers). Usage: .venv/bin/python benches/ablate.py [--rounds 3] [--duration 4]
   [--variants b,d] [--modes sse] [--alt d-old=/tmp/old.wasm]
@@ -28,13 +31,18 @@ VARIANTS = ["b", "d", "d-nofs", "d-nometa", "d-idle"]
 ALTS: dict[str, str] = {}
 
 
+# Variants loadbench's own stack runs (lb.start_stack starts an Envoy for each).
+STACK = set(lb.ENVOYS)
+
+
 def variant_configs(key: str, variants: list[str]) -> dict:
-    extra = [v for v in variants if v not in ("b", "d")]
+    extra = [v for v in variants if v not in STACK]
     for i, v in enumerate(extra):
-        lb.PORTS[v], lb.ADMIN[v] = 18004 + i, 18904 + i
+        # Past loadbench's own ports (18001-18005, 18901-18905).
+        lb.PORTS[v], lb.ADMIN[v] = 18010 + i, 18910 + i
     out = {}
     for v in extra:
-        cfg = lb.envoy_ours(key)
+        cfg = lb.envoy_ours(key, "d")
         cfg["admin"]["address"]["socket_address"]["port_value"] = lb.ADMIN[v]
         lst = cfg["static_resources"]["listeners"][0]
         lst["address"]["socket_address"]["port_value"] = lb.PORTS[v]
@@ -89,7 +97,7 @@ def main() -> int:
             res = {v: [] for v in variants}
             bodies, heads = {}, {}
             for v in variants:
-                tool_cfg = "b" if v in ("b", "d-idle") else "d"
+                tool_cfg = "b" if v in ("b", "d-idle", "f") else "d"
                 port = lb.PORTS[v]
                 h = dict(lb.BASE_HEADERS)
                 if not (stateless and tool_cfg == "b"):

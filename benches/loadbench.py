@@ -4,12 +4,18 @@
 Measures the same MCP workloads, in one run on one machine, through
   a  direct      the rmcp backend itself
   b  envoy       Envoy 1.40, HCM + router only (the floor for any Envoy-based gateway)
-  c  native      Envoy 1.40, envoy.filters.http.mcp + envoy.filters.http.mcp_router (10 servers)
-  d  ours        Envoy 1.40 + our wasm filter + the broker (10 servers), Envoy config from
-                 `mcp-gateway render` (the product's own shape)
+  c  mcp_router  Envoy 1.40, envoy.filters.http.mcp + envoy.filters.http.mcp_router (10 servers)
+  d  ours wasm   Envoy 1.40 + our filter's wasm build + the broker (10 servers), Envoy config from
+                 `mcp-gateway render --filter wasm` (the product's own shape)
+  e  ours native exactly (d)'s rendered config with `--filter native`: our filter as an Envoy
+                 dynamic module (target/native/libmcpgw_native.so), the same broker as (d)
+  f  floor       (b) + the native module's `body_floor` filter before the router: buffers the
+                 request body to its end and clears the route cache, nothing else (the floor
+                 under any body-reading module)
 with h2load (HTTP/1.1, one request in flight per connection), interleaving the configurations and
-repeating ROUNDS times; reports medians and ratios to (b). Then measures memory (Envoy and broker
-RSS idle and with 10,000 live sessions) and writes benches/results/{results.md,results.json,*.png}.
+repeating ROUNDS times; reports medians with their spread (min-max over rounds) and ratios to (b)
+and (c). Then measures memory (every Envoy's and the broker's RSS idle and with 10,000 live
+sessions) and writes benches/results/{results.md,results.json,*.png} (or --out DIR).
 
 Everything binds 127.0.0.1; every load run is bounded in time (h2load -D) and every child process
 is stopped on exit, also on errors and Ctrl-C. See benches/README.md.
@@ -37,21 +43,33 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+TARGET = (ROOT / os.environ.get("CARGO_TARGET_DIR", "target")).resolve()  # absolute: Envoy opens the modules by it
 BACKEND_BIN = TARGET / "release" / "mcpgw-bench-backend"
 BROKER_BIN = TARGET / "release" / "mcpgw-broker"
 GATEWAY_BIN = TARGET / "release" / "mcp-gateway"
 WASM = TARGET / "wasm32-wasip1" / "release" / "mcpgw_filter.wasm"
+# The native build: Envoy opens lib<NATIVE_MODULE>.so from $ENVOY_DYNAMIC_MODULES_SEARCH_PATH.
+NATIVE_DIR = TARGET / "native"
+NATIVE_MODULE = "mcpgw_native"
+NATIVE_SO = NATIVE_DIR / f"lib{NATIVE_MODULE}.so"
+NATIVE_ENV = {"ENVOY_DYNAMIC_MODULES_SEARCH_PATH": str(NATIVE_DIR)}
 RESULTS = ROOT / "benches" / "results"
 
 PROTOCOL = "2025-06-18"  # the session protocol era, for every configuration (see README)
 N_BACKENDS = 10
 BACKEND_PORTS = [18101 + i for i in range(N_BACKENDS)]
 BROKER_PORT = 18090
-PORTS = {"b": 18001, "c": 18002, "d": 18003}
-ADMIN = {"b": 18901, "c": 18902, "d": 18903}
-CONFIGS = ["a", "b", "c", "d"]
-LABEL = {"a": "a direct", "b": "b envoy router", "c": "c envoy mcp_router", "d": "d ours (wasm+broker)"}
+PORTS = {"b": 18001, "c": 18002, "d": 18003, "e": 18004, "f": 18005}
+ADMIN = {"b": 18901, "c": 18902, "d": 18903, "e": 18904, "f": 18905}
+CONFIGS = ["a", "b", "c", "d", "e", "f"]
+ENVOYS = "bcdef"  # the configurations that are an Envoy
+OURS = "de"  # our filter + the broker: (d) wasm build, (e) native build, one broker for both
+NATIVE = "ef"  # Envoys that load the native module (started with NATIVE_ENV)
+LABEL = {"a": "a direct", "b": "b envoy router", "c": "c envoy mcp_router", "d": "d ours (wasm+broker)",
+         "e": "e ours (native+broker)", "f": "f floor (native body_floor)"}
+# The filter build `mcp-gateway render --filter` gives each of ours.
+BUILD = {"d": "wasm", "e": "native"}
+DYNAMIC_MODULE_TYPE = "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter"
 MAX_BODY = 4 * 1024 * 1024
 BUFFER_LIMIT = MAX_BODY + 256 * 1024  # what mcp-gateway render sets for MAX_BODY (gateway/src/render.rs)
 KEY_ENV = "MCPGW_SESSION_KEY"  # the session key's variable, for the broker and for render
@@ -137,10 +155,11 @@ def cpu_ticks(pid: int) -> int:
 TICK = os.sysconf("SC_CLK_TCK")
 
 # ---------------------------------------------------------------------------------------------
-# Envoy configurations. (b) and (c) are written here; (d) is what `mcp-gateway render` (the one
-# source of the gateway's Envoy config, gateway/src/render.rs) makes of gateway_yaml(), the
-# same file the broker runs with. Access logs are off in all three so that they measure the
-# same thing, and all three have the same connection buffer limit.
+# Envoy configurations. (b), (c) and (f) are written here; (d) and (e) are what `mcp-gateway
+# render` (the one source of the gateway's Envoy config, gateway/src/render.rs) makes of
+# gateway_yaml(), the same file the broker runs with, with `--filter wasm` and `--filter native`.
+# Access logs are off in all of them so that they measure the same thing, and all have the same
+# connection buffer limit.
 
 
 def _backend_clusters() -> list[dict]:
@@ -180,10 +199,26 @@ ROUTER = {"name": "envoy.filters.http.router",
           "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
 
 
-def envoy_plain() -> dict:
-    rc = {"name": "r", "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
+def _plain_routes() -> dict:
+    return {"name": "r", "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
         {"match": {"prefix": "/"}, "route": {"cluster": "s0", "timeout": "0s", "idle_timeout": "300s"}}]}]}
-    return _bootstrap("b", rc, [ROUTER], _backend_clusters())
+
+
+def envoy_plain() -> dict:
+    return _bootstrap("b", _plain_routes(), [ROUTER], _backend_clusters())
+
+
+def envoy_floor() -> dict:
+    """(f): (b) with the native module's `body_floor` filter before the router. It stops on the
+    request headers, buffers the body to its end (StopIterationAndBuffer, bounded by the same
+    connection buffer limit as the others) and clears the route cache: what any filter that
+    reads the body before routing pays, without the MCP work. Same routes and cluster as (b)."""
+    floor = {"name": "body_floor", "typed_config": {
+        "@type": DYNAMIC_MODULE_TYPE,
+        "dynamic_module_config": {"name": NATIVE_MODULE, "do_not_close": True},
+        "filter_name": "body_floor",
+        "filter_config": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": ""}}}
+    return _bootstrap("f", _plain_routes(), [floor, ROUTER], _backend_clusters())
 
 
 def envoy_native() -> dict:
@@ -202,15 +237,20 @@ def envoy_native() -> dict:
     return _bootstrap("c", rc, filters, _backend_clusters())
 
 
-def render_ours(key: str) -> str:
-    """The static bootstrap `mcp-gateway render` prints for gateway_yaml() (YAML text): the wasm
-    filter at WASM, admin on ADMIN['d'], no access log. The session key reaches the CLI like it
-    reaches the broker, through $MCPGW_SESSION_KEY (gateway_yaml() names that variable)."""
+def render_ours(key: str, which: str = "d") -> str:
+    """The static bootstrap `mcp-gateway render` prints for gateway_yaml() (YAML text), for
+    configuration `which` of OURS: `--filter wasm` (WASM) for (d), `--filter native` (the module
+    in NATIVE_DIR) for (e); listener on PORTS[which], admin on ADMIN[which], no access log. The
+    build is always named (render's default is native, also through $MCPGW_FILTER). The session
+    key reaches the CLI like it reaches the broker, through $MCPGW_SESSION_KEY (gateway_yaml()
+    names that variable)."""
+    build = BUILD[which]
+    module = ["--wasm", str(WASM)] if build == "wasm" else ["--module-dir", str(NATIVE_DIR)]
     with tempfile.TemporaryDirectory(prefix="loadbench-render-") as tmp:
         gw = Path(tmp) / "gateway.yaml"
         gw.write_text(gateway_yaml())
-        argv = [str(GATEWAY_BIN), "render", "--config", str(gw), "--wasm", str(WASM),
-                "--listen", f"127.0.0.1:{PORTS['d']}", "--admin", f"127.0.0.1:{ADMIN['d']}", "--access-log", "none"]
+        argv = [str(GATEWAY_BIN), "render", "--config", str(gw), "--filter", build, *module,
+                "--listen", f"127.0.0.1:{PORTS[which]}", "--admin", f"127.0.0.1:{ADMIN[which]}", "--access-log", "none"]
         r = subprocess.run(argv, cwd=ROOT, env={**os.environ, KEY_ENV: key}, capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         raise RuntimeError(f"mcp-gateway render failed ({r.returncode}):\n{r.stderr}")
@@ -222,39 +262,66 @@ def hcm_of(cfg: dict) -> dict:
     return cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
 
 
+def mcp_filter(cfg: dict) -> dict:
+    """The `typed_config` of our filter (found by name, `mcp_gateway`) in a bootstrap from
+    envoy_ours(), either build: a Wasm or a DynamicModuleFilter."""
+    return next(f for f in hcm_of(cfg)["http_filters"] if f["name"] == "mcp_gateway")["typed_config"]
+
+
+def is_native(cfg: dict) -> bool:
+    """Whether a bootstrap from envoy_ours() loads the native build (else the wasm one)."""
+    return mcp_filter(cfg)["@type"] == DYNAMIC_MODULE_TYPE
+
+
 def wasm_filter(cfg: dict) -> dict:
-    """The `config` of our wasm filter (found by name) in a bootstrap from envoy_ours()."""
-    return next(f for f in hcm_of(cfg)["http_filters"] if f["name"] == "mcp_gateway")["typed_config"]["config"]
+    """Our filter's own settings object in a bootstrap from envoy_ours(): for the wasm build its
+    `config` (name, root_id, vm_config, configuration), for the native build the
+    DynamicModuleFilter itself (dynamic_module_config, filter_name, filter_config)."""
+    tc = mcp_filter(cfg)
+    return tc if tc["@type"] == DYNAMIC_MODULE_TYPE else tc["config"]
+
+
+def _config_value(cfg: dict) -> dict:
+    """The StringValue holding the filter's JSON: `config.configuration` (wasm) or
+    `filter_config` (native); the JSON is the same for both builds (common/src/config.rs)."""
+    tc = mcp_filter(cfg)
+    return tc["filter_config"] if tc["@type"] == DYNAMIC_MODULE_TYPE else tc["config"]["configuration"]
 
 
 def filter_config_of(cfg: dict) -> dict:
-    """The filter's plugin configuration (JSON) inside a bootstrap from envoy_ours()."""
-    return json.loads(wasm_filter(cfg)["configuration"]["value"])
+    """The filter's plugin configuration (JSON) inside a bootstrap from envoy_ours(), either build."""
+    return json.loads(_config_value(cfg)["value"])
 
 
 def set_filter_config(cfg: dict, fc: dict) -> None:
-    wasm_filter(cfg)["configuration"]["value"] = json.dumps(fc)
+    _config_value(cfg)["value"] = json.dumps(fc)
 
 
-def envoy_ours(key: str) -> dict:
-    """(d): exactly the bootstrap the product renders (static: inline route_config, no RDS), with
-    only the connection buffer limit checked against (b) and (c). Filter state is on: the gateway
-    always renders it (its error mapping for unavailable backends reads it)."""
+def envoy_ours(key: str, which: str = "d") -> dict:
+    """(d) (wasm build) or (e) (native build): exactly the bootstrap the product renders (static:
+    inline route_config, no RDS), with only the connection buffer limit checked against (b) and
+    (c). Filter state is on: the gateway always renders it (its error mapping for unavailable
+    backends reads it). (e)'s Envoy must be started with NATIVE_ENV."""
     import yaml  # pyyaml, in .venv (scripts/setup.sh)
 
-    cfg = yaml.safe_load(render_ours(key))
+    cfg = yaml.safe_load(render_ours(key, which))
     lst = cfg["static_resources"]["listeners"][0]
     have = lst.setdefault("per_connection_buffer_limit_bytes", BUFFER_LIMIT)
     if have != BUFFER_LIMIT:
         # The renderer changed its slack: (b) and (c) must follow, or the runs are not alike.
         raise RuntimeError(f"mcp-gateway render sets per_connection_buffer_limit_bytes {have}, (b)/(c) use {BUFFER_LIMIT}")
-    assert lst["address"]["socket_address"]["port_value"] == PORTS["d"], lst["address"]
+    assert lst["address"]["socket_address"]["port_value"] == PORTS[which], lst["address"]
+    if is_native(cfg) != (BUILD[which] == "native"):
+        raise RuntimeError(f"mcp-gateway render --filter {BUILD[which]} rendered the other build: an old mcp-gateway?")
     return cfg
 
 
 def gateway_yaml() -> str:
-    """The gateway config (common/src/gateway.rs) of (d): the broker runs it, and
-    `mcp-gateway render` makes (d)'s Envoy config of it. JSON is YAML."""
+    """The gateway config (common/src/gateway.rs) of (d) and (e): the broker runs it (one broker
+    for both), and `mcp-gateway render` makes (d)'s and (e)'s Envoy configs of it. Its `listen`
+    is only read by the CLI (render's --listen overrides it, per configuration); the broker reads
+    only `broker.listen`, and the filter's JSON depends on `listen` only through whether it is
+    loopback (the default allowed_hosts, port-less: they match both listeners). JSON is YAML."""
     return json.dumps({
         "listen": f"127.0.0.1:{PORTS['d']}",
         "mcp_path": "/mcp",
@@ -275,7 +342,7 @@ def port_of(cfg: str) -> int:
 
 
 def tool_name(cfg: str) -> str:
-    return {"a": "echo", "b": "echo", "c": "s0__echo", "d": "s0_echo"}[cfg]
+    return {"a": "echo", "b": "echo", "c": "s0__echo", "d": "s0_echo", "e": "s0_echo", "f": "echo"}[cfg]
 
 
 BASE_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
@@ -363,7 +430,7 @@ WORKLOADS = [
     ("call", 16, "tools/call, small argument"),
     ("call", 64, "tools/call, small argument"),
     ("call64k", 16, "tools/call, 64 KiB argument"),
-    ("list", 16, "tools/list (c, d: over 10 backends)"),
+    ("list", 16, "tools/list (c, d, e: over 10 backends)"),
     ("init", 16, "initialize (session creation)"),
 ]
 
@@ -423,30 +490,39 @@ def machine() -> dict:
             "loadavg_before": Path("/proc/loadavg").read_text().split()[:3], "envoy": env_v, "h2load": h2v}
 
 
-def warn_if_stale(binary: Path, sources: list[str]) -> None:
+def warn_if_stale(binary: Path, sources: list[str], what: str = "(d) may not be the current Envoy shape "
+                  "(cargo build --release -p mcp-gateway)") -> None:
     """An old mcp-gateway renders an old Envoy shape without saying so: warn when its sources
-    are newer than it (`make loadbench` rebuilds it)."""
+    are newer than it (`make loadbench` rebuilds it). Also used for the filter builds."""
     files = [f for src in sources for f in ([ROOT / src] if src.endswith(".rs") else (ROOT / src).rglob("*.rs")) if f.exists()]
     newest = max(files, key=lambda f: f.stat().st_mtime, default=None)
     if newest and newest.stat().st_mtime > binary.stat().st_mtime:
-        print(f"warning: {binary} is older than {newest.relative_to(ROOT)}: (d) may not be the current Envoy shape "
-              "(cargo build --release -p mcp-gateway)", file=sys.stderr, flush=True)
+        print(f"warning: {binary} is older than {newest.relative_to(ROOT)}: {what}", file=sys.stderr, flush=True)
 
 
-def start_stack(procs: Procs, work: Path, key: str, stateless: bool) -> None:
+def envoy_configs(key: str) -> dict[str, dict]:
+    """Every Envoy's bootstrap, by configuration."""
+    return {"b": envoy_plain(), "c": envoy_native(), "d": envoy_ours(key, "d"), "e": envoy_ours(key, "e"),
+            "f": envoy_floor()}
+
+
+def start_stack(procs: Procs, work: Path, key: str, stateless: bool, envoys: str = ENVOYS) -> None:
+    """The backend, the broker (one, for (d) and (e)) and one Envoy per configuration in envoys."""
     start_backend(procs, stateless)
     gw = work / "gateway.yaml"
     gw.write_text(gateway_yaml())
     procs.start("broker", [str(BROKER_BIN), "--config", str(gw)], {KEY_ENV: key})
-    for which, cfg in (("b", envoy_plain()), ("c", envoy_native()), ("d", envoy_ours(key))):
+    cfgs = envoy_configs(key)
+    for which in envoys:
         path = work / f"envoy-{which}.json"
-        path.write_text(json.dumps(cfg, indent=1))
+        path.write_text(json.dumps(cfgs[which], indent=1))
         procs.start(f"envoy-{which}", [envoy_bin(), "-c", str(path), "--concurrency", str(ARGS.envoy_concurrency),
                                        "--disable-hot-restart", "-l", "warning"],
-                    # (d)'s filter reads the session key from Envoy's environment (host_env_keys).
-                    {KEY_ENV: key})
+                    # Our filter reads the session key from Envoy's environment ((d): host_env_keys,
+                    # (e): the module reads Envoy's own); (e) and (f) load the native module.
+                    {KEY_ENV: key, **(NATIVE_ENV if which in NATIVE else {})})
     wait_port(BROKER_PORT, path="/healthz")
-    for which in "bcd":
+    for which in envoys:
         wait_port(ADMIN[which], path="/ready")
     procs.check()
 
@@ -454,9 +530,9 @@ def start_stack(procs: Procs, work: Path, key: str, stateless: bool) -> None:
 def pid_for(cfg: str, procs: Procs) -> dict[str, int]:
     """Processes whose CPU we attribute to a configuration."""
     out = {"backend": procs.pid("backend")}
-    if cfg in "bcd":
+    if cfg in ENVOYS:
         out["envoy"] = procs.pid(f"envoy-{cfg}")
-    if cfg == "d":
+    if cfg in OURS:
         out["broker"] = procs.pid("broker")
     return out
 
@@ -480,15 +556,22 @@ def run_load(procs: Procs, work: Path) -> list[dict]:
     rows = []
     # Session creation goes last, each run on a freshly started backend: rmcp keeps every
     # session it creates, h2load cannot end them, and tens of thousands of open sessions (10
-    # per initialize through c and d) slow the backend down for every later run. Restarting
+    # per initialize through c, d and e) slow the backend down for every later run. Restarting
     # it earlier would invalidate the sessions the other workloads use.
     plan = [(rnd, wi) for rnd in range(ARGS.rounds) for wi, w in enumerate(WORKLOADS) if w[0] != "init"]
     plan += [(rnd, wi) for rnd in range(ARGS.rounds) for wi, w in enumerate(WORKLOADS) if w[0] == "init"]
-    for rnd, wi in plan:
+    t_start = time.time()
+    for i, (rnd, wi) in enumerate(plan):
         wl, conc, _ = WORKLOADS[wi]
-        # Rotate the order each round and workload so no configuration always goes first.
+        # Rotate the order each round and workload so no configuration always goes first, and
+        # reverse it every other round so none always runs right after the same other one.
         k = (rnd + wi) % len(CONFIGS)
         order = CONFIGS[k:] + CONFIGS[:k]
+        if rnd % 2:
+            order.reverse()
+        if i:
+            left = (time.time() - t_start) / i * (len(plan) - i)
+            print(f"  ({i}/{len(plan)} steps, ~{left / 60:.1f} min of load left)", flush=True)
         for cfg in order:
             if wl == "init":
                 procs.stop("backend")
@@ -510,7 +593,7 @@ def run_load(procs: Procs, work: Path) -> list[dict]:
                 res[f"cpu_us_{n}"] = (after[n] - before[n]) / TICK * 1e6 / max(total, 1)
             row = {"round": rnd, "config": cfg, "workload": wl, "conc": conc, **res}
             rows.append(row)
-            print(f"  r{rnd} {wl:8s} c={conc:<3d} {LABEL[cfg]:22s} {res['rps']:9.0f} req/s  p50 {res.get('p50', 0):6d} us"
+            print(f"  r{rnd} {wl:8s} c={conc:<3d} {LABEL[cfg]:28s} {res['rps']:9.0f} req/s  p50 {res.get('p50', 0):6d} us"
                   f"  p99 {res.get('p99', 0):6d} us  errors {res['errors']}"
                   + "".join(f"  {n} {res[f'cpu_us_{n}']:.0f}us" for n in pids), flush=True)
     return rows
@@ -552,20 +635,26 @@ def start_backend(procs: Procs, stateless: bool = False) -> None:
         wait_port(p)
 
 
+SESSION_CONFIGS = "cde"  # the memory phase opens live sessions through these, in this order
+
+
 def run_memory(procs: Procs, work: Path, key: str) -> dict:
-    """RSS on a fresh stack: idle, then after ARGS.sessions live sessions through (c) and (d).
-    Backends stay in session mode (Envoy's mcp_router issues a session only when its backends
-    do); the backend process is restarted between (c) and (d) so it never holds more than
-    10 x ARGS.sessions backend sessions. Envoy and broker are not restarted."""
+    """RSS on a fresh stack: idle, then after ARGS.sessions live sessions through (c), then (d),
+    then (e), with a snapshot of every process after each (mem["after"][cfg]). Backends stay in
+    session mode (Envoy's mcp_router issues a session only when its backends do); the backend
+    process is restarted before (d) and (e) so it never holds more than 10 x ARGS.sessions
+    backend sessions. Envoys and the broker are not restarted: the broker, shared by (d) and
+    (e), holds both sets in the last snapshot. (b) and (f) take no sessions: an Envoy's
+    baseline, without and with the native module loaded (body_floor)."""
     procs.stop_all()
     start_stack(procs, work, key, stateless=False)
     time.sleep(1)
-    mem: dict = {"idle": {}, "loaded": {}, "sessions": {}, "seconds": {}}
-    names = [f"envoy-{w}" for w in "bcd"] + ["broker"]
+    mem: dict = {"idle": {}, "loaded": {}, "after": {}, "sessions": {}, "seconds": {}}
+    names = [f"envoy-{w}" for w in ENVOYS] + ["broker"]
     for n in names:
         mem["idle"][n] = rss_kib(procs.pid(n))
-    for cfg in "cd":
-        if cfg == "d":
+    for i, cfg in enumerate(SESSION_CONFIGS):
+        if i:
             procs.stop("backend")
             start_backend(procs)
         t0 = time.time()
@@ -573,9 +662,14 @@ def run_memory(procs: Procs, work: Path, key: str) -> dict:
         mem["seconds"][cfg] = round(time.time() - t0, 1)
         print(f"  {LABEL[cfg]}: {mem['sessions'][cfg]} sessions in {mem['seconds'][cfg]} s", flush=True)
         procs.check()
-    time.sleep(1)
+        time.sleep(1)
+        mem["after"][cfg] = {n: rss_kib(procs.pid(n)) for n in names}
+    # "loaded": each process with the sessions that went through it (the last snapshot for the
+    # broker, which holds the sessions of (d) and (e); (b) and (f) take none).
+    own = {f"envoy-{c}": c for c in SESSION_CONFIGS}
+    last = mem["after"][SESSION_CONFIGS[-1]]
     for n in names:
-        mem["loaded"][n] = rss_kib(procs.pid(n))
+        mem["loaded"][n] = mem["after"][own[n]][n] if n in own else last[n]
     return mem
 
 
@@ -587,7 +681,13 @@ def med(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
+SPREAD_FIELDS = ("rps", "cpu_us_envoy", "cpu_us_broker", "cpu_us_backend")
+CALL_CONCS = (1, 16, 64)
+
+
 def aggregate(rows: list[dict]) -> dict:
+    """Per workload@conc and configuration: medians over rounds, and for req/s and the CPU
+    figures also their spread (min, max, quartiles) over rounds."""
     agg: dict = {}
     keys = sorted({(r["workload"], r["conc"]) for r in rows}, key=lambda k: [w[:2] for w in WORKLOADS].index(k))
     for wk in keys:
@@ -596,118 +696,244 @@ def aggregate(rows: list[dict]) -> dict:
             if not rs:
                 continue
             a = {f: med([r[f] for r in rs if f in r]) for f in ("rps", "p50", "p90", "p99", "mean")}
+            a["rounds"] = len(rs)
             a["hung_runs"] = sum(1 for r in rs if r.get("hung"))
             for f in ("cpu_us_envoy", "cpu_us_broker", "cpu_us_backend"):
                 if f in rs[0]:
                     a[f] = med([r[f] for r in rs])
+            for f in SPREAD_FIELDS:
+                xs = sorted(r[f] for r in rs if f in r)
+                if not xs:
+                    continue
+                a[f"{f}_min"], a[f"{f}_max"] = xs[0], xs[-1]
+                q = statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 else [xs[0]] * 3
+                a[f"{f}_q1"], a[f"{f}_q3"] = q[0], q[2]
             a["errors"] = sum(r["errors"] for r in rs)
             a["requests"] = sum(r["done"] for r in rs)
             agg.setdefault(f"{wk[0]}@{wk[1]}", {})[cfg] = a
     return agg
 
 
-def targets(agg: dict, wasm_size: int) -> list[tuple[str, bool, str]]:
-    out = []
-    for c in (1, 16, 64):
-        a = agg[f"call@{c}"]
-        rb, rc = a["d"]["rps"] / a["b"]["rps"], a["d"]["rps"] / a["c"]["rps"]
-        out.append((f"tools/call c={c}: ours >= 0.9 x (b)", rb >= 0.9, f"{rb:.2f} x"))
-        out.append((f"tools/call c={c}: ours >= 1.0 x (c)", rc >= 1.0, f"{rc:.2f} x"))
+def per_round_ratios(rows: list[dict], key: str, x: str, y: str) -> list[float]:
+    """req/s of x ÷ req/s of y within each round (paired: same round, same workload)."""
+    wl, conc = key.split("@")
+    by = {(r["round"], r["config"]): r["rps"] for r in rows if r["workload"] == wl and r["conc"] == int(conc)}
+    return [by[(n, x)] / by[(n, y)] for (n, c) in sorted(by) if c == x and (n, y) in by and by[(n, y)] > 0]
+
+
+def with_spread(a: dict, f: str, scale: float = 1.0) -> str:
+    """'median (min–max)' of a figure over rounds, or '–'."""
+    if f not in a:
+        return "–"
+    if f"{f}_min" not in a or a.get("rounds", 1) < 2:
+        return f"{a[f] / scale:.0f}"
+    return f"{a[f] / scale:.0f} ({a[f + '_min'] / scale:.0f}–{a[f + '_max'] / scale:.0f})"
+
+
+ENVOY_RSS_TARGET_KIB = 5 * 1024  # "within +5 MB": 5 MiB, RSS is in KiB
+
+
+def targets(agg: dict, meta: dict, rows: list[dict] | None = None, mem: dict | None = None) -> list[tuple[str, bool | None, str]]:
+    """(target, met: True/False/None for information, measured). Throughput ratios are ratios of
+    the medians over rounds; the range after them is the same ratio round by round."""
+    rows = rows or []
+    out: list[tuple[str, bool | None, str]] = []
+
+    def get(key: str, cfg: str, f: str = "rps") -> float:
+        return agg.get(key, {}).get(cfg, {}).get(f, float("nan"))
+
+    def ratio(name: str, key: str, x: str, y: str, thr: float | None, stretch: float | None = None) -> None:
+        r = get(key, x) / get(key, y) if get(key, y) else float("nan")
+        if r != r:  # nan: one of them was not measured (e.g. an old results.json)
+            out.append((name, None, "not measured"))
+            return
+        pr = per_round_ratios(rows, key, x, y)
+        txt = f"{r:.2f} ×" + (f" (per round {min(pr):.2f}–{max(pr):.2f})" if len(pr) > 1 else "")
+        if stretch is not None:
+            txt += f"; stretch {stretch} × {'met' if r >= stretch else 'not met'}"
+        out.append((name, None if thr is None else r >= thr, txt))
+
+    for c in (16, 64):
+        ratio(f"native (e) tools/call c={c} ≥ 0.8 × (b) (stretch 0.9 ×)", f"call@{c}", "e", "b", 0.8, 0.9)
+    for c in (16, 64):
+        ratio(f"native (e) tools/call c={c} ≥ 1.5 × (c)", f"call@{c}", "e", "c", 1.5)
+    for c in (16, 64):
+        ratio(f"wasm (d) tools/call c={c} ≥ 1.2 × (c)", f"call@{c}", "d", "c", 1.2)
+    ratio("(info) c=1: native (e) tools/call ÷ (b)", "call@1", "e", "b", None)
+    ratio("(info) c=1: native (e) tools/call ÷ (c)", "call@1", "e", "c", None)
+    for c in CALL_CONCS:
+        ratio(f"wasm (d) tools/call c={c} ≥ 0.9 × (b)", f"call@{c}", "d", "b", 0.9)
+        ratio(f"wasm (d) tools/call c={c} ≥ 1.0 × (c)", f"call@{c}", "d", "c", 1.0)
+    for c in CALL_CONCS:
         # Not a target, the noise-robust view: if Envoy were the bottleneck, throughput would
-        # scale with 1 / (Envoy CPU per call).
-        eb, ec, ed = (a[k].get("cpu_us_envoy", float("nan")) for k in "bcd")
-        out.append((f"(info) c={c}: Envoy CPU per call b / c / d, capacity ratio d:b, d:c", None,
-                    f"{eb:.0f} / {ec:.0f} / {ed:.0f} µs; {eb / ed:.2f} x, {ec / ed:.2f} x"))
-    for c in (1, 16, 64):
-        a = agg[f"call@{c}"]
-        d = a["d"]["p50"] - a["b"]["p50"]
-        out.append((f"tools/call c={c}: added median latency over (b) <= 100 us", d <= 100, f"{d:+.0f} us"))
-    a = agg["list@16"]
-    d = a["d"]["p50"] - a["c"]["p50"]
-    out.append(("tools/list over 10 backends: ours within 2 ms of (c)", d <= 2000, f"{d / 1000:+.2f} ms (p50)"))
-    # Errors are counted per configuration: a target of ours is about (d); the others' errors
-    # are reported beside it (Envoy's native mcp_router can hang on tools/list, see README).
+        # scale with 1 / (Envoy CPU per call). (f) is the floor under any body-reading filter:
+        # e − f and d − f are what our filter itself costs above it.
+        eb, ec, ed, ee, ef = (get(f"call@{c}", k, "cpu_us_envoy") for k in "bcdef")
+        out.append((f"(info) c={c}: Envoy CPU per call b / c / d / e / f; capacity ratio e:b, e:c, d:b, d:c; "
+                    "module above the floor e − f, d − f", None,
+                    f"{eb:.0f} / {ec:.0f} / {ed:.0f} / {ee:.0f} / {ef:.0f} µs; {eb / ee:.2f} ×, {ec / ee:.2f} ×, "
+                    f"{eb / ed:.2f} ×, {ec / ed:.2f} ×; {ee - ef:+.0f} µs, {ed - ef:+.0f} µs"))
+    for x in OURS:
+        for c in CALL_CONCS:
+            d = get(f"call@{c}", x, "p50") - get(f"call@{c}", "b", "p50")
+            out.append((f"{LABEL[x][2:]}: tools/call c={c}: added median latency over (b) ≤ 100 µs",
+                        None if d != d else d <= 100, "not measured" if d != d else f"{d:+.0f} µs"))
+    for x in OURS:
+        d = get("list@16", x, "p50") - get("list@16", "c", "p50")
+        out.append((f"{LABEL[x][2:]}: tools/list over 10 backends within 2 ms of (c)", None if d != d else d <= 2000,
+                    "not measured" if d != d else f"{d / 1000:+.2f} ms (p50)"))
+    # Errors are counted per configuration: a target of ours is about (d) and (e); the others'
+    # errors are reported beside it (Envoy's native mcp_router can hang on tools/list, see README).
     errs = {k: sum(w[k]["errors"] for w in agg.values() if k in w) for k in CONFIGS}
-    others = ", ".join(f"({k}) {errs[k]}" for k in CONFIGS if k != "d")
-    out.append(("zero errors in every run of ours (d)", errs["d"] == 0, f"(d) {errs['d']} errors; others: {others}"))
-    out.append(("wasm <= 1 MiB", wasm_size <= 1 << 20, f"{wasm_size / 1024:.0f} KiB"))
+    seen = [k for k in CONFIGS if any(k in w for w in agg.values())]
+    for x in OURS:
+        if x not in seen:
+            continue
+        others = ", ".join(f"({k}) {errs[k]}" for k in seen if k not in OURS)
+        out.append((f"zero errors in every run of ours ({x})", errs[x] == 0, f"({x}) {errs[x]} errors; others: {others}"))
+    out.append(("wasm ≤ 1 MiB", meta["wasm_bytes"] <= 1 << 20, f"{meta['wasm_bytes'] / 1024:.0f} KiB"))
+    if "native_bytes" in meta:
+        out.append(("(info) native module libmcpgw_native.so", None, f"{meta['native_bytes'] / 1024:.0f} KiB"))
+    name = "Envoy RSS with the module (e) within +5 MB (MiB) of (b)"
+    if not mem or "envoy-e" not in mem.get("idle", {}):
+        out.append((name, None, "not measured"))
+    else:
+        idle, loaded = mem["idle"], mem["loaded"]
+        d = idle["envoy-e"] - idle["envoy-b"]
+        dl = loaded["envoy-e"] - loaded["envoy-b"]
+        out.append((name, d <= ENVOY_RSS_TARGET_KIB,
+                    f"idle {d / 1024:+.1f} MiB ({idle['envoy-e'] / 1024:.1f} vs {idle['envoy-b'] / 1024:.1f} MiB); "
+                    f"with {mem['sessions'].get('e', 0)} live sessions through (e) {dl / 1024:+.1f} MiB"))
+        out.append(("(info) Envoy RSS idle over (b): d (wasm) / f (module, body_floor)", None,
+                    f"{(idle['envoy-d'] - idle['envoy-b']) / 1024:+.1f} / {(idle['envoy-f'] - idle['envoy-b']) / 1024:+.1f} MiB"))
     return out
 
 
-def write_report(meta: dict, rows: list[dict], agg: dict, mem: dict | None) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "results.json").write_text(json.dumps({"meta": meta, "rows": rows, "aggregate": agg, "memory": mem}, indent=1))
+def write_report(meta: dict, rows: list[dict], agg: dict, mem: dict | None, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows, "aggregate": agg, "memory": mem}, indent=1))
     m = meta["machine"]
     L = ["# Load benchmark results", "",
-         f"Generated by `make loadbench` (benches/loadbench.py) on {meta['date']}, {meta['rounds']} rounds x "
-         f"{meta['duration']} s per run (+{meta['warmup']} s warm-up), configurations interleaved. "
-         f"Medians over rounds. Protocol era: MCP {PROTOCOL} (session protocol) everywhere; HTTP/1.1, "
-         f"one request in flight per connection (h2load `--h1 -m 1`). Envoy `--concurrency {meta['envoy_concurrency']}`. "
-         f"(d)'s Envoy config: `mcp-gateway render` of the benchmark's gateway config, access log off, filter state "
-         f"{'on' if meta.get('ours_filter_state', True) else 'off'}.", "",
+         f"Generated by `make loadbench` (benches/loadbench.py) on {meta['date']}"
+         + (f", commit {meta['commit']}" if meta.get("commit") else "")
+         + f", {meta['rounds']} rounds x "
+         f"{meta['duration']} s per run (+{meta['warmup']} s warm-up), configurations interleaved (order rotated "
+         f"every workload and round, reversed every other round). "
+         f"Medians over rounds, spread as (min–max over rounds). Protocol era: MCP {PROTOCOL} (session protocol) "
+         f"everywhere; HTTP/1.1, one request in flight per connection (h2load `--h1 -m 1`). Envoy "
+         f"`--concurrency {meta['envoy_concurrency']}`. "
+         + (f"(d) and (e): `mcp-gateway render --filter wasm` / `--filter native` of the benchmark's gateway "
+            f"config (the same Envoy config but for the filter build), access log off, filter state "
+            f"{'on' if meta.get('ours_filter_state', True) else 'off'}, one broker for both. (f): (b) + the native "
+            f"module's `body_floor` filter (buffers the body, clears the route cache) before the router."
+            if "native_bytes" in meta else
+            f"(d)'s Envoy config: `mcp-gateway render` of the benchmark's gateway config, access log off, filter "
+            f"state {'on' if meta.get('ours_filter_state', True) else 'off'}."), "",
          "## Machine", "",
          f"- nproc {m['nproc']}, CPU {m['cpu']}, memory {m['memory']}, kernel {m['kernel']}",
          f"- load average before the run: {' '.join(m['loadavg_before'])}; after: {' '.join(meta['loadavg_after'])}",
          f"- Envoy {m['envoy']}; {m['h2load']}",
          f"- backend: `mcpgw-bench-backend` (rmcp 3.9.0, one single-threaded process serving {N_BACKENDS} servers, "
-         "20 tools each, SSE answers in session mode)", "",
-         "## Throughput and latency", "",
-         "req/s, latency percentiles in µs, ratio = req/s ÷ (b), Δp50 = p50 − p50 of (b); CPU = µs of CPU per "
-         "request of Envoy / broker / backend (from /proc, whole run).", "",
-         "| workload | conc | configuration | req/s | × (b) | p50 | p90 | p99 | Δp50 vs (b) | Envoy CPU/req | broker CPU/req | backend CPU/req | errors |",
-         "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+         "20 tools each, SSE answers in session mode)", ""]
     desc = {f"{w}@{c}": d for w, c, d in WORKLOADS}
+    # tools/call at a glance
+    cfgs = [c for c in CONFIGS if any(c in agg.get(f"call@{n}", {}) for n in CALL_CONCS)]
+    L += ["## tools/call at a glance", "",
+          "req/s (median), its ratio to (b) and to (c), Envoy CPU µs per call.", "",
+          "| configuration | " + " | ".join(f"c={n}" for n in CALL_CONCS) + " |",
+          "|---|" + "---:|" * len(CALL_CONCS)]
+    for cfg in cfgs:
+        cells = []
+        for n in CALL_CONCS:
+            per = agg.get(f"call@{n}", {})
+            a = per.get(cfg)
+            if not a:
+                cells.append("–")
+                continue
+            rb = f"{a['rps'] / per['b']['rps']:.2f}× b" if per.get("b", {}).get("rps") else ""
+            rc = f"{a['rps'] / per['c']['rps']:.2f}× c" if per.get("c", {}).get("rps") else ""
+            cpu = f"; Envoy {a['cpu_us_envoy']:.0f} µs" if "cpu_us_envoy" in a else ""
+            cells.append(f"{a['rps']:.0f} ({', '.join(x for x in (rb, rc) if x)}{cpu})")
+        L.append(f"| {LABEL[cfg]} | " + " | ".join(cells) + " |")
+    L += ["", "## Throughput and latency", "",
+          "req/s median (min–max over rounds), latency percentiles in µs (medians), × (b) / × (c) = req/s ÷ that of "
+          "(b) / (c), Δp50 = p50 − p50 of (b); CPU = µs of CPU per request of Envoy / broker / backend (from "
+          "/proc, whole run), median (min–max).", "",
+          "| workload | conc | configuration | req/s | × (b) | × (c) | p50 | p90 | p99 | Δp50 vs (b) | Envoy CPU/req | broker CPU/req | backend CPU/req | errors |",
+          "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key, per in agg.items():
         wl, conc = key.split("@")
-        b = per.get("b")
+        b, c = per.get("b"), per.get("c")
         for cfg, a in per.items():
-            ratio = f"{a['rps'] / b['rps']:.2f}" if b else ""
+            rb = f"{a['rps'] / b['rps']:.2f}" if b and b["rps"] else ""
+            rc = f"{a['rps'] / c['rps']:.2f}" if c and c["rps"] else ""
             dp = f"{a['p50'] - b['p50']:+.0f}" if b else ""
-            f = lambda k: f"{a[k]:.0f}" if k in a else "–"  # noqa: E731
-            L.append(f"| {desc[key]} | {conc} | {LABEL[cfg]} | {a['rps']:.0f} | {ratio} | {a['p50']:.0f} | {a['p90']:.0f} | "
-                     f"{a['p99']:.0f} | {dp} | {f('cpu_us_envoy')} | {f('cpu_us_broker')} | {f('cpu_us_backend')} | {a['errors']}{' (' + str(a['hung_runs']) + ' runs hung)' if a['hung_runs'] else ''} |")
-    L += ["", "For `tools/list` and `initialize`, (a) and (b) talk to one backend; (c) and (d) to ten "
+            hung = f" ({a['hung_runs']} runs hung)" if a["hung_runs"] else ""
+            L.append(f"| {desc[key]} | {conc} | {LABEL[cfg]} | {with_spread(a, 'rps')} | {rb} | {rc} | {a['p50']:.0f} | "
+                     f"{a['p90']:.0f} | {a['p99']:.0f} | {dp} | {with_spread(a, 'cpu_us_envoy')} | "
+                     f"{with_spread(a, 'cpu_us_broker')} | {with_spread(a, 'cpu_us_backend')} | {a['errors']}{hung} |")
+    L += ["", "For `tools/list` and `initialize`, (a), (b) and (f) talk to one backend; (c), (d) and (e) to ten "
           "(fan-out; ours answers `tools/list` from the broker's list cache).", ""]
-    L += ["## Targets", "", "| target | met | measured |", "|---|---|---|"]
-    for name, ok, val in targets(agg, meta["wasm_bytes"]):
+    L += ["## Targets", "", "Ratios are of the medians; \"per round\" is the same ratio within each round.", "",
+          "| target | met | measured |", "|---|---|---|"]
+    for name, ok, val in targets(agg, meta, rows, mem):
         L.append(f"| {name} | {'–' if ok is None else 'yes' if ok else '**no**'} | {val} |")
     L += ["", "## Memory and size", "",
           f"- `mcpgw_filter.wasm`: {meta['wasm_bytes']} bytes ({meta['wasm_bytes'] / 1024:.0f} KiB)"]
+    if "native_bytes" in meta:
+        L.append(f"- `libmcpgw_native.so`: {meta['native_bytes']} bytes ({meta['native_bytes'] / 1024:.0f} KiB)")
     if mem:
-        L += ["", f"RSS in KiB, on a fresh stack (after the load phase): idle, then with live sessions opened "
-              f"through (c) and then (d); a session = initialize (fan-out to 10 backends) + "
-              f"notifications/initialized + one routed tools/call. Sessions reached: "
+        after = mem.get("after") or {}
+        L += ["", f"RSS in KiB, on a fresh stack (after the load phase): idle, then after live sessions opened "
+              f"through each of {', '.join(f'({k})' for k in mem['sessions'])} in turn (every process measured after "
+              f"each); a session = initialize (fan-out to 10 backends) + notifications/initialized + one routed "
+              f"tools/call. Sessions reached: "
               + ", ".join(f"({k}) {v} in {mem['seconds'][k]} s" for k, v in mem["sessions"].items())
-              + ". (b) takes no sessions: its line shows an Envoy's baseline.", "",
-              "| process | idle | with live sessions |", "|---|---:|---:|"]
-        for p in mem["idle"]:
-            L.append(f"| {p} | {mem['idle'][p]} | {mem['loaded'][p]} |")
-    L += ["", "Plots: [throughput.png](throughput.png), [latency.png](latency.png).", ""]
-    (RESULTS / "results.md").write_text("\n".join(L))
+              + ". (b) and (f) take no sessions: an Envoy's baseline without and with the native module loaded. "
+              "The broker serves (d) and (e): after (e) it holds both sets.", ""]
+        if after:
+            L += ["| process | idle | " + " | ".join(f"after ({k}) sessions" for k in after) + " |",
+                  "|---|---:|" + "---:|" * len(after)]
+            for p in mem["idle"]:
+                L.append(f"| {p} | {mem['idle'][p]} | " + " | ".join(str(after[k].get(p, '–')) for k in after) + " |")
+        else:  # results.json from before the per-configuration snapshots
+            L += ["| process | idle | with live sessions |", "|---|---:|---:|"]
+            for p in mem["idle"]:
+                L.append(f"| {p} | {mem['idle'][p]} | {mem['loaded'][p]} |")
+    L += ["", "Plots: [throughput.png](throughput.png), [latency.png](latency.png), [cpu.png](cpu.png).", ""]
+    (out / "results.md").write_text("\n".join(L))
 
 
-def plots(agg: dict) -> None:
+COLORS = {"a": "#888888", "b": "#1f77b4", "c": "#ff7f0e", "d": "#2ca02c", "e": "#d62728", "f": "#9467bd"}
+
+
+def plots(agg: dict, out: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    colors = {"a": "#888888", "b": "#1f77b4", "c": "#ff7f0e", "d": "#2ca02c"}
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     for cfg in CONFIGS:
-        xs = [c for c in (1, 16, 64) if cfg in agg.get(f"call@{c}", {})]
-        ax.plot(xs, [agg[f"call@{c}"][cfg]["rps"] for c in xs], marker="o", label=LABEL[cfg], color=colors[cfg])
+        xs = [c for c in CALL_CONCS if cfg in agg.get(f"call@{c}", {})]
+        if not xs:
+            continue
+        a = [agg[f"call@{c}"][cfg] for c in xs]
+        ys = [x["rps"] for x in a]
+        err = [[y - x.get("rps_min", y) for x, y in zip(a, ys)], [x.get("rps_max", y) - y for x, y in zip(a, ys)]]
+        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=LABEL[cfg], color=COLORS[cfg])
     ax.set_xscale("log", base=2)
-    ax.set_xticks([1, 16, 64], ["1", "16", "64"])
+    ax.set_xticks(list(CALL_CONCS), [str(c) for c in CALL_CONCS])
     ax.set_xlabel("concurrency (connections, 1 request in flight each)")
-    ax.set_ylabel("tools/call req/s (median of rounds)")
+    ax.set_ylabel("tools/call req/s (median of rounds, bars: min–max)")
     ax.set_title("tools/call throughput vs concurrency")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "throughput.png", dpi=110)
+    fig.savefig(out / "throughput.png", dpi=110)
     plt.close(fig)
 
     keys = list(agg)
-    fig, axes = plt.subplots(2, (len(keys) + 1) // 2, figsize=(14, 7))
+    cols = max(1, (len(keys) + 1) // 2)
+    fig, axes = plt.subplots(2, cols, figsize=(4.7 * cols, 7), squeeze=False)
     for ax, key in zip(axes.flat, keys):
         per = agg[key]
         cfgs = [c for c in CONFIGS if c in per]
@@ -718,45 +944,113 @@ def plots(agg: dict) -> None:
         ax.set_title(key.replace("@", " c="))
         ax.set_ylabel("ms")
         ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
     axes.flat[0].legend()
-    fig.suptitle("latency percentiles per configuration (a direct, b envoy router, c envoy mcp_router, d ours)")
+    fig.suptitle("latency percentiles per configuration (a direct, b envoy router, c envoy mcp_router, "
+                 "d ours wasm, e ours native, f native body_floor)")
     fig.tight_layout()
-    fig.savefig(RESULTS / "latency.png", dpi=110)
+    fig.savefig(out / "latency.png", dpi=110)
     plt.close(fig)
+
+    # CPU per tools/call: Envoy (+ broker for d, e), bars = median, whiskers = min–max of Envoy's.
+    fig, axes = plt.subplots(1, len(CALL_CONCS), figsize=(4.5 * len(CALL_CONCS), 4.5), squeeze=False)
+    top = 0.0
+    for ax, c in zip(axes.flat, CALL_CONCS):
+        per = agg.get(f"call@{c}", {})
+        cfgs = [k for k in CONFIGS if k in per and "cpu_us_envoy" in per[k]]
+        env = [per[k]["cpu_us_envoy"] for k in cfgs]
+        brk = [per[k].get("cpu_us_broker", 0) for k in cfgs]
+        err = [[e - per[k].get("cpu_us_envoy_min", e) for k, e in zip(cfgs, env)],
+               [per[k].get("cpu_us_envoy_max", e) - e for k, e in zip(cfgs, env)]]
+        ax.bar(range(len(cfgs)), env, color=[COLORS[k] for k in cfgs], yerr=err, capsize=3, label="Envoy")
+        ax.bar(range(len(cfgs)), brk, bottom=env, color="#cccccc", label="broker")
+        ax.set_xticks(range(len(cfgs)), cfgs)
+        ax.set_title(f"tools/call c={c}")
+        ax.grid(axis="y", alpha=0.3)
+        top = max([top] + [e + b + hi for e, b, hi in zip(env, brk, err[1])])
+    for ax in axes.flat:
+        ax.set_ylim(0, top * 1.08 or 1)
+    axes.flat[0].set_ylabel("CPU µs per call (median of rounds)")
+    axes.flat[0].legend()
+    fig.suptitle("CPU per tools/call (b router, c mcp_router, d ours wasm, e ours native, f native body_floor)")
+    fig.tight_layout()
+    fig.savefig(out / "cpu.png", dpi=110)
+    plt.close(fig)
+
+
+# Seconds a load run takes beyond duration + warm-up (h2load start, connections, the backend
+# restart before every initialize run), for the time estimate printed at the start.
+RUN_OVERHEAD_S = 0.2  # measured: a ROUNDS=1 DURATION=2 WARMUP=1 run's 36 runs took ~3 s each
+
+
+def estimate_s(rounds: int, duration: float, warmup: float, sessions: int, memory: bool) -> float:
+    load = rounds * len(WORKLOADS) * len(CONFIGS) * (duration + warmup + RUN_OVERHEAD_S)
+    # ~300 sessions/s through each of (c), (d), (e) on the 2-core machine, + the restarts.
+    mem = (len(SESSION_CONFIGS) * sessions / 300 + 20) if memory else 0
+    return load + mem + 20
+
+
+def git_commit() -> str:
+    try:
+        h = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        return f"{h}{' (with local changes)' if dirty else ''}" if h else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def main() -> int:
     global ARGS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 3)))
+    # Defaults: 6 rounds x 6 workloads x 6 configurations x (4 + 1) s of load, ~19 min, + ~2 min
+    # of memory phase: ~21 min on the 2-core machine. Rounds rather than longer runs: the
+    # medians and their spread are over rounds, and an even count balances the reversed orders.
+    p.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 6)))
     p.add_argument("--duration", type=float, default=float(os.environ.get("DURATION", 4)))
     p.add_argument("--warmup", type=float, default=float(os.environ.get("WARMUP", 1)))
     p.add_argument("--sessions", type=int, default=int(os.environ.get("SESSIONS", 10000)))
     p.add_argument("--session-budget", type=float, default=240, help="seconds per configuration for the sessions phase")
     p.add_argument("--envoy-concurrency", type=int, default=int(os.environ.get("ENVOY_CONCURRENCY", 1)))
     p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--out", type=Path, default=Path(os.environ.get("LOADBENCH_OUT", RESULTS)),
+                   help=f"where results.md, results.json and the plots go (default {RESULTS.relative_to(ROOT)}; "
+                        "env LOADBENCH_OUT)")
     p.add_argument("--report-only", action="store_true",
-                   help="rewrite results.md and the plots from the committed results.json; run nothing")
+                   help="rewrite results.md and the plots from OUT/results.json (the committed one by default); run nothing")
     ARGS = p.parse_args()
+    out = ARGS.out.resolve()
     if ARGS.report_only:
-        saved = json.loads((RESULTS / "results.json").read_text())
+        saved = json.loads((out / "results.json").read_text())
         agg = aggregate(saved["rows"])
-        write_report(saved["meta"], saved["rows"], agg, saved["memory"])
-        plots(agg)
+        write_report(saved["meta"], saved["rows"], agg, saved["memory"], out)
+        plots(agg, out)
         return 0
-    for f in (BACKEND_BIN, BROKER_BIN, GATEWAY_BIN, WASM):
+    for f in (BACKEND_BIN, BROKER_BIN, GATEWAY_BIN, WASM, NATIVE_SO):
         if not f.exists():
             sys.exit(f"missing {f}: run `make loadbench` (it builds them)")
     warn_if_stale(GATEWAY_BIN, ["gateway/src", "common/src/gateway.rs", "common/src/config.rs"])
+    warn_if_stale(NATIVE_SO, ["native/src", "filter/src", "common/src"],
+                  "(e) and (f) may not run the current filter (cargo build --profile native -p mcpgw-native)")
+    warn_if_stale(WASM, ["filter/src", "common/src"],
+                  "(d) may not run the current filter (cargo build --release -p mcpgw-filter --target wasm32-wasip1)")
     if not shutil.which("h2load"):
         sys.exit("h2load missing: run scripts/setup.sh (Debian nghttp2-client)")
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rounds": ARGS.rounds, "duration": ARGS.duration,
-            "warmup": ARGS.warmup, "envoy_concurrency": ARGS.envoy_concurrency, "machine": machine(),
-            "wasm_bytes": WASM.stat().st_size, "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": git_commit(), "rounds": ARGS.rounds,
+            "duration": ARGS.duration, "warmup": ARGS.warmup, "envoy_concurrency": ARGS.envoy_concurrency,
+            "machine": machine(), "configs": {k: LABEL[k] for k in CONFIGS}, "filter_builds": BUILD,
+            "wasm_bytes": WASM.stat().st_size, "native_bytes": NATIVE_SO.stat().st_size,
+            "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
     print(f"machine: {meta['machine']}\nuptime: {meta['uptime']}", flush=True)
+    est = estimate_s(ARGS.rounds, ARGS.duration, ARGS.warmup, ARGS.sessions, not ARGS.no_memory)
+    print(f"{ARGS.rounds} rounds x {len(WORKLOADS)} workloads x {len(CONFIGS)} configurations x "
+          f"({ARGS.duration:g} + {ARGS.warmup:g} s): about {est / 60:.0f} min in all; results to {out}", flush=True)
     key = base64.b64encode(secrets.token_bytes(32)).decode()
-    # What (d) runs, for the report (render writes it; absent, the filter's default is on).
-    meta["ours_filter_state"] = filter_config_of(envoy_ours(key)).get("filter_state", True)
+    # What (d) and (e) run, for the report (render writes it; absent, the filter's default is on).
+    meta["ours_filter_state"] = filter_config_of(envoy_ours(key, "d")).get("filter_state", True)
+    if filter_config_of(envoy_ours(key, "e")) != filter_config_of(envoy_ours(key, "d")):
+        raise RuntimeError("(d) and (e) render different filter configurations: they would not be alike")
     work = Path(tempfile.mkdtemp(prefix="loadbench-"))
     procs = Procs(work)
     # A SIGTERM (e.g. from make's caller) unwinds through `finally` like Ctrl-C does.
@@ -771,13 +1065,16 @@ def main() -> int:
             mem = run_memory(procs, work, key)
         meta["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
         agg = aggregate(rows)
-        write_report(meta, rows, agg, mem)
-        plots(agg)
-        print((RESULTS / "results.md").read_text())
+        write_report(meta, rows, agg, mem, out)
+        plots(agg, out)
+        print((out / "results.md").read_text())
     except BaseException:
         print(f"logs in {work}", file=sys.stderr)
         raise
     finally:
+        # No second Ctrl-C/SIGTERM may interrupt the clean-up half-way.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         procs.stop_all()
     shutil.rmtree(work, ignore_errors=True)
     return 0
