@@ -82,6 +82,27 @@ pub fn fact_of(named: Named) -> Fact {
 /// that is not there) matches no internal route. Clients cannot write filter state.
 pub const ROUTE_STATE_KEY: &str = "mcp_gateway.route";
 
+/// Every filter state key the filter writes (the facts and the routing decision): the native
+/// build publishes the same as dynamic metadata, keyed by the part after `mcp_gateway.`.
+pub const STATE_KEYS: [&str; 10] = [
+    F_METHOD.state_key,
+    F_SERVER.state_key,
+    F_TOOL.state_key,
+    F_PROMPT.state_key,
+    F_RESOURCE_URI.state_key,
+    F_SESSION.state_key,
+    F_ERROR.state_key,
+    F_ID.state_key,
+    F_TASK.state_key,
+    ROUTE_STATE_KEY,
+];
+
+/// The dynamic metadata key of a filter state key (`mcp_gateway.tool` → `tool`), as a static
+/// name; `None` for a key the filter does not write.
+pub fn metadata_key(state_key: &str) -> Option<&'static str> {
+    STATE_KEYS.iter().find(|k| **k == state_key).and_then(|k| k.strip_prefix("mcp_gateway."))
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
@@ -89,6 +110,15 @@ mod tests {
 
     use super::*;
     use mcpgw_common::config::METADATA_HEADER_FACTS;
+
+    #[test]
+    fn every_state_key_has_its_metadata_key() {
+        for key in STATE_KEYS {
+            assert_eq!(metadata_key(key).map(|k| format!("mcp_gateway.{k}")).as_deref(), Some(key));
+        }
+        assert_eq!(metadata_key("mcp_gateway.nope"), None);
+        assert_eq!(metadata_key("tool"), None);
+    }
 
     #[test]
     fn header_bits_match_the_config_names() {

@@ -12,9 +12,11 @@
 //!
 //! Facts: filter state keys are written as `wasm.<key>`, exactly the names the proxy-wasm host
 //! produces, so routes, access logs and policies read the same keys whichever build runs.
-//! Keys of the `mcp_gateway.` family are also written as dynamic metadata under the namespace
+//! The filter's keys (`mcpgw_filter::metadata::STATE_KEYS`) are also written as dynamic metadata under the namespace
 //! [`METADATA_NAMESPACE`] (`mcp_gateway` → key `method`, `tool`, …), which proxy-wasm cannot
-//! write in Envoy 1.40.
+//! write in Envoy 1.40. They are collected during a hook and written with one batch call when
+//! it returns ([`EnvoyStream::finish`]): each write merges a protobuf `Struct` into the stream's
+//! metadata, and one merge of all of them cost a sixth of six (perf, benches/README.md).
 
 use std::ptr;
 
@@ -27,8 +29,7 @@ use crate::shared_data;
 pub const METADATA_NAMESPACE: &str = "mcp_gateway";
 /// The prefix the proxy-wasm host puts on filter state keys, kept for one dialect.
 const STATE_PREFIX: &str = "wasm.";
-/// The filter state family that is also published as dynamic metadata.
-const FACT_PREFIX: &str = "mcp_gateway.";
+
 
 pub(crate) fn buf(s: &[u8]) -> ModuleBuffer {
     ModuleBuffer { ptr: s.as_ptr().cast(), length: s.len() }
@@ -57,11 +58,36 @@ pub struct EnvoyStream {
     ptr: abi::HttpFilterEnvoyPtr,
     /// The filter answered the request itself: later actions must not resume the stream.
     pub(crate) answered: bool,
+    /// Dynamic metadata facts of this hook, written by [`EnvoyStream::finish`].
+    metadata: Vec<(&'static str, String)>,
 }
 
 impl EnvoyStream {
     pub fn new(ptr: abi::HttpFilterEnvoyPtr) -> EnvoyStream {
-        EnvoyStream { ptr, answered: false }
+        EnvoyStream { ptr, answered: false, metadata: Vec::new() }
+    }
+
+    /// Writes what the hook left pending: the dynamic metadata, in one batch.
+    pub fn finish(&mut self) {
+        if self.metadata.is_empty() {
+            return;
+        }
+        let entries: Vec<abi::ModuleKeyValuePair> = self
+            .metadata
+            .iter()
+            .map(|(k, v)| abi::ModuleKeyValuePair { key_ptr: k.as_ptr().cast(), key_length: k.len(), value_ptr: v.as_ptr().cast(), value_length: v.len() })
+            .collect();
+        // SAFETY: live stream; the entries point into `self.metadata`, alive during the call, and
+        // are copied by Envoy.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_set_dynamic_metadata_string_batch(
+                self.ptr,
+                buf(METADATA_NAMESPACE.as_bytes()),
+                entries.as_ptr(),
+                entries.len(),
+            );
+        }
+        self.metadata.clear();
     }
 
     /// All slices of one body.
@@ -250,14 +276,10 @@ impl Host for EnvoyStream {
             if !abi::envoy_dynamic_module_callback_http_set_filter_state_bytes(self.ptr, buf(state_key.as_bytes()), buf(value.as_bytes())) {
                 crate::log::warn(&format!("could not set filter state {state_key}"));
             }
-            if let Some(fact) = key.strip_prefix(FACT_PREFIX) {
-                abi::envoy_dynamic_module_callback_http_set_dynamic_metadata_string(
-                    self.ptr,
-                    buf(METADATA_NAMESPACE.as_bytes()),
-                    buf(fact.as_bytes()),
-                    buf(value.as_bytes()),
-                );
-            }
+        }
+        if let Some(fact) = mcpgw_filter::metadata::metadata_key(key) {
+            self.metadata.retain(|(k, _)| *k != fact);
+            self.metadata.push((fact, value.to_string()));
         }
     }
 

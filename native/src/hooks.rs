@@ -78,7 +78,12 @@ unsafe fn stream_hook(envoy: HttpFilterEnvoyPtr, module: HttpFilterModulePtr, id
         return idle;
     }
     let mut host = EnvoyStream::new(envoy);
-    match catch_unwind(AssertUnwindSafe(|| f(&mut filter.kind, &mut host))) {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let status = f(&mut filter.kind, &mut host);
+        host.finish();
+        status
+    }));
+    match result {
         Ok(status) => status,
         Err(_) => {
             filter.poisoned = true;
