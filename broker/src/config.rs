@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mcpgw_common::visibility::Visibility;
 use mcpgw_common::broker_auth::BrokerAuth;
 use mcpgw_common::gateway::{CheckedConfig, GatewayConfig, HostPort, ResolvedConfig, ResolvedCredential, BROKER_AUTHORITY};
 use mcpgw_common::names::Router;
@@ -28,6 +29,8 @@ pub struct Server {
     pub credential: Option<(HeaderName, HeaderValue)>,
     pub forward_authorization: bool,
     pub cache_lists: bool,
+    /// What of it is exposed, under which names and descriptions (`mcpgw_common::visibility`).
+    pub rules: Visibility,
 }
 
 impl Server {
@@ -82,6 +85,7 @@ impl Runtime {
                 credential,
                 forward_authorization: s.forward_authorization,
                 cache_lists: s.cache_lists && !s.forward_authorization && config.limits.list_cache_ttl_ms > 0,
+                rules: s.rules(),
             }));
         }
         let subject_header = config.session.subject_header.as_ref().map(|h| h.to_ascii_lowercase());
@@ -94,7 +98,8 @@ impl Runtime {
 
     pub fn same_servers(&self, other: &Runtime) -> bool {
         self.servers.len() == other.servers.len()
-            && self.servers.iter().zip(&other.servers).all(|(a, b)| a.identity() == b.identity())
+            // Different rules expose different lists: cached ones must go.
+            && self.servers.iter().zip(&other.servers).all(|(a, b)| a.identity() == b.identity() && a.rules == b.rules)
     }
 }
 

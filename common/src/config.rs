@@ -24,6 +24,7 @@
 //! | `servers[].prefix` | required | exposed-name prefix; `""` makes the server the pass-through default (at most one) |
 //! | `servers[].authority` | required | `:authority` for calls routed to this server (its virtual host / HTTPRoute hostname) |
 //! | `servers[].path` | `/mcp` | upstream `:path` |
+//! | `servers[].tools`, `.prompts`, `.resources` | everything, own names | which of the server's items are exposed: `include` / `exclude` globs on its own names (URIs for resources), `overrides.<own>.name` to rename a tool or prompt; a hidden or renamed-away name is refused like an unknown one (`crate::visibility`) |
 //! | `servers[].sessionless` | `false` | the backend serves MCP 2026-07-28 (sessionless) requests itself, so the filter routes a 2026-07-28 client's calls straight to it; otherwise such calls go to the broker, which opens a short-lived backend session for each |
 //! | `session.keys_env` | one of these two | the name of an environment variable of the filter's VM that holds 1–4 base64 keys of 32 bytes, separated by commas or newlines; the broker mints with the first, the filter accepts all (rotation). Envoy passes the variable to the VM when it is listed in `vm_config.environment_variables.host_env_keys` (Istio: `WasmPlugin.spec.vmConfig.env` with `valueFrom: HOST`), so the keys never appear in Envoy's config or `/config_dump` |
 //! | `session.keys` | one of these two | the same keys inline: for tests and benches only, since anything in the plugin configuration is readable in Envoy's admin `/config_dump` |
@@ -36,6 +37,7 @@
 use serde::Deserialize;
 
 use crate::names::{RouteEntry, Router};
+use crate::visibility::{ItemRules, Visibility};
 use crate::session::{SessionCodec, SessionKey};
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -118,6 +120,20 @@ pub struct ServerConfig {
     pub path: String,
     #[serde(default)]
     pub sessionless: bool,
+    /// What of this server is exposed ([`crate::visibility`]), each
+    /// `{include, exclude, overrides: {own: {name}}}`.
+    #[serde(default)]
+    pub tools: ItemRules,
+    #[serde(default)]
+    pub prompts: ItemRules,
+    #[serde(default)]
+    pub resources: ItemRules,
+}
+
+impl ServerConfig {
+    pub fn rules(&self) -> Visibility {
+        Visibility { tools: self.tools.clone(), prompts: self.prompts.clone(), resources: self.resources.clone() }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -184,7 +200,7 @@ impl FilterConfig {
             check_upstream(&format!("servers[{i}] ({:?})", s.name), &Upstream { authority: s.authority.clone(), path: s.path.clone() })?;
         }
         let entries: Vec<RouteEntry> =
-            self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
+            self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone(), rules: s.rules() }).collect();
         let router = Router::new(&entries).map_err(|e| format!("servers: {e}"))?;
         let (keys, broker_credential) = session_keys(&self.session)?;
         let sessions = SessionCodec::new(&keys).map_err(|e| format!("session.keys: {e}"))?;

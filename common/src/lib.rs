@@ -28,6 +28,7 @@ pub mod jsonrpc;
 pub mod limits;
 pub mod message;
 pub mod names;
+pub mod visibility;
 pub mod ndjson;
 pub mod protocol;
 pub mod session;

@@ -80,11 +80,22 @@ pub fn expose_uri(server: &str, is_default: bool, uri: &str) -> String {
     }
 }
 
+use crate::visibility::Visibility;
+
 /// One routable server, as the router sees it.
 #[derive(Debug, Clone)]
 pub struct RouteEntry {
     pub name: String,
     pub prefix: String,
+    /// Which of its tools, prompts and resources are exposed, under which names.
+    pub rules: Visibility,
+}
+
+impl RouteEntry {
+    /// A server that exposes everything under its own names.
+    pub fn plain(name: &str, prefix: &str) -> RouteEntry {
+        RouteEntry { name: name.into(), prefix: prefix.into(), rules: Visibility::default() }
+    }
 }
 
 /// Maps exposed names and URIs to the index of the server that owns them.
@@ -96,6 +107,8 @@ pub struct Router {
     names: Vec<(String, usize)>,
     /// The server with the empty prefix, if any.
     default: Option<usize>,
+    /// Per server index: what it exposes ([`crate::visibility`]).
+    rules: Vec<Visibility>,
 }
 
 impl Router {
@@ -131,6 +144,21 @@ impl Router {
         }
         // Longest first, so the first match is the longest match.
         router.prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        for (i, s) in servers.iter().enumerate() {
+            let admissible = |exposed: &str| {
+                if !is_valid_exposed_name(exposed) {
+                    return Err("is not a valid exposed name (letters, digits, _ . -, at most 128)".to_string());
+                }
+                if router.owner_of_name(exposed) != Some(i) {
+                    return Err("would be routed to another server (a longer prefix)".to_string());
+                }
+                Ok(())
+            };
+            for (kind, r) in [("tools", &s.rules.tools), ("prompts", &s.rules.prompts), ("resources", &s.rules.resources)] {
+                r.check(kind, &s.prefix, admissible).map_err(|e| format!("server {:?}: {e}", s.name))?;
+            }
+        }
+        router.rules = servers.iter().map(|s| s.rules.clone()).collect();
         Ok(router)
     }
 
@@ -161,6 +189,11 @@ impl Router {
         self.default.map(|d| (d, exposed))
     }
 
+    /// What server `index` exposes.
+    pub fn rules(&self, index: usize) -> Option<&Visibility> {
+        self.rules.get(index)
+    }
+
     /// The index of the server named `name`.
     pub fn server_index(&self, name: &str) -> Option<usize> {
         self.names.iter().find(|(n, _)| n == name).map(|(_, i)| *i)
@@ -184,7 +217,7 @@ mod tests {
     use super::*;
 
     fn entries(list: &[(&str, &str)]) -> Vec<RouteEntry> {
-        list.iter().map(|(n, p)| RouteEntry { name: n.to_string(), prefix: p.to_string() }).collect()
+        list.iter().map(|(n, p)| RouteEntry::plain(n, p)).collect()
     }
 
     #[test]

@@ -147,6 +147,7 @@ mod tests {
             credential: None,
             forward_authorization: false,
             cache_lists: true,
+            rules: Default::default(),
         };
         let unmap = |id: &Value| unmap_server_request_id(id.as_str().unwrap()).map(|(s, raw)| (s.to_string(), raw.to_string()));
         let m = from_backend(&s, json!({"jsonrpc":"2.0","id":7,"method":"roots/list"}));

@@ -39,6 +39,10 @@ pub async fn listen(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>) -> R
     let mut honored_uris = Vec::new();
     for uri in requested.get("resourceSubscriptions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
         if let Some((idx, own)) = rt.router.route_uri(uri) {
+            // A URI the config hides is not subscribed to (as it could not be read).
+            if rt.router.rules(idx).is_some_and(|r| !r.resources.visible(own)) {
+                continue;
+            }
             if let Some(v) = per_server.get_mut(idx) {
                 v.push(own.to_string());
                 honored_uris.push(json!(uri));

@@ -45,15 +45,36 @@ struct ServerItems {
     private: bool,
 }
 
-/// Exposes one backend item, or drops it when its exposed name would not route back here.
+/// Exposes one backend item, or drops it when the gateway config hides it
+/// (`mcpgw_common::visibility`) or its exposed name would not route back here. Renames and
+/// description overrides are applied here; the router applies the same rules to calls.
 pub fn expose(rt: &Runtime, s: &Server, key: &str, mut item: Value) -> Option<Value> {
-    let field = match key {
-        "tools" | "prompts" => "name",
-        "resources" => "uri",
-        "resourceTemplates" => "uriTemplate",
+    let (field, rules) = match key {
+        "tools" => ("name", &s.rules.tools),
+        "prompts" => ("name", &s.rules.prompts),
+        "resources" => ("uri", &s.rules.resources),
+        "resourceTemplates" => ("uriTemplate", &s.rules.resources),
         _ => return None,
     };
-    let original = item.get(field)?.as_str()?;
+    let original = item.get(field)?.as_str()?.to_string();
+    let original = original.as_str();
+    let shown = if field == "name" {
+        let Some(shown) = rules.exposed(original) else {
+            tracing::debug!(server = %s.name, name = original, "not listed: hidden by the config");
+            return None;
+        };
+        if let Some(d) = rules.description(original) {
+            item["description"] = Value::String(d.to_string());
+        }
+        shown.to_string()
+    } else {
+        if !rules.visible(original) {
+            tracing::debug!(server = %s.name, uri = original, "not listed: hidden by the config");
+            return None;
+        }
+        original.to_string()
+    };
+    let original = shown.as_str();
     let (exposed, owner) = if field == "name" {
         let e = expose_name(&s.prefix, original)?;
         let o = rt.router.owner_of_name(&e);

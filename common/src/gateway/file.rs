@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, SESSION_KEYS_ENV};
+use crate::visibility::{ItemRules, Visibility};
 
 /// The environment variable Envoy reads a server's credential from (`%ENVIRONMENT(..)%` in the
 /// header it adds, so the value is never in Envoy's config): `credential.value_env` itself, or
@@ -191,6 +192,23 @@ pub struct GatewayServer {
     /// 2026-07-28 client's calls straight to it instead of through the broker.
     #[serde(default)]
     pub sessionless: bool,
+    /// Which of its tools are exposed, under which names and descriptions
+    /// (`crate::visibility`): `include` / `exclude` globs, `overrides.<own>: {name, description}`.
+    #[serde(default, skip_serializing_if = "ItemRules::is_empty")]
+    pub tools: ItemRules,
+    /// The same for prompts.
+    #[serde(default, skip_serializing_if = "ItemRules::is_empty")]
+    pub prompts: ItemRules,
+    /// `include` / `exclude` globs on resource URIs and URI templates (no renames).
+    #[serde(default, skip_serializing_if = "ItemRules::is_empty")]
+    pub resources: ItemRules,
+}
+
+impl GatewayServer {
+    /// What the server exposes, as the router applies it.
+    pub fn rules(&self) -> Visibility {
+        Visibility { tools: self.tools.clone(), prompts: self.prompts.clone(), resources: self.resources.clone() }
+    }
 }
 
 /// A header value sent upstream; exactly one of `value`, `value_env`, `value_file`.

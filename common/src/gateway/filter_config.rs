@@ -12,13 +12,19 @@ impl GatewayConfig {
         let mut servers = Vec::new();
         for s in self.enabled_servers() {
             let url = parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
-            servers.push(serde_json::json!({
+            let mut server = serde_json::json!({
                 "name": s.name,
                 "prefix": s.prefix,
                 "authority": server_authority(&s.name),
                 "path": url.path,
                 "sessionless": s.sessionless,
-            }));
+            });
+            // What is exposed, without descriptions (the filter routes; it never lists).
+            let rules = s.rules().for_filter();
+            if let (Some(obj), Ok(serde_json::Value::Object(r))) = (server.as_object_mut(), serde_json::to_value(&rules)) {
+                obj.extend(r);
+            }
+            servers.push(server);
         }
         let mut session = serde_json::json!({ "keys_env": self.filter_keys_env() });
         if let (Some(h), Some(obj)) = (&self.session.subject_header, session.as_object_mut()) {

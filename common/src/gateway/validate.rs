@@ -53,10 +53,10 @@ impl GatewayConfig {
         self.check_credential_variables()?;
         // Names must be unique across all servers (a disabled one keeps its name reserved).
         let all: Vec<RouteEntry> =
-            self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
+            self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone(), rules: s.rules() }).collect();
         Router::new(&all).map_err(|e| format!("servers: {e}"))?;
         let enabled: Vec<RouteEntry> =
-            self.enabled_servers().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone() }).collect();
+            self.enabled_servers().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone(), rules: s.rules() }).collect();
         Router::new(&enabled).map_err(|e| format!("servers: {e}"))
     }
 

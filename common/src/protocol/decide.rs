@@ -90,18 +90,25 @@ pub struct Route<'m> {
     pub exposed: Located<'m>,
     /// Where the server's own name starts in `exposed.value` (the prefix's length).
     own_start: usize,
+    /// The server's own name when the gateway config renames it (`crate::visibility`): then
+    /// it is not a suffix of the exposed one.
+    renamed: Option<String>,
 }
 
 impl Route<'_> {
     /// The name or URI as the server knows it.
     pub fn own(&self) -> &str {
+        if let Some(own) = &self.renamed {
+            return own;
+        }
         let exposed = self.exposed.value.as_ref();
         exposed.get(self.own_start..).unwrap_or(exposed)
     }
 
-    /// Whether the server's own name differs from the exposed one (a prefix to strip).
+    /// Whether the server's own name differs from the exposed one (a prefix to strip, or a
+    /// rename).
     pub fn is_prefixed(&self) -> bool {
-        self.own_start > 0
+        self.own_start > 0 || self.renamed.is_some()
     }
 
     /// The body with the server's own name in place of the exposed one, `None` when nothing
@@ -223,7 +230,20 @@ fn route<'m>(msg: &'m Message<'m>, target: Target, router: &Router, era: Era) ->
     };
     // The router returns a suffix of the exposed value: keep its offset.
     let own_start = exposed.value.len().saturating_sub(own.len());
-    Ok(Route { server, named, exposed, own_start })
+    // What the gateway config exposes of that server: a hidden name is refused as an unknown
+    // one (no backend is asked), a renamed one goes on under the server's own name.
+    let backend = match (router.rules(server), named) {
+        (None, _) | (_, Named::Task) => Some(own),
+        (Some(r), Named::Tool) => r.tools.backend(own),
+        (Some(r), Named::Prompt) => r.prompts.backend(own),
+        (Some(r), Named::Resource) => r.resources.visible(own).then_some(own),
+    };
+    let Some(backend) = backend else {
+        let code = if by_uri { RESOURCE_NOT_FOUND } else { INVALID_PARAMS };
+        return Err(refuse(Reason::UnknownName, code, format!("Unknown {}: {:?}", named.noun(), exposed.value.as_ref())));
+    };
+    let renamed = (backend != own).then(|| backend.to_string());
+    Ok(Route { server, named, exposed, own_start, renamed })
 }
 
 /// A task method: to the server whose name the task id starts with (`tasks`), with the
@@ -238,7 +258,7 @@ fn route_task<'m>(msg: &'m Message<'m>, exposed: Located<'m>, router: &Router, e
         let message = format!("Unknown task: {:?} names no server (task ids are \"<server>:<id>\")", exposed.value.as_ref());
         return Err(refuse(Reason::UnknownName, message));
     };
-    Ok(Route { server, named: Named::Task, exposed, own_start })
+    Ok(Route { server, named: Named::Task, exposed, own_start, renamed: None })
 }
 
 /// A response: to the server whose namespaced id it carries, refused when the id has the

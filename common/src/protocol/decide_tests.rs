@@ -9,8 +9,7 @@ use crate::names::RouteEntry;
 const META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
 
 fn router() -> Router {
-    let entry = |name: &str, prefix: &str| RouteEntry { name: name.into(), prefix: prefix.into() };
-    Router::new(&[entry("alpha", "alpha_"), entry("beta", "beta_")]).unwrap()
+    Router::new(&[RouteEntry::plain("alpha", "alpha_"), RouteEntry::plain("beta", "beta_")]).unwrap()
 }
 
 fn stateless<'h>(method: &'h str, name: Option<&'h str>) -> StandardHeaders<'h> {
@@ -158,4 +157,76 @@ fn the_task_route_hands_the_server_its_own_id() {
     assert_eq!(out.len(), body.len());
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["params"]["taskId"], "t-1");
+}
+
+/// alpha exposes some of its tools, prompts and resources, one tool renamed
+/// (`crate::visibility`); beta everything.
+fn curated_router() -> Router {
+    let rules: crate::visibility::Visibility = serde_json::from_str(
+        r#"{"tools": {"include": ["echo", "find_*"], "exclude": ["*_admin"], "overrides": {"find_docs": {"name": "search"}}},
+            "prompts": {"exclude": ["secret*"]},
+            "resources": {"exclude": ["file:///private/*"]}}"#,
+    )
+    .unwrap();
+    Router::new(&[RouteEntry { name: "alpha".into(), prefix: "alpha_".into(), rules }, RouteEntry::plain("beta", "beta_")]).unwrap()
+}
+
+fn curated(body: &str, headers: StandardHeaders<'_>) -> String {
+    let msg = message::parse(body.as_bytes()).unwrap();
+    match decide(&msg, headers, &curated_router()) {
+        Ok(d) => match d.decision {
+            Decision::Backend(r) => {
+                let out = r.rewritten_body(msg.body()).map(|b| String::from_utf8(b).unwrap());
+                let spliced = out.as_deref().is_some_and(|b| b.contains(&format!("\"{}\"", r.own())));
+                format!("backend {} {} {}", r.server, r.own(), if spliced || !r.is_prefixed() { "ok" } else { "unspliced" })
+            }
+            Decision::Answer(a) => format!("answer {}", a.server),
+            Decision::Broker => "broker".into(),
+        },
+        Err(r) => format!("{} {}", r.status, r.code),
+    }
+}
+
+#[test]
+fn hidden_names_are_refused_as_unknown_and_renamed_ones_go_under_their_own_name() {
+    let none = StandardHeaders::default();
+    let call = |name: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}"}}}}"#);
+    assert_eq!(curated(&call("alpha_echo"), none), "backend 0 echo ok");
+    assert_eq!(curated(&call("alpha_search"), none), "backend 0 find_docs ok");
+    assert_eq!(curated(&call("alpha_find_web"), none), "backend 0 find_web ok");
+    for hidden in ["alpha_find_docs", "alpha_delete", "alpha_find_admin", "alpha_", "alpha_ECHO"] {
+        assert_eq!(curated(&call(hidden), none), "200 -32602", "{hidden}");
+    }
+    assert_eq!(curated(&call("beta_anything"), none), "backend 1 anything ok");
+    let prompt = |name: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{{"name":"{name}"}}}}"#);
+    assert_eq!(curated(&prompt("alpha_plan"), none), "backend 0 plan ok");
+    assert_eq!(curated(&prompt("alpha_secret_plan"), none), "200 -32602");
+    let complete = r#"{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"alpha_secret"}}}"#;
+    assert_eq!(curated(complete, none), "200 -32602", "completion refs obey the prompt rules");
+    let read = |uri: &str| format!(r#"{{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{{"uri":"{uri}"}}}}"#);
+    assert_eq!(curated(&read("alpha+file:///public/a"), none), "backend 0 file:///public/a ok");
+    assert_eq!(curated(&read("alpha+file:///private/a"), none), "200 -32002");
+    let sub = r#"{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"alpha+file:///private/a"}}"#;
+    assert_eq!(curated(sub, none), "200 -32002");
+    let complete_res = r#"{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"alpha+file:///private/{x}"}}}"#;
+    assert_eq!(curated(complete_res, none), "200 -32002");
+    // 2026-07-28: the Mcp-Name header names the exposed tool; the server gets its own name.
+    let modern = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"alpha_search",{META}}}}}"#);
+    assert_eq!(curated(&modern, stateless("tools/call", Some("alpha_search"))), "backend 0 find_docs ok");
+    let hidden = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"alpha_find_docs",{META}}}}}"#);
+    // Exactly as an unknown tool of that era (-32602 is HTTP 400 in 2026-07-28).
+    let unknown = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"gamma_x",{META}}}}}"#);
+    assert_eq!(curated(&unknown, stateless("tools/call", Some("gamma_x"))), "400 -32602");
+    assert_eq!(curated(&hidden, stateless("tools/call", Some("alpha_find_docs"))), "400 -32602");
+}
+
+#[test]
+fn a_renamed_route_carries_the_own_name_in_body_and_header() {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"alpha_search","arguments":{}}}"#;
+    let msg = message::parse(body.as_bytes()).unwrap();
+    let router = curated_router();
+    let Ok(Decided { decision: Decision::Backend(route), .. }) = decide(&msg, StandardHeaders::default(), &router) else { panic!("not routed") };
+    assert_eq!(route.own_name_header(), "find_docs");
+    let out: serde_json::Value = serde_json::from_slice(&route.rewritten_body(body.as_bytes()).unwrap()).unwrap();
+    assert_eq!(out["params"]["name"], "find_docs", "a longer own name is spliced in, the body grows");
 }

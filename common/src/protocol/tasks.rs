@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn exposed_ids_route_back_to_their_server() {
-        let entry = |name: &str, prefix: &str| crate::names::RouteEntry { name: name.into(), prefix: prefix.into() };
+        let entry = crate::names::RouteEntry::plain;
         let router = Router::new(&[entry("alpha", "alpha_"), entry("beta", "")]).unwrap();
         let id = expose_task_id("beta", "t:1");
         let (index, own_start) = route_task_id(&id, &router).unwrap();
