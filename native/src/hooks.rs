@@ -103,6 +103,16 @@ fn probe_panic() -> ! {
     panic!("panic_probe: a panic in on_request_headers, as asked");
 }
 
+/// A body hook of the gateway filter: the logic sees the body's size so far (buffered and at
+/// hand); a pause buffers (or, after a local reply, holds without buffering).
+fn body_hook(host: &mut EnvoyStream, response: bool, on_body: impl FnOnce(&mut EnvoyStream, usize) -> Action) -> u32 {
+    let size = host.body_size(response);
+    match on_body(host, size) {
+        Action::Continue => body_status::CONTINUE,
+        Action::Pause => host.body_pause_status(),
+    }
+}
+
 fn headers_status_of(action: Action) -> u32 {
     match action {
         Action::Continue => headers_status::CONTINUE,
@@ -234,13 +244,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_request_body(envoy:
     // SAFETY: forwarded.
     unsafe {
         stream_hook(envoy, module, body_status::CONTINUE, body_status::STOP_ITERATION_NO_BUFFER, |kind, host| match kind {
-            Kind::Gateway(s) => {
-                let size = host.body_size(false);
-                match s.on_request_body(host, size, end_of_stream) {
-                    Action::Continue => body_status::CONTINUE,
-                    Action::Pause => host.body_pause_status(),
-                }
-            }
+            Kind::Gateway(s) => body_hook(host, false, |host, size| s.on_request_body(host, size, end_of_stream)),
             Kind::Floor if end_of_stream => {
                 mcpgw_filter::host::Host::clear_route_cache(host);
                 body_status::CONTINUE
@@ -293,13 +297,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_response_body(envoy
     // SAFETY: forwarded.
     unsafe {
         stream_hook(envoy, module, body_status::CONTINUE, body_status::STOP_ITERATION_NO_BUFFER, |kind, host| match kind {
-            Kind::Gateway(s) => {
-                let size = host.body_size(true);
-                match s.on_response_body(host, size, end_of_stream) {
-                    Action::Continue => body_status::CONTINUE,
-                    Action::Pause => host.body_pause_status(),
-                }
-            }
+            Kind::Gateway(s) => body_hook(host, true, |host, size| s.on_response_body(host, size, end_of_stream)),
             _ => body_status::CONTINUE,
         })
     }
