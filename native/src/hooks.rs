@@ -33,8 +33,8 @@ use crate::plugins::Shared;
 /// The ABI version this module is written against (Envoy 1.40's).
 const ABI_VERSION: &std::ffi::CStr = c"v0.2.0";
 
-/// A JSON-RPC internal error for a stream whose hook panicked.
-const PANIC_REPLY: &[u8] = br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal error in the MCP gateway filter"}}"#;
+/// The JSON-RPC error message for a stream whose hook panicked.
+const PANIC_MESSAGE: &str = "internal error in the MCP gateway filter";
 
 enum Config {
     Gateway(Shared),
@@ -89,7 +89,8 @@ unsafe fn stream_hook(envoy: HttpFilterEnvoyPtr, module: HttpFilterModulePtr, id
             filter.poisoned = true;
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 let mut host = EnvoyStream::new(envoy);
-                mcpgw_filter::host::Host::send_response(&mut host, 500, &[("content-type", "application/json")], PANIC_REPLY);
+                let body = mcpgw_common::jsonrpc::error_body(None, mcpgw_common::jsonrpc::INTERNAL_ERROR, PANIC_MESSAGE);
+                mcpgw_filter::host::Host::send_response(&mut host, 500, &[("content-type", "application/json")], &body);
             }));
             stop
         }
