@@ -36,6 +36,8 @@ pub fn token() -> Result<String, String> {
         subject: None,
         protocol_version: "2025-11-25".into(),
         accepts_server_requests: true,
+        virtual_server: None,
+        elicitation: false,
     };
     codec.mint(&claims, [7; 24])
 }

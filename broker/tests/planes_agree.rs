@@ -229,6 +229,8 @@ fn token() -> String {
         subject: None,
         protocol_version: SESSION.into(),
         accepts_server_requests: false,
+        virtual_server: None,
+        elicitation: false,
     };
     codec.mint(&claims, [5; 24]).expect("a token")
 }

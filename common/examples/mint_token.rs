@@ -31,6 +31,8 @@ fn main() -> Result<(), String> {
         protocol_version: "2025-11-25".into(),
         // As if the client declared capabilities: the filter namespaces server requests.
         accepts_server_requests: true,
+        virtual_server: None,
+        elicitation: false,
     };
     let mut nonce = [0u8; 24];
     for (i, b) in now.as_nanos().to_le_bytes().iter().chain(std::process::id().to_le_bytes().iter()).enumerate() {

@@ -29,7 +29,9 @@
 //! tokens of another version are refused as malformed, so clients of an upgraded gateway
 //! initialize once more. Version 2 added `accepts_server_requests`. Version 3 removed
 //! `backends` (the backend session ids, one per server, opened at `initialize`): a client
-//! holding a version-2 token gets one 404 and initializes again.
+//! holding a version-2 token gets one 404 and initializes again. Version 4 added
+//! `virtual_server` (a session is scoped to the virtual server it was opened on) and
+//! `elicitation` (the gateway itself may ask the client to confirm a call).
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -37,7 +39,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 const AAD_CONTEXT: &[u8] = b"mcpgw-session";
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
@@ -65,6 +67,13 @@ pub struct SessionClaims {
     /// them to namespace server request ids otherwise). Pings are the exception the protocol
     /// allows; a client answering one would reach the broker, not the backend.
     pub accepts_server_requests: bool,
+    /// The virtual server (`/mcp/<name>`, gateway config `virtual_servers`) the session was
+    /// opened on; `None`: the whole gateway. Every request of the session must come for the
+    /// same one, so a session of one virtual server never reaches another's tools.
+    pub virtual_server: Option<String>,
+    /// Whether the client declared the elicitation capability (form mode) at initialize: the
+    /// gateway may then ask it to confirm a call before it reaches the backend.
+    pub elicitation: bool,
 }
 
 /// Why a token was refused. The client is told only "session not found"; the kind goes to
@@ -208,6 +217,8 @@ mod tests {
             subject: Some("alice".into()),
             protocol_version: "2025-11-25".into(),
             accepts_server_requests: true,
+            virtual_server: Some("support".into()),
+            elicitation: true,
         }
     }
 

@@ -32,6 +32,8 @@ pub fn claims(id: &str) -> SessionClaims {
         subject: None,
         protocol_version: "2025-11-25".into(),
         accepts_server_requests: true,
+        virtual_server: None,
+        elicitation: false,
     }
 }
 

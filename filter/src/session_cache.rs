@@ -126,6 +126,8 @@ mod tests {
             subject: None,
             protocol_version: "v".into(),
             accepts_server_requests: false,
+            virtual_server: None,
+            elicitation: false,
         })
     }
 

@@ -2,12 +2,14 @@
 so the end-to-end tests can present valid, expired, foreign and subject-bound sessions to the
 filter without the broker:
 
-    token  = base64url_nopad( 0x03 || nonce[24] || XChaCha20-Poly1305(key, nonce, claims, aad) )
-    aad    = b"mcpgw-session" || 0x03
+    token  = base64url_nopad( 0x04 || nonce[24] || XChaCha20-Poly1305(key, nonce, claims, aad) )
+    aad    = b"mcpgw-session" || 0x04
     claims = postcard(SessionClaims { id, issued_at, expires_at, subject, protocol_version,
-                                      accepts_server_requests })
+                                      accepts_server_requests, virtual_server, elicitation })
 
 Version 3: the token carries no backend session ids (they are opened on first use).
+Version 4: it carries the virtual server the session belongs to and whether the client can
+answer an elicitation.
 
 XChaCha20-Poly1305 is HChaCha20 (below) + the IETF ChaCha20-Poly1305 of `cryptography`.
 """
@@ -20,7 +22,7 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-VERSION = b"\x03"
+VERSION = b"\x04"
 AAD = b"mcpgw-session" + VERSION
 
 
@@ -66,11 +68,15 @@ def claims_bytes(
     subject: str | None,
     protocol_version: str,
     accepts_server_requests: bool,
+    virtual_server: str | None = None,
+    elicitation: bool = False,
 ) -> bytes:
     out = _str(id) + _varint(issued_at) + _varint(expires_at)
     out += b"\x00" if subject is None else b"\x01" + _str(subject)
     out += _str(protocol_version)
-    return out + (b"\x01" if accepts_server_requests else b"\x00")
+    out += b"\x01" if accepts_server_requests else b"\x00"
+    out += b"\x00" if virtual_server is None else b"\x01" + _str(virtual_server)
+    return out + (b"\x01" if elicitation else b"\x00")
 
 
 def mint(
@@ -82,13 +88,15 @@ def mint(
     subject: str | None = None,
     protocol_version: str = "2025-11-25",
     accepts_server_requests: bool = True,
+    virtual_server: str | None = None,
+    elicitation: bool = False,
 ) -> str:
     key = base64.b64decode(key_b64)
     nonce = os.urandom(24)
     subkey = hchacha20(key, nonce[:16])
     plain = claims_bytes(
         id=id, issued_at=issued_at, expires_at=expires_at, subject=subject, protocol_version=protocol_version,
-        accepts_server_requests=accepts_server_requests,
+        accepts_server_requests=accepts_server_requests, virtual_server=virtual_server, elicitation=elicitation,
     )
     sealed = ChaCha20Poly1305(subkey).encrypt(b"\x00\x00\x00\x00" + nonce[16:], plain, AAD)
     return base64.urlsafe_b64encode(VERSION + nonce + sealed).rstrip(b"=").decode()

@@ -42,6 +42,16 @@ pub fn declares_capabilities(params: &Value) -> bool {
     }
 }
 
+/// Whether an `initialize` request's client can answer a form elicitation: it declared
+/// `capabilities.elicitation` as `{}` (form mode, the 2025-06-18 shape) or with a `form` key
+/// (2025-11-25 lists the modes). URL mode alone cannot ask a yes/no question.
+pub fn declares_elicitation(params: &Value) -> bool {
+    match params.get("capabilities").and_then(|c| c.get("elicitation")) {
+        Some(Value::Object(modes)) => modes.is_empty() || modes.contains_key("form"),
+        _ => false,
+    }
+}
+
 pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>) -> Reply {
     let id = posted.id();
     let mut request = posted.tree();
@@ -56,6 +66,8 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>) 
         subject: subject(rt, posted.headers),
         protocol_version: version.to_string(),
         accepts_server_requests: declares_capabilities(&params),
+        virtual_server: None,
+        elicitation: declares_elicitation(&params),
     };
     let token = match mint(rt, &claims) {
         Ok(t) => t,
@@ -91,6 +103,10 @@ mod tests {
     #[test]
     fn any_declared_client_capability_counts() {
         assert!(!declares_capabilities(&json!({"capabilities": {}})));
+        assert!(declares_elicitation(&json!({"capabilities": {"elicitation": {}}})));
+        assert!(declares_elicitation(&json!({"capabilities": {"elicitation": {"form": {}, "url": {}}}})));
+        assert!(!declares_elicitation(&json!({"capabilities": {"elicitation": {"url": {}}}})));
+        assert!(!declares_elicitation(&json!({"capabilities": {"sampling": {}}})));
         assert!(!declares_capabilities(&json!({})));
         assert!(!declares_capabilities(&json!({"capabilities": null})));
         assert!(declares_capabilities(&json!({"capabilities": {"roots": {"listChanged": true}}})));
