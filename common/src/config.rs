@@ -31,12 +31,16 @@
 //! | `session.subject_header` | none | request header holding the verified caller identity (set by e.g. `jwt_authn`); a session bound to a subject is refused (404) for any other |
 //! | `allowed_hosts` | `[]` (no check) | DNS-rebinding protection: the request's `Host`/`:authority` on the MCP endpoint must match one of these (`host`, `host:port`, or `*.domain`; a pattern without a port matches any port), else 403. Use it whenever the gateway listens on loopback |
 //! | `allowed_origins` | `[]` (no check) | same patterns for the host of a present `Origin` header; a request without `Origin` (non-browser clients) passes |
+//! | `virtual_servers` | `[]` | named subsets `{name, tools, prompts, resources}` (globs on exposed names and URIs; an unlisted kind is empty), each served at `<mcp path>/<name>` and on the MCP path with the request header `X-Mcp-Virtualserver: <name>`; a routed request outside its virtual server is refused like an unknown name, a session opened on one is refused on any other (`crate::scope`) |
+//! | `identity.payload_header` | `x-jwt-payload` | request header holding the verified JWT payload (base64url JSON) that `access` reads: Envoy's `jwt_authn` `forward_payload_header`, Istio's `outputPayloadToHeader`. The Envoy config must remove client copies before the authenticator writes it (`mcp-gateway render` does) |
+//! | `access` | none (everyone sees everything) | rules `{when: {claim: value(s)}, tools, prompts, resources}`: a caller sees and calls the union of what the rules its claims match allow (no `when`: every caller); a routed request outside it is refused like an unknown name. Needs `identity` |
 //! | `filter_state` | `true` | also write the request's facts to Envoy filter state (`wasm.mcp_gateway.*`), for access logs and RBAC |
 //! | `metadata_headers` | all six | which facts are also set as `x-mcp-*` request headers, by fact name: `method`, `server`, `tool`, `prompt`, `resource_uri`, `session` (`[]`: none). Each header costs about 2.8 µs of Envoy CPU per request in Envoy 1.40 (benches/README.md); keep those your policies, rate limits and upstreams read. Client-sent `x-mcp-*` headers are stripped whatever this says. The Envoy config `mcp-gateway render` writes needs `server` and filter state (its JSON-RPC error for an unavailable backend reads them) |
 
 use serde::Deserialize;
 
 use crate::names::{RouteEntry, Router};
+use crate::scope::{AccessRule, Identity, Scope, VirtualServer};
 use crate::visibility::{ItemRules, Visibility};
 use crate::session::{SessionCodec, SessionKey};
 
@@ -100,6 +104,15 @@ pub struct FilterConfig {
     pub allowed_hosts: Vec<String>,
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Named subsets served at `<mcp path>/<name>` ([`crate::scope`]).
+    #[serde(default)]
+    pub virtual_servers: Vec<VirtualServer>,
+    /// Where verified caller claims are read.
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    /// What each caller may see and call; absent: identity plays no part.
+    #[serde(default)]
+    pub access: Option<Vec<AccessRule>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -167,6 +180,8 @@ pub struct CompiledConfig {
     /// Lower-cased host patterns; empty: no check.
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
+    /// Virtual servers and access rules.
+    pub scope: Scope,
 }
 
 impl FilterConfig {
@@ -211,6 +226,7 @@ impl FilterConfig {
             other => other.map(|h| h.to_ascii_lowercase()),
         };
         let metadata_headers = metadata_header_mask("metadata_headers", &self.metadata_headers)?;
+        let scope = Scope::new(self.virtual_servers, self.identity, self.access)?;
         Ok(CompiledConfig {
             mcp_paths: self.mcp_paths,
             max_body_bytes: self.max_body_bytes,
@@ -224,6 +240,7 @@ impl FilterConfig {
             metadata_headers,
             allowed_hosts: check_host_patterns("allowed_hosts", self.allowed_hosts)?,
             allowed_origins: check_host_patterns("allowed_origins", self.allowed_origins)?,
+            scope,
         })
     }
 }

@@ -4,6 +4,8 @@
 //! - [`message`]: the one-pass JSON-RPC/MCP envelope parser the filter runs on every request.
 //! - [`jsonrpc`]: error codes and error bodies both sides answer with.
 //! - [`names`]: prefix rules and the router that maps an exposed name or URI to its server.
+//! - [`visibility`]: which of a server's items are exposed, under which names (per-server rules).
+//! - [`scope`]: what one request may see: its virtual server and the caller's access rules.
 //! - [`session`]: the gateway session token (XChaCha20-Poly1305 sealed claims).
 //! - [`broker_auth`]: the credential Envoy's broker route carries, derived from the session keys.
 //! - [`ids`]: how server-to-client request ids are namespaced by server.
@@ -28,6 +30,7 @@ pub mod jsonrpc;
 pub mod limits;
 pub mod message;
 pub mod names;
+pub mod scope;
 pub mod visibility;
 pub mod ndjson;
 pub mod protocol;

@@ -20,7 +20,9 @@
 //!
 //! Filter state (when `filter_state` is on): the same facts plus the JSON-RPC id, under
 //! `wasm.mcp_gateway.<fact>` with facts `method`, `server`, `tool`, `prompt`, `resource_uri`,
-//! `id`, `session`, `task` (the server's own task id of a `tasks/*` request, no header); and on a local refusal `error` (the refusal kind, as in the
+//! `id`, `session`, `task` (the server's own task id of a `tasks/*` request, no header),
+//! `virtual_server` (the validated virtual server of a request on `/mcp/<name>` or with
+//! `X-Mcp-Virtualserver`; the broker gets it as that header); and on a local refusal `error` (the refusal kind, as in the
 //! `errors.<kind>` counter) with `method` when the body got that far. Access logs read them as `%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%`.
 //! The native build writes the same keys (with the same `wasm.` prefix, so one Envoy config
 //! serves both builds) and, in addition, the same facts as dynamic metadata under the
@@ -64,6 +66,8 @@ pub const F_SESSION: Fact = Fact { header: header(SESSION, 5), state_key: "mcp_g
 pub const F_ERROR: Fact = Fact { header: None, state_key: "mcp_gateway.error" };
 pub const F_ID: Fact = Fact { header: None, state_key: "mcp_gateway.id" };
 pub const F_TASK: Fact = Fact { header: None, state_key: "mcp_gateway.task" };
+/// The virtual server a request is for (by path or `X-Mcp-Virtualserver`), once validated.
+pub const F_VIRTUAL_SERVER: Fact = Fact { header: None, state_key: "mcp_gateway.virtual_server" };
 
 /// The fact that carries what a routed request names.
 pub fn fact_of(named: Named) -> Fact {
@@ -84,7 +88,7 @@ pub const ROUTE_STATE_KEY: &str = "mcp_gateway.route";
 
 /// Every filter state key the filter writes (the facts and the routing decision): the native
 /// build publishes the same as dynamic metadata, keyed by the part after `mcp_gateway.`.
-pub const STATE_KEYS: [&str; 10] = [
+pub const STATE_KEYS: [&str; 11] = [
     F_METHOD.state_key,
     F_SERVER.state_key,
     F_TOOL.state_key,
@@ -94,6 +98,7 @@ pub const STATE_KEYS: [&str; 10] = [
     F_ERROR.state_key,
     F_ID.state_key,
     F_TASK.state_key,
+    F_VIRTUAL_SERVER.state_key,
     ROUTE_STATE_KEY,
 ];
 

@@ -48,10 +48,20 @@ impl Plugin {
         Ok(Plugin { config, stats, sessions: SessionCache::new(DEFAULT_CAPACITY), complete_results })
     }
 
-    /// Whether `path` (query ignored) is an MCP endpoint.
-    pub fn is_mcp_path(&self, path: &str) -> bool {
+    /// Which MCP endpoint `path` (query ignored) is: the gateway's own (`Some(None)`), a
+    /// virtual server's `<mcp path>/<name>` (`Some(Some(index))`), or none. Matched as sent,
+    /// byte for byte: an encoded or dotted spelling of a virtual server's path is no MCP
+    /// endpoint, so the filter leaves it alone and Envoy's routes answer it 404.
+    pub fn mcp_endpoint(&self, path: &str) -> Option<Option<usize>> {
         let path = path.split_once('?').map_or(path, |(p, _)| p);
-        self.config.mcp_paths.iter().any(|p| p == path)
+        let scope = &self.config.scope;
+        self.config.mcp_paths.iter().find_map(|p| {
+            if p == path {
+                return Some(None);
+            }
+            let name = path.strip_prefix(p.trim_end_matches('/'))?.strip_prefix('/')?;
+            scope.virtual_server(name).map(Some)
+        })
     }
 
     /// Whether server `index` was seen answering a result needing `required` complete.

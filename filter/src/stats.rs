@@ -57,6 +57,13 @@ pub enum ErrorKind {
     MethodNotFound = 17,
     /// 2026-07-28: a protocol version the gateway does not serve.
     UnsupportedVersion = 18,
+    /// A routed name outside the request's virtual server or the caller's access rules
+    /// (answered as an unknown name).
+    OutOfScope = 19,
+    /// A session used on another virtual server than the one it was opened on.
+    SessionScope = 20,
+    /// `X-Mcp-Virtualserver` named no virtual server, was repeated, or contradicted the path.
+    VirtualServer = 21,
 }
 impl ErrorKind {
     /// The name used in the counter and in filter state `mcp_gateway.error`.
@@ -77,11 +84,12 @@ impl From<Reason> for ErrorKind {
             Reason::UnknownName => ErrorKind::UnknownName,
             Reason::MethodNotFound => ErrorKind::MethodNotFound,
             Reason::UnsupportedVersion => ErrorKind::UnsupportedVersion,
+            Reason::OutOfScope => ErrorKind::OutOfScope,
         }
     }
 }
 
-const ERROR_NAMES: [&str; 19] = [
+const ERROR_NAMES: [&str; 22] = [
     "parse_error",
     "invalid_request",
     "batch",
@@ -101,6 +109,9 @@ const ERROR_NAMES: [&str; 19] = [
     "backend_restarted",
     "method_not_found",
     "unsupported_version",
+    "out_of_scope",
+    "session_scope",
+    "virtual_server",
 ];
 
 /// Counter ids, resolved once at configure time.

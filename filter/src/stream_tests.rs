@@ -28,6 +28,9 @@ mod response_ids;
 mod revoked_sessions;
 mod trailers;
 
+// Issue 16 (governance).
+mod scopes;
+
 // Issue 12 (scale).
 mod backend_restart;
 mod lazy_sessions;

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, SESSION_KEYS_ENV};
+use crate::scope::{AccessRule, Identity, Scope, VirtualServer, DEFAULT_PAYLOAD_HEADER};
 use crate::visibility::{ItemRules, Visibility};
 
 /// The environment variable Envoy reads a server's credential from (`%ENVIRONMENT(..)%` in the
@@ -89,6 +90,60 @@ pub struct GatewayConfig {
     /// start: a change takes effect on the next start.
     #[serde(default)]
     pub filter: FilterHost,
+    /// Named subsets of the gateway, each at `<mcp_path>/<name>` (`crate::scope`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_servers: Vec<VirtualServer>,
+    /// Where verified caller claims come from, and the JWT check `render` puts in front.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<GatewayIdentity>,
+    /// What each caller may see and call (`crate::scope`); absent: everyone everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Vec<AccessRule>>,
+}
+
+/// `identity`: the header the filter and broker read verified claims from, and optionally the
+/// JWT check that writes it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayIdentity {
+    /// Request header holding the verified JWT payload (base64url JSON).
+    #[serde(default = "d_payload_header")]
+    pub payload_header: String,
+    /// Verify bearer JWTs in Envoy (`jwt_authn`, before the filter) and write their payload
+    /// to `payload_header`. Unset: an authenticator in front of the gateway writes it (Istio's
+    /// `RequestAuthentication` with `outputPayloadToHeader`), and must remove client copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwtCheck>,
+}
+
+fn d_payload_header() -> String {
+    DEFAULT_PAYLOAD_HEADER.into()
+}
+
+/// One JWT issuer, rendered as Envoy's `jwt_authn` provider.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtCheck {
+    /// The `iss` the tokens must carry.
+    pub issuer: String,
+    /// Accepted `aud` values; empty: the audience is not checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<String>,
+    /// A local JWKS file (the issuer's public keys); relative to the config file.
+    pub jwks_file: String,
+    /// Refuse requests without a token (401). `false`: they go on anonymous (no claims), and
+    /// see what the `access` rules without `when` allow. A token that fails verification is
+    /// refused either way.
+    #[serde(default = "d_true")]
+    pub required: bool,
+}
+
+impl GatewayConfig {
+    /// The virtual servers and access rules, compiled (the filter gets the same fields).
+    pub fn scope(&self) -> Result<Scope, String> {
+        let identity = self.identity.as_ref().map(|i| Identity { payload_header: i.payload_header.clone() });
+        Scope::new(self.virtual_servers.clone(), identity, self.access.clone())
+    }
 }
 
 /// The two builds of the one filter logic (filter/, native/).

@@ -31,7 +31,11 @@ impl GatewayConfig {
             obj.insert("subject_header".into(), serde_json::Value::String(h.clone()));
         }
         let allowed_hosts = self.effective_allowed_hosts();
+        let identity = self.identity.as_ref().map(|i| serde_json::json!({ "payload_header": i.payload_header }));
         Ok(serde_json::json!({
+            "virtual_servers": self.virtual_servers,
+            "identity": identity,
+            "access": self.access,
             "allowed_hosts": allowed_hosts,
             "allowed_origins": allowed_hosts,
             "mcp_paths": [self.mcp_path],

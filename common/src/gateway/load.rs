@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::validate::check_max_body_bytes;
 use super::{credential_env, Credential, GatewayConfig};
 use crate::names::Router;
+use crate::scope::Scope;
 use crate::session::SessionKey;
 
 /// Parses the YAML text of a gateway config, without validating it.
@@ -25,6 +26,8 @@ pub fn parse_yaml(text: &str) -> Result<GatewayConfig, String> {
 pub struct CheckedConfig {
     config: GatewayConfig,
     router: Router,
+    /// Virtual servers and access rules.
+    scope: Scope,
     /// The folder relative `key_file` and `value_file` paths are taken from (the config file's).
     base: Option<PathBuf>,
 }
@@ -33,7 +36,8 @@ impl CheckedConfig {
     /// Validates `config`; relative secret files will be looked for in `base`.
     pub fn new(config: GatewayConfig, base: Option<&Path>) -> Result<CheckedConfig, String> {
         let router = config.validate()?;
-        Ok(CheckedConfig { config, router, base: base.map(Path::to_path_buf) })
+        let scope = config.scope()?;
+        Ok(CheckedConfig { config, router, scope, base: base.map(Path::to_path_buf) })
     }
 
     pub fn from_yaml(text: &str, base: Option<&Path>) -> Result<CheckedConfig, String> {
@@ -53,6 +57,10 @@ impl CheckedConfig {
 
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     /// Puts Envoy's listener elsewhere (`--listen`). Validation does not look at `listen`:
@@ -212,6 +220,10 @@ impl ResolvedConfig {
 
     pub fn router(&self) -> &Router {
         &self.checked.router
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.checked.scope
     }
 
     pub fn session_keys(&self) -> &SessionKeys {

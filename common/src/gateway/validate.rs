@@ -51,6 +51,12 @@ impl GatewayConfig {
             }
         }
         self.check_credential_variables()?;
+        self.scope()?;
+        if let Some(jwt) = self.identity.as_ref().and_then(|i| i.jwt.as_ref()) {
+            if jwt.issuer.is_empty() || jwt.jwks_file.is_empty() {
+                return Err("identity.jwt: issuer and jwks_file are required".into());
+            }
+        }
         // Names must be unique across all servers (a disabled one keeps its name reserved).
         let all: Vec<RouteEntry> =
             self.servers.iter().map(|s| RouteEntry { name: s.name.clone(), prefix: s.prefix.clone(), rules: s.rules() }).collect();

@@ -16,6 +16,7 @@ use crate::jsonrpc::{HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, METHOD_NO
 use crate::limits;
 use crate::message::{self, Kind, Located, Message, Reference, RequestMeta};
 use crate::names::Router;
+use crate::scope::{self, Caller, Scope};
 
 use super::era::{meta, Era, STATELESS_VERSIONS};
 use super::method::{Method, Target};
@@ -239,11 +240,34 @@ fn route<'m>(msg: &'m Message<'m>, target: Target, router: &Router, era: Era) ->
         (Some(r), Named::Resource) => r.resources.visible(own).then_some(own),
     };
     let Some(backend) = backend else {
-        let code = if by_uri { RESOURCE_NOT_FOUND } else { INVALID_PARAMS };
-        return Err(refuse(Reason::UnknownName, code, format!("Unknown {}: {:?}", named.noun(), exposed.value.as_ref())));
+        return Err(unknown(era, Reason::UnknownName, named, &exposed.value, msg.id));
     };
     let renamed = (backend != own).then(|| backend.to_string());
     Ok(Route { server, named, exposed, own_start, renamed })
+}
+
+/// "Unknown tool: \"x\"" (or prompt, resource): what a client is told for a name the gateway
+/// config hides or the request's scope excludes, as a server answers for a name it does not
+/// have, so that neither tells the client the name exists.
+fn unknown(era: Era, reason: Reason, named: Named, exposed: &str, id: Option<&RawValue>) -> Refusal {
+    let code = if named == Named::Resource { RESOURCE_NOT_FOUND } else { INVALID_PARAMS };
+    Refusal::new(era, reason, code, format!("Unknown {}: {exposed:?}", named.noun())).with_id(id)
+}
+
+/// Whether `caller` may reach what `route` names (`crate::scope`: its virtual server and
+/// access rules); refused as an unknown name otherwise. Task ids are outside any scope (a
+/// task exists because an allowed call created it). Filter and broker both ask.
+pub fn check_scope(route: &Route<'_>, scope: &Scope, caller: Caller, era: Era, id: Option<&RawValue>) -> Result<(), Refusal> {
+    let kind = match route.named {
+        Named::Tool => scope::Kind::Tool,
+        Named::Prompt => scope::Kind::Prompt,
+        Named::Resource => scope::Kind::Resource,
+        Named::Task => return Ok(()),
+    };
+    if !scope.is_active() || scope.allows(caller, kind, &route.exposed.value) {
+        return Ok(());
+    }
+    Err(unknown(era, Reason::OutOfScope, route.named, &route.exposed.value, id))
 }
 
 /// A task method: to the server whose name the task id starts with (`tasks`), with the

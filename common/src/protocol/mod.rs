@@ -12,7 +12,7 @@ pub mod refusal;
 pub mod stateless_result;
 pub mod tasks;
 
-pub use decide::{decide, Answer, Decided, Decision, Named, Route, StandardHeaders};
+pub use decide::{check_scope, decide, Answer, Decided, Decision, Named, Route, StandardHeaders};
 pub use era::Era;
 pub use method::{Class, Method, Target};
 pub use refusal::{Reason, Refusal};

@@ -34,6 +34,9 @@ pub enum Reason {
     /// A name or URI that no server's prefix owns: -32602 (tools, prompts) or -32002
     /// (resources), as a server answers for a name it does not have.
     UnknownName,
+    /// A name or URI outside the request's scope (its virtual server, the caller's access
+    /// rules: `crate::scope`): told exactly as an unknown one, counted apart.
+    OutOfScope,
     /// 2026-07-28: a method that does not exist in that revision. -32601.
     MethodNotFound,
     /// 2026-07-28: a protocol version the gateway does not serve. -32022.
@@ -50,6 +53,7 @@ impl Reason {
             Reason::HeaderMismatch => "header_mismatch",
             Reason::InvalidParams => "invalid_params",
             Reason::UnknownName => "unknown_name",
+            Reason::OutOfScope => "out_of_scope",
             Reason::MethodNotFound => "method_not_found",
             Reason::UnsupportedVersion => "unsupported_version",
         }

@@ -8,6 +8,7 @@ use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::limits;
 use mcpgw_common::message;
 use mcpgw_common::protocol::{self, Decision, Method, Refusal};
+use mcpgw_common::scope::Caller;
 
 use super::{Action, CounterExt, Stream};
 use crate::host::Host;
@@ -63,7 +64,19 @@ impl Stream {
             }
         }
         match decided.decision {
-            Decision::Backend(route) => self.route_routable(host, &msg, route, decided.declares_tasks),
+            Decision::Backend(route) => {
+                // Before any backend: the request's virtual server and the caller's access
+                // rules (`mcpgw_common::scope`), refused as an unknown name.
+                let scope = &plugin.config.scope;
+                if scope.is_active() {
+                    let caller = Caller { virtual_server: self.virtual_server, rules: scope.rules_of(self.captured.payload.as_deref()) };
+                    if let Err(refusal) = protocol::check_scope(&route, scope, caller, decided.era, msg.id) {
+                        self.publish(host, metadata::F_METHOD, name);
+                        return self.refuse_decided(host, refusal);
+                    }
+                }
+                self.route_routable(host, &msg, route, decided.declares_tasks)
+            }
             Decision::Answer(answer) => match self.route_answer(host, &msg, &answer) {
                 Some(action) => action,
                 None => self.route_to_broker(host, Other::Unknown, Some(&msg)),

@@ -51,6 +51,13 @@ struct Captured {
     mcp_method: Option<String>,
     mcp_name: Option<String>,
     has_session_header: bool,
+    /// `X-Mcp-Virtualserver` as the client sent it (removed from the request on the way),
+    /// and whether it came more than once.
+    virtual_server_header: Option<String>,
+    virtual_server_repeated: bool,
+    /// The verified claims header (`identity.payload_header`), kept only when access rules
+    /// read it.
+    payload: Option<String>,
 }
 
 impl Captured {
@@ -92,6 +99,8 @@ pub struct Stream {
     /// A session-bearing request sent to the broker: its answer may carry a backend session
     /// the broker opened (`x-mcp-backend-session`), learnt and removed here.
     via_broker: bool,
+    /// The virtual server the request is for (by path or header), by index.
+    virtual_server: Option<usize>,
 }
 
 /// A call sent straight to a backend under the token's backend session id.
@@ -117,6 +126,7 @@ impl Stream {
             marks: revocation::Marks::default(),
             direct: None,
             via_broker: false,
+            virtual_server: None,
         }
     }
 }

@@ -7,10 +7,12 @@ use mcpgw_common::config::host_allowed;
 use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::jsonrpc::{INVALID_REQUEST, PARSE_ERROR};
 use mcpgw_common::limits;
+use mcpgw_common::scope::VIRTUAL_SERVER_HEADER;
 use mcpgw_common::session::{SessionClaims, TokenError};
 
 use super::{Action, Stream};
 use crate::header_hygiene;
+use crate::metadata;
 use crate::host::Host;
 use crate::revocation;
 use crate::stats::{ErrorKind, Other};
@@ -24,6 +26,8 @@ impl Stream {
         let mut session_token = None;
         let mut subject = None;
         let subject_header = self.plugin.config.subject_header.as_deref();
+        let scope = &self.plugin.config.scope;
+        let payload_header = scope.reads_identity().then(|| scope.payload_header());
         // Names removed so far: a repeated reserved header needs one removal (no allocation
         // unless the request carries one).
         let mut stripped: Vec<&str> = Vec::new();
@@ -36,6 +40,16 @@ impl Stream {
                 mcp_headers::PROTOCOL_VERSION => self.captured.protocol_version = Some(value.clone()),
                 mcp_headers::METHOD => self.captured.mcp_method = Some(value.clone()),
                 mcp_headers::NAME => self.captured.mcp_name = Some(value.clone()),
+                // The client's choice of virtual server: read, then removed as every x-mcp-*
+                // header is (the filter sets its own, validated, for the broker).
+                VIRTUAL_SERVER_HEADER => {
+                    self.captured.virtual_server_repeated |= self.captured.virtual_server_header.is_some();
+                    self.captured.virtual_server_header = Some(value.clone());
+                    if !stripped.contains(&VIRTUAL_SERVER_HEADER) {
+                        host.set_request_header(VIRTUAL_SERVER_HEADER, None);
+                        stripped.push(VIRTUAL_SERVER_HEADER);
+                    }
+                }
                 n if header_hygiene::is_reserved(n) && !stripped.contains(&n) => {
                     host.set_request_header(n, None);
                     stripped.push(n);
@@ -45,9 +59,12 @@ impl Stream {
             if Some(name.as_str()) == subject_header {
                 subject = Some(value.as_str());
             }
+            if Some(name.as_str()) == payload_header {
+                self.captured.payload = Some(value.clone());
+            }
         }
         let plugin = Rc::clone(&self.plugin);
-        let Some(path) = path.filter(|p| plugin.is_mcp_path(p)) else {
+        let Some((path, by_path)) = path.and_then(|p| Some((p, plugin.mcp_endpoint(p)?))) else {
             return Action::Continue;
         };
         self.captured.path = path.to_string();
@@ -58,6 +75,14 @@ impl Stream {
         }
         if let Err(why) = self.check_host_and_origin(&headers) {
             return self.refuse(host, ErrorKind::ForbiddenOrigin, 403, INVALID_REQUEST, &why);
+        }
+        match self.choose_virtual_server(by_path) {
+            Ok(chosen) => {
+                self.virtual_server = chosen;
+                let name = chosen.and_then(|i| plugin.config.scope.virtual_server_name(i));
+                self.publish(host, metadata::F_VIRTUAL_SERVER, name);
+            }
+            Err((status, why)) => return self.refuse(host, ErrorKind::VirtualServer, status, INVALID_REQUEST, &why),
         }
 
         let mut now = 0;
@@ -121,6 +146,27 @@ impl Stream {
         self.refuse(host, ErrorKind::RequestTrailers, 400, INVALID_REQUEST, "Invalid Request: trailers are not allowed on the MCP endpoint")
     }
 
+    /// The request's virtual server: its path's, or the one `X-Mcp-Virtualserver` names on
+    /// the gateway's own path. The header may repeat the path's choice, never contradict it;
+    /// it must name a configured one and come once (which of two would count is exactly what
+    /// must not be left to chance).
+    fn choose_virtual_server(&self, by_path: Option<usize>) -> Result<Option<usize>, (u32, String)> {
+        let Some(named) = self.captured.virtual_server_header.as_deref() else { return Ok(by_path) };
+        if self.captured.virtual_server_repeated {
+            return Err((400, limits::duplicated_header_message(VIRTUAL_SERVER_HEADER)));
+        }
+        let scope = &self.plugin.config.scope;
+        // Echoed bounded: virtual server names are at most 63 characters.
+        let shown: String = named.chars().take(64).collect();
+        let Some(index) = scope.virtual_server(named.trim()) else {
+            return Err((404, format!("Not found: no virtual server is named {shown:?}")));
+        };
+        match by_path {
+            Some(p) if p != index => Err((400, format!("Invalid Request: X-Mcp-Virtualserver {shown:?} contradicts the path"))),
+            _ => Ok(Some(index)),
+        }
+    }
+
     pub(super) fn open_session(&self, token: &str, subject: Option<&str>, now: u64) -> Result<Rc<SessionClaims>, ErrorKind> {
         let cache = &self.plugin.sessions;
         let claims = match cache.get(token) {
@@ -139,6 +185,12 @@ impl Stream {
         // Checked on every request, cached or not.
         if now >= claims.expires_at {
             return Err(ErrorKind::SessionExpired);
+        }
+        // A session belongs to the virtual server it was opened on (or to none): used on
+        // another, it is not found there.
+        let here = self.virtual_server.and_then(|i| self.plugin.config.scope.virtual_server_name(i));
+        if claims.virtual_server.as_deref() != here {
+            return Err(ErrorKind::SessionScope);
         }
         match (&claims.subject, subject) {
             // Bound sessions need the configured identity header to match; with no header

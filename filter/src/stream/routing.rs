@@ -10,6 +10,7 @@ use mcpgw_common::config::ServerConfig;
 use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::message::{Kind, Message};
 use mcpgw_common::protocol::{Answer, Era, Named, Route};
+use mcpgw_common::scope::VIRTUAL_SERVER_HEADER;
 
 use super::{replace_body, Action, CounterExt, DirectCall, Stream};
 use crate::host::Host;
@@ -129,6 +130,11 @@ impl Stream {
         self.set_path(host, &plugin.config.broker.path);
         // Only here: a backend never sees it (and any client-sent copy was stripped).
         host.set_request_header(broker_auth::HEADER, Some(&plugin.config.broker_credential));
+        // The virtual server the filter validated (the client's copy was removed): the broker
+        // scopes lists and new sessions by it.
+        if let Some(name) = self.virtual_server.and_then(|i| plugin.config.scope.virtual_server_name(i)) {
+            host.set_request_header(VIRTUAL_SERVER_HEADER, Some(name));
+        }
         if self.session.is_some() {
             // The backend sessions this Envoy learnt for the session, so that a broker that
             // restarted (or another replica) uses them rather than opening new ones; and the
