@@ -11,6 +11,7 @@ use mcpgw_common::visibility::Visibility;
 use mcpgw_common::broker_auth::BrokerAuth;
 use mcpgw_common::gateway::{CheckedConfig, GatewayConfig, HostPort, ResolvedConfig, ResolvedCredential, BROKER_AUTHORITY};
 use mcpgw_common::names::Router;
+use mcpgw_common::scope::Scope;
 use mcpgw_common::session::SessionCodec;
 use reqwest::header::{HeaderName, HeaderValue};
 
@@ -59,6 +60,8 @@ pub struct Runtime {
     pub authorities: Vec<String>,
     /// Lower-cased.
     pub subject_header: Option<String>,
+    /// Virtual servers and access rules (`mcpgw_common::scope`).
+    pub scope: Scope,
 }
 
 impl Runtime {
@@ -89,7 +92,8 @@ impl Runtime {
             }));
         }
         let subject_header = config.session.subject_header.as_ref().map(|h| h.to_ascii_lowercase());
-        Ok(Runtime { generation, config, servers, router: resolved.router().clone(), codec, auth, authorities, subject_header })
+        let scope = resolved.scope().clone();
+        Ok(Runtime { generation, config, servers, router: resolved.router().clone(), codec, auth, authorities, subject_header, scope })
     }
 
     pub fn server(&self, name: &str) -> Option<&Arc<Server>> {

@@ -66,7 +66,9 @@ pub async fn initialize(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>) 
         subject: subject(rt, posted.headers),
         protocol_version: version.to_string(),
         accepts_server_requests: declares_capabilities(&params),
-        virtual_server: None,
+        // Scoped to the virtual server it is opened on: the filter and the broker refuse it on
+        // any other.
+        virtual_server: posted.caller.virtual_server.and_then(|i| rt.scope.virtual_server_name(i)).map(String::from),
         elicitation: declares_elicitation(&params),
     };
     let token = match mint(rt, &claims) {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use mcpgw_common::protocol::era::{meta, STATELESS_VERSION};
+use mcpgw_common::scope::Kind;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
@@ -39,8 +40,12 @@ pub async fn listen(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>) -> R
     let mut honored_uris = Vec::new();
     for uri in requested.get("resourceSubscriptions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
         if let Some((idx, own)) = rt.router.route_uri(uri) {
-            // A URI the config hides is not subscribed to (as it could not be read).
+            // A URI the config hides, or outside the request's scope, is not subscribed to
+            // (as it could not be read).
             if rt.router.rules(idx).is_some_and(|r| !r.resources.visible(own)) {
+                continue;
+            }
+            if rt.scope.is_active() && !rt.scope.allows(posted.caller, Kind::Resource, uri) {
                 continue;
             }
             if let Some(v) = per_server.get_mut(idx) {

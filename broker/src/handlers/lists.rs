@@ -12,6 +12,7 @@ use futures::future::join_all;
 use mcpgw_common::names::{expose_name, expose_uri};
 use mcpgw_common::protocol::era::STATELESS_VERSION;
 use mcpgw_common::protocol::Method;
+use mcpgw_common::scope::{Caller, Kind};
 use mcpgw_common::session::SessionClaims;
 use reqwest::header::HeaderValue;
 use serde::ser::{SerializeMap, Serializer};
@@ -26,6 +27,7 @@ use crate::config::{Runtime, Server};
 use crate::handlers::discovery::stamp_stateless_result;
 use crate::handlers::unavailable::{unavailable_entry, UNAVAILABLE_META};
 use crate::handlers::{Posted, Reply};
+use crate::state::list_cache::Listed;
 use crate::state::App;
 
 /// Who is asking, which decides how backends are reached.
@@ -40,7 +42,7 @@ pub enum Access<'a> {
 /// One server's part of a merged list.
 struct ServerItems {
     /// Exposed items, serialised once: a cached list is answered by copying bytes.
-    items: Arc<Vec<Box<RawValue>>>,
+    items: Arc<Vec<Listed>>,
     ttl_ms: u64,
     private: bool,
 }
@@ -92,7 +94,27 @@ pub fn expose(rt: &Runtime, s: &Server, key: &str, mut item: Value) -> Option<Va
     Some(item)
 }
 
-async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &str, addressing: &Addressing, meta: Option<&Value>) -> Result<(Vec<Box<RawValue>>, Option<(u64, bool)>), BackendError> {
+/// An exposed item ready for the cache: its exposed name (or URI) and its bytes.
+fn listed(key: &str, item: &Value) -> Option<Listed> {
+    let field = match key {
+        "resources" => "uri",
+        "resourceTemplates" => "uriTemplate",
+        _ => "name",
+    };
+    let exposed = item.get(field)?.as_str()?.to_string();
+    Some(Listed { exposed, raw: serde_json::value::to_raw_value(item).ok()? })
+}
+
+/// The scope kind of a list's items.
+fn kind_of(key: &str) -> Kind {
+    match key {
+        "tools" => Kind::Tool,
+        "prompts" => Kind::Prompt,
+        _ => Kind::Resource,
+    }
+}
+
+async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &str, addressing: &Addressing, meta: Option<&Value>) -> Result<(Vec<Listed>, Option<(u64, bool)>), BackendError> {
     let mut items = Vec::new();
     let mut cursor: Option<Value> = None;
     let mut hint: Option<(u64, bool)> = None;
@@ -115,11 +137,7 @@ async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &st
             });
         }
         if let Some(list) = result.get(key).and_then(Value::as_array) {
-            items.extend(
-                list.iter()
-                    .filter_map(|i| expose(rt, s, key, i.clone()))
-                    .filter_map(|i| serde_json::value::to_raw_value(&i).ok()),
-            );
+            items.extend(list.iter().filter_map(|i| expose(rt, s, key, i.clone())).filter_map(|i| listed(key, &i)));
         }
         match result.get("nextCursor") {
             Some(c) if !c.is_null() => cursor = Some(c.clone()),
@@ -238,7 +256,7 @@ struct Envelope<'a> {
 /// The whole JSON-RPC response body for a list request (`method`, whose result holds its
 /// items in the field `key`), or `Err((code, message))` (a bad cursor).
 #[allow(clippy::too_many_arguments)]
-async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: Option<&RawValue>, method: Method, key: &'static str, params: Option<&Value>, access: Access<'_>, auth: Option<HeaderValue>) -> Result<Vec<u8>, (i32, String)> {
+async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: Option<&RawValue>, method: Method, key: &'static str, params: Option<&Value>, access: Access<'_>, caller: Caller, auth: Option<HeaderValue>) -> Result<Vec<u8>, (i32, String)> {
     let method = method.as_str();
     let stateless = matches!(access, Access::Stateless(_));
     let offset = match params.and_then(|p| p.get("cursor")).and_then(Value::as_str) {
@@ -254,10 +272,14 @@ async fn aggregated(app: &Arc<App>, rt: &Arc<Runtime>, id: Option<&RawValue>, me
     let mut failed: Vec<Value> = Vec::new();
     let mut ttl: Option<u64> = None;
     let mut private = false;
+    // What this request may see: its virtual server's subset and its caller's access rules.
+    // Cursors are offsets into this scoped list, so one never reaches past its own scope.
+    let (scope, kind) = (&rt.scope, kind_of(key));
+    let in_scope = |l: &&Listed| !scope.is_active() || scope.allows(caller, kind, &l.exposed);
     for (s, p) in servers.iter().zip(&parts) {
         match p {
             Ok(p) => {
-                all.extend(p.items.iter().map(|b| &**b));
+                all.extend(p.items.iter().filter(in_scope).map(|l| &*l.raw));
                 ttl = Some(ttl.map_or(p.ttl_ms, |t| t.min(p.ttl_ms)));
                 private |= p.private;
             }
@@ -297,7 +319,7 @@ pub async fn answer(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, meth
         Some(c) => Access::Session(c),
         None => Access::Stateless(params.and_then(|p| p.get("_meta"))),
     };
-    match aggregated(app, rt, posted.id(), method, key, params, access, posted.authorization()).await {
+    match aggregated(app, rt, posted.id(), method, key, params, access, posted.caller, posted.authorization()).await {
         Ok(body) => Reply::json(200, body),
         Err((code, message)) => Reply::rpc_error(posted.era, posted.id(), code, &message),
     }

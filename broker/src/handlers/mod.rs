@@ -20,6 +20,7 @@ pub mod unavailable;
 
 use mcpgw_common::message::Message;
 use mcpgw_common::protocol::{Era, Method};
+use mcpgw_common::scope::Caller;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -33,6 +34,9 @@ pub struct Posted<'a> {
     /// The method, when the gateway knows it.
     pub method: Option<Method>,
     pub headers: &'a HeaderMap,
+    /// Who asks, on which virtual server (`mcpgw_common::scope`): what lists show and calls
+    /// may reach.
+    pub caller: Caller,
 }
 
 impl<'a> Posted<'a> {

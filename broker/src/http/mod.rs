@@ -4,6 +4,7 @@
 //! writing of the handlers' replies as HTTP responses.
 
 pub mod admission;
+pub mod caller;
 pub mod ops;
 pub mod post;
 pub mod response;

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::config::Runtime;
 use crate::handlers::{discovery, initialize, listen, lists, log_level, notifications, routed, Posted, Reply};
-use crate::http::{header_str, session};
+use crate::http::{caller, header_str, session};
 use crate::state::App;
 
 /// The `requests` metric label of a message: its method when the gateway knows it, so a
@@ -46,15 +46,26 @@ pub async fn post(app: Arc<App>, req: Request) -> Reply {
         Ok(d) => d,
         Err(refusal) => return Reply::refused(&refusal),
     };
-    let posted = Posted { msg: &msg, era: decided.era, method: decided.method, headers: &parts.headers };
+    let caller = match caller::caller(&rt, &parts.headers) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let posted = Posted { msg: &msg, era: decided.era, method: decided.method, headers: &parts.headers, caller };
     match decided.decision {
-        Decision::Backend(route) => match posted.era {
-            Era::Session => match session::open(&app, &rt, posted.headers, posted.id()) {
-                Ok(claims) => routed::in_session(&app, &rt, &posted, &route, &claims).await,
-                Err(refused) => refused,
-            },
-            Era::Stateless => routed::stateless(&app, &rt, &posted, &route).await,
-        },
+        Decision::Backend(route) => {
+            // The filter checked the scope before it sent the call here; checked again, as
+            // every other rule is, so that the broker never relays what the filter refuses.
+            if let Err(refusal) = protocol::check_scope(&route, &rt.scope, caller, posted.era, posted.id()) {
+                return Reply::refused(&refusal);
+            }
+            match posted.era {
+                Era::Session => match session::open(&app, &rt, posted.headers, posted.id()) {
+                    Ok(claims) => routed::in_session(&app, &rt, &posted, &route, &claims).await,
+                    Err(refused) => refused,
+                },
+                Era::Stateless => routed::stateless(&app, &rt, &posted, &route).await,
+            }
+        }
         Decision::Answer(answer) => {
             let claims = match answer_session(&app, &rt, &posted) {
                 Ok(c) => c,

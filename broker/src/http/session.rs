@@ -33,6 +33,10 @@ pub fn open(app: &App, rt: &Runtime, headers: &HeaderMap, id: Option<&RawValue>)
     if claims.subject.is_some() && claims.subject != subject(rt, headers) {
         return Err(refuse("subject"));
     }
+    // A session belongs to the virtual server it was opened on (as the filter checks).
+    if claims.virtual_server.as_deref() != crate::http::caller::virtual_server_name(headers)? {
+        return Err(refuse("virtual_server"));
+    }
     adopt(app, rt, &claims, headers);
     Ok(claims)
 }

@@ -9,8 +9,19 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub items: Arc<Vec<Box<serde_json::value::RawValue>>>,
+    pub items: Arc<Vec<Listed>>,
     pub expires: Instant,
+}
+
+/// One exposed item of a backend's list: serialised once (a cached list is answered by
+/// copying bytes), with the name (or URI) clients see, which each request's scope selects by
+/// (`mcpgw_common::scope`). The cache holds every exposed item: what one caller may see is
+/// chosen per request, so a list cached for one identity or virtual server never shows another
+/// more than its own scope.
+#[derive(Debug)]
+pub struct Listed {
+    pub exposed: String,
+    pub raw: Box<serde_json::value::RawValue>,
 }
 
 #[derive(Default)]
@@ -28,7 +39,7 @@ impl ListCache {
         self.lock().get(&(server.to_string(), method)).filter(|e| e.expires > now).cloned()
     }
 
-    pub fn put(&self, server: &str, method: &'static str, items: Arc<Vec<Box<serde_json::value::RawValue>>>, ttl: Duration) {
+    pub fn put(&self, server: &str, method: &'static str, items: Arc<Vec<Listed>>, ttl: Duration) {
         self.lock().insert((server.to_string(), method), Entry { items, expires: Instant::now() + ttl });
     }
 
