@@ -12,6 +12,7 @@
 
 mod cli;
 mod demo;
+mod identity;
 mod render;
 mod up;
 

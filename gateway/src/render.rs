@@ -262,6 +262,12 @@ fn local_replies_as_jsonrpc(max_body_bytes: usize) -> Value {
             "body_format_override": jsonrpc_body("null", REQUEST_TOO_LARGE, &format!(r#""Request body exceeds the gateway's limit of {max_body_bytes} bytes""#)),
         },
         {
+            // jwt_authn's refusal of a missing or invalid token (the filter never answers 401):
+            // its WWW-Authenticate header stays.
+            "filter": status_is("EQ", 401),
+            "body_format_override": jsonrpc_body("null", INVALID_REQUEST, r#""Unauthorized: a valid bearer token is required""#),
+        },
+        {
             "filter": status_is("EQ", 408),
             "body_format_override": jsonrpc_body("null", INVALID_REQUEST, r#""Request timeout: the request was not received in time""#),
         },
@@ -363,7 +369,9 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
     vhosts.push(json!({ "name": "default", "domains": ["*"], "routes": default_routes }));
 
     let filter_json = serde_json::to_string_pretty(&filter_config).map_err(|e| e.to_string())?;
-    let mut http_filters = vec![json!({ "name": FILTER_NAME, "typed_config": filter_typed_config(&opts.module, &cfg.filter_keys_env(), filter_json) })];
+    // Verified claims first (identity.jwt), then the gateway's filter.
+    let mut http_filters = crate::identity::filters(cfg.identity.as_ref(), |p| checked.path(p));
+    http_filters.push(json!({ "name": FILTER_NAME, "typed_config": filter_typed_config(&opts.module, &cfg.filter_keys_env(), filter_json) }));
     http_filters.extend(opts.extra_http_filters.iter().cloned());
     http_filters.push(json!({
         "name": "envoy.filters.http.router",

@@ -77,7 +77,8 @@ impl CheckedConfig {
         Ok(())
     }
 
-    fn path(&self, p: &str) -> PathBuf {
+    /// A file the config names: relative paths are taken from the config file's folder.
+    pub fn path(&self, p: &str) -> PathBuf {
         let path = Path::new(p);
         match &self.base {
             Some(b) if path.is_relative() => b.join(path),
