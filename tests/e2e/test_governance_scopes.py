@@ -24,6 +24,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp.types import PromptReference, ResourceTemplateReference
 
 import rawhttp
 from conftest import MODERN, PYTHON, SERVERS, Gateway, Proc, modern_meta, rpc_message, stop_all, tool_call
@@ -128,6 +129,13 @@ async def test_two_callers_see_different_lists_and_cannot_call_each_others_tools
         with pytest.raises(MCPError) as res:
             await bob.read_resource("alpha+headers://x")
         assert res.value.error.code == -32002
+        # Completion refs name prompts and resources too: the same scope.
+        with pytest.raises(MCPError) as completion:
+            await bob.complete(PromptReference(type="ref/prompt", name="alpha_show_headers"), {"name": "x", "value": "y"})
+        assert completion.value.error.message == 'Unknown prompt: "alpha_show_headers"'
+        with pytest.raises(MCPError) as completion:
+            await bob.complete(ResourceTemplateReference(type="ref/resource", uri="alpha+item://{item_id}/data"), {"name": "item_id", "value": "1"})
+        assert completion.value.error.code == -32002
         after = scoped.upstream_requests()
         assert (after["alpha"], after["beta"]) == (before["alpha"], before["beta"]), (before, after)
 
