@@ -109,16 +109,18 @@ def render_gateway(
     default: tuple[str, int] | None = None,
     access_log_path: str = "/dev/stdout",
     rbac: bool = False,
+    http_filters: str | os.PathLike[str] | None = None,
 ) -> str:
-    """The static bootstrap `mcp-gateway render` makes of this gateway config."""
+    """The static bootstrap `mcp-gateway render` makes of this gateway config. `http_filters`:
+    a file of Envoy HTTP filters to put after the gateway's (instead of the RBAC example)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "gateway.yaml"
         path.write_text(json.dumps(gateway, indent=2))  # JSON is YAML
         args = ["render", "--config", str(path), "--wasm", str(wasm_path), "--module-dir", DEFAULT_NATIVE_DIR]
         args += ["--admin", f"127.0.0.1:{admin_port}"]
         args += ["--access-log", access_log_path]
-        if rbac:
-            args += ["--http-filters", str(RBAC_SNIPPET)]
+        if rbac or http_filters:
+            args += ["--http-filters", str(http_filters or RBAC_SNIPPET)]
         if default:
             args += ["--default-upstream", f"{default[0]}:{default[1]}"]
         return run_cli(args, key=key).stdout

@@ -37,6 +37,9 @@ pub const REQUEST_TOO_LARGE: i32 = -32010;
 /// HTTP 200 for that one request, never with 404: a 404 would make the client throw its whole
 /// gateway session away.
 pub const BACKEND_RESTARTED: i32 = -32030;
+/// Gateway: an Envoy rate limit refused the call (sent with HTTP 429 and `Retry-After`): it did
+/// not reach the backend; retrying after that time is safe.
+pub const RATE_LIMITED: i32 = -32029;
 
 /// Builds `{"jsonrpc":"2.0","id":<id>,"error":{"code":<code>,"message":<message>}}`.
 ///

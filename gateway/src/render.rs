@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use mcpgw_common::gateway::{
     credential_env, parse_url, server_authority, CheckedConfig, HostPort, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE,
 };
-use mcpgw_common::jsonrpc::{INTERNAL_ERROR, INVALID_REQUEST, REQUEST_TOO_LARGE};
+use mcpgw_common::jsonrpc::{INTERNAL_ERROR, INVALID_REQUEST, RATE_LIMITED, REQUEST_TOO_LARGE};
 use serde_json::{json, Value};
 
 /// Envoy refuses (413, plain text) buffered bodies over the listener's buffer limit; it sits
@@ -262,6 +262,13 @@ fn local_replies_as_jsonrpc(max_body_bytes: usize) -> Value {
             "body_format_override": jsonrpc_body("null", REQUEST_TOO_LARGE, &format!(r#""Request body exceeds the gateway's limit of {max_body_bytes} bytes""#)),
         },
         {
+            // A rate limit on a routed call (Envoy's local_ratelimit after the filter, e.g.
+            // envoy-configs/ratelimit-tool-caller.yaml): an error for the call's id. The limiter's
+            // status (429) and Retry-After header stay, so HTTP-aware clients back off.
+            "filter": { "and_filter": { "filters": [status_is("EQ", 429), { "header_filter": { "header": { "name": "x-mcp-method", "present_match": true } } }] } },
+            "body_format_override": jsonrpc_body(id, RATE_LIMITED, r#""Rate limited: too many calls; retry after the time in Retry-After""#),
+        },
+        {
             // jwt_authn's refusal of a missing or invalid token (the filter never answers 401):
             // its WWW-Authenticate header stays.
             "filter": status_is("EQ", 401),
@@ -370,7 +377,7 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
 
     let filter_json = serde_json::to_string_pretty(&filter_config).map_err(|e| e.to_string())?;
     // Verified claims first (identity.jwt), then the gateway's filter.
-    let mut http_filters = crate::identity::filters(cfg.identity.as_ref(), |p| checked.path(p));
+    let mut http_filters = crate::identity::filters(cfg.identity.as_ref(), cfg.session.subject_header.as_deref(), |p| checked.path(p));
     http_filters.push(json!({ "name": FILTER_NAME, "typed_config": filter_typed_config(&opts.module, &cfg.filter_keys_env(), filter_json) }));
     http_filters.extend(opts.extra_http_filters.iter().cloned());
     http_filters.push(json!({

@@ -1,6 +1,7 @@
 """A gateway with a layout of the test's choosing (for test_clients.py): any backends (each a
 command line that serves MCP on 127.0.0.1:PORT), any extra gateway config (timeouts, session
-subject header). The same pieces as conftest.start_gateway: the real broker on the gateway
+subject header), and Envoy HTTP filters after the gateway's (`http_filters`: a file, as for
+`mcp-gateway render --http-filters`). The same pieces as conftest.start_gateway: the real broker on the gateway
 config, Envoy on what `mcp-gateway render` makes of it, with the current filter host's build
 (conftest.filter_host: the CLI reads $MCPGW_FILTER; a fixture that calls this with a scope
 wider than a test must depend on `filter_host`). The caller stops `procs` (stop_all), also
@@ -42,7 +43,7 @@ class Backend:
     config: dict[str, Any] | None = None  # extra server fields (timeout_ms, sessionless, ...)
 
 
-def start_custom_gateway(workdir: Path, procs: list[Proc], backends: list[Backend], **extra: Any) -> Gateway:
+def start_custom_gateway(workdir: Path, procs: list[Proc], backends: list[Backend], http_filters: Path | None = None, **extra: Any) -> Gateway:
     assert ENVOY.is_file(), f"Envoy not found at {ENVOY}: run scripts/setup.sh"
     require_filter_built()
     key = random_key()
@@ -85,7 +86,7 @@ def start_custom_gateway(workdir: Path, procs: list[Proc], backends: list[Backen
     envoy_yaml.write_text(
         check_rendered_host(
             envoy_render.render_gateway(
-                config, key=key, wasm_path=WASM, admin_port=ports["admin"], access_log_path=str(gw.access_log)
+                config, key=key, wasm_path=WASM, admin_port=ports["admin"], access_log_path=str(gw.access_log), http_filters=http_filters
             )
         )
     )

@@ -31,11 +31,7 @@ impl GatewayConfig {
             obj.insert("subject_header".into(), serde_json::Value::String(h.clone()));
         }
         let allowed_hosts = self.effective_allowed_hosts();
-        let identity = self.identity.as_ref().map(|i| serde_json::json!({ "payload_header": i.payload_header }));
-        Ok(serde_json::json!({
-            "virtual_servers": self.virtual_servers,
-            "identity": identity,
-            "access": self.access,
+        let mut config = serde_json::json!({
             "allowed_hosts": allowed_hosts,
             "allowed_origins": allowed_hosts,
             "mcp_paths": [self.mcp_path],
@@ -45,7 +41,20 @@ impl GatewayConfig {
             "session": session,
             "metadata_headers": self.metadata.headers,
             "filter_state": true,
-        }))
+        });
+        // Scope rules only when there are any: a config without them renders as before.
+        if let Some(obj) = config.as_object_mut() {
+            if !self.virtual_servers.is_empty() {
+                obj.insert("virtual_servers".into(), serde_json::to_value(&self.virtual_servers).map_err(|e| e.to_string())?);
+            }
+            if let Some(i) = &self.identity {
+                obj.insert("identity".into(), serde_json::json!({ "payload_header": i.payload_header }));
+            }
+            if let Some(a) = &self.access {
+                obj.insert("access".into(), serde_json::to_value(a).map_err(|e| e.to_string())?);
+            }
+        }
+        Ok(config)
     }
 }
 
