@@ -12,16 +12,33 @@ pub const KEY: [u8; 32] = [42; 32];
 
 /// A plugin with ten servers, as a mid-sized gateway has.
 pub fn plugin() -> Result<Rc<Plugin>, String> {
+    plugin_with(serde_json::json!({}), |_| serde_json::json!({}))
+}
+
+/// The same gateway with `extra` top-level fields and `per_server(i)` merged into each server
+/// (the governance benches: rules, virtual servers, access).
+pub fn plugin_with(extra: serde_json::Value, per_server: impl Fn(usize) -> serde_json::Value) -> Result<Rc<Plugin>, String> {
     let servers: Vec<serde_json::Value> = (0..10)
-        .map(|i| serde_json::json!({"name": format!("srv{i}"), "prefix": format!("srv{i}_"), "authority": format!("srv{i}.mcp.internal")}))
+        .map(|i| {
+            let mut s = serde_json::json!({"name": format!("srv{i}"), "prefix": format!("srv{i}_"), "authority": format!("srv{i}.mcp.internal")});
+            merge(&mut s, per_server(i));
+            s
+        })
         .collect();
-    let cfg = serde_json::json!({
+    let mut cfg = serde_json::json!({
         "broker": {"authority": "broker.mcp.internal"},
         "servers": servers,
         "session": {"keys": [base64::engine::general_purpose::STANDARD.encode(KEY)]},
         "max_body_bytes": 4 * 1024 * 1024
     });
+    merge(&mut cfg, extra);
     Plugin::configure(&mut RecordingRoot::default(), cfg.to_string().as_bytes()).map(Rc::new)
+}
+
+fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
+    if let (Some(into), serde_json::Value::Object(from)) = (into.as_object_mut(), from) {
+        into.extend(from);
+    }
 }
 
 /// A session token (whose backend sessions [`learn_all`] puts in a host's shared data).
