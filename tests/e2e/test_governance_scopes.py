@@ -288,3 +288,43 @@ def test_spellings_of_a_virtual_server_path_or_header_reach_nothing(scoped: Gate
     assert r.status == 400, (r.status, r.body)
     after = scoped.upstream_requests()
     assert after == before, (before, after)
+
+
+@pytest.mark.parametrize("framing", ["h1-length", "h1-chunked", "h2-data"])
+def test_every_other_route_to_an_out_of_scope_tool_is_closed(scoped: Gateway, framing: str) -> None:
+    """bob may not call beta_whoami or read alpha's headers resource. Whatever the spelling or
+    framing, the request is refused and beta (alpha) never sees it."""
+    port = scoped.ports["listen"]
+    authority = f"127.0.0.1:{port}"
+    bob = [(k, v) for k, v in BOB.items()]
+    modern = [("mcp-protocol-version", MODERN), ("mcp-method", "tools/call")]
+    meta = json.dumps(modern_meta())
+
+    def send(body: str, headers: list[tuple[str, str]] = ()) -> rawhttp.RawResponse:
+        return rawhttp.request(port, framing, "POST", "/mcp", authority, rawhttp.jsonrpc_headers(bob + list(headers)), body.encode())
+
+    before = scoped.upstream_requests()
+    cases = [
+        # A JSON escape spells the same name: decoded before it is judged.
+        (r'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"beta_who\u0061mi","arguments":{}}}', [], {200, 400}),
+        # Two names: which one counts must not be left to chance.
+        ('{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"alpha_echo","name":"beta_whoami","arguments":{}}}', [], {400}),
+        # A call without an id is no call: never forwarded to a backend.
+        ('{"jsonrpc":"2.0","method":"tools/call","params":{"name":"beta_whoami","arguments":{}}}', [], {200, 202, 400}),
+        # 2026-07-28: the header must mirror the body, plain or encoded.
+        ('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"beta_whoami","arguments":{},"_meta":%s}}' % meta, modern + [("mcp-name", "alpha_echo")], {400}),
+        ('{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"beta_whoami","arguments":{},"_meta":%s}}' % meta, modern + [("mcp-name", "=?base64?YmV0YV93aG9hbWk=?=")], {400}),
+        # Resources: another spelling of the server tag is no server; subscribing is refused too.
+        ('{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"ALPHA+headers://x"}}', [], {200, 400}),
+        ('{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"alpha+headers://x"}}', [], {200, 400}),
+        ('{"jsonrpc":"2.0","id":7,"method":"resources/subscribe","params":{"uri":"alpha+headers://x"}}', [], {200, 400}),
+        # A batch is no way around: MCP has none.
+        ('[{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"beta_whoami","arguments":{}}}]', [], {400}),
+    ]
+    for body, headers, statuses in cases:
+        r = send(body, headers)
+        assert r.status in statuses, (body, r.status, r.body)
+        if r.body:
+            assert b'"error"' in r.body, (body, r.body)
+    after = scoped.upstream_requests()
+    assert (after["alpha"], after["beta"]) == (before["alpha"], before["beta"]), (before, after)
