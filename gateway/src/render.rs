@@ -553,6 +553,13 @@ impl Rendered {
         Self::route_configuration(all)
     }
 
+    /// The listener's HTTP filters other than the gateway's own (`identity.jwt`'s, the
+    /// `--http-filters` file's): they live in the listener, which a live reload does not touch.
+    pub fn fixed_http_filters(&self) -> Vec<Value> {
+        let filters = self.hcm().and_then(|h| h.get("http_filters")).and_then(Value::as_array);
+        filters.into_iter().flatten().filter(|f| f.get("name").and_then(Value::as_str) != Some(FILTER_NAME)).cloned().collect()
+    }
+
     /// ECDS: the wasm filter's configuration (plugin configuration and VM).
     pub fn ecds(&self) -> Value {
         let typed = self

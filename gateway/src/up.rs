@@ -465,6 +465,12 @@ async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &
                         }
                     }
                     Ok((next, _, _)) => match apply(&admin, &files, &current, &next).await {
+                        // identity.jwt's filters are in the listener, which is kept (changing it
+                        // would drain every connection): say so rather than pretend.
+                        Ok(()) if next.fixed_http_filters() != current.fixed_http_filters() => {
+                            tracing::warn!(config = %origin, "identity.jwt changed: it takes effect on the next start (the rest is applied)");
+                            current = next;
+                        }
                         Ok(()) => {
                             tracing::info!(config = %origin, "Envoy configuration updated (no restart)");
                             current = next;
