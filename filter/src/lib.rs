@@ -11,12 +11,15 @@
 //! 2. opens the gateway session token (tampered, expired, foreign, revoked → 404; a DELETE
 //!    revokes it on every worker of this Envoy, [`revocation`]);
 //! 3. buffers and parses POST bodies (bounded, no trailers), answering bad input locally;
-//! 4. routes prefixed calls to their backend (prefix stripped, backend session id set) and
+//! 4. refuses a routed request outside its virtual server or its caller's access rules
+//!    (`mcpgw_common::scope`; matched rules per verified payload kept in [`claims_cache`]);
+//! 5. routes prefixed calls to their backend (prefix stripped, backend session id set) and
 //!    everything else to the broker (with the broker credential, derived from the session keys
 //!    with the configuration: `mcpgw_common::broker_auth`; never to a backend);
-//! 5. writes metadata headers and filter state that Envoy policies can trust;
-//! 6. keeps backend session ids out of responses.
+//! 6. writes metadata headers and filter state that Envoy policies can trust;
+//! 7. keeps backend session ids out of responses.
 
+pub mod claims_cache;
 pub mod header_hygiene;
 pub mod host;
 pub mod metadata;

@@ -7,6 +7,7 @@ use std::cell::Cell;
 use mcpgw_common::config::{CompiledConfig, FilterConfig};
 use mcpgw_common::protocol::stateless_result::Required;
 
+use crate::claims_cache::ClaimsCache;
 use crate::host::RootHost;
 use crate::session_cache::{SessionCache, DEFAULT_CAPACITY};
 use crate::stats::Stats;
@@ -17,6 +18,8 @@ pub struct Plugin {
     pub stats: Stats,
     /// Tokens already opened by this VM.
     pub sessions: SessionCache,
+    /// Access rules already matched per verified payload header, by this VM.
+    pub claims: ClaimsCache,
     /// Per server (by index): the kinds of result it was seen answering complete for a
     /// 2026-07-28 client ([`COMPLETE_PLAIN`], [`COMPLETE_CACHEABLE`]). A server either
     /// implements the 2026-07-28 result schema or it does not, so one complete answer is
@@ -45,7 +48,8 @@ impl Plugin {
         let names: Vec<String> = config.servers.iter().map(|s| s.name.clone()).collect();
         let stats = Stats::define(host, &names);
         let complete_results = config.servers.iter().map(|_| Cell::new(0)).collect();
-        Ok(Plugin { config, stats, sessions: SessionCache::new(DEFAULT_CAPACITY), complete_results })
+        let claims = ClaimsCache::new(crate::claims_cache::DEFAULT_CAPACITY);
+        Ok(Plugin { config, stats, sessions: SessionCache::new(DEFAULT_CAPACITY), claims, complete_results })
     }
 
     /// Which MCP endpoint `path` (query ignored) is: the gateway's own (`Some(None)`), a

@@ -69,7 +69,8 @@ impl Stream {
                 // rules (`mcpgw_common::scope`), refused as an unknown name.
                 let scope = &plugin.config.scope;
                 if scope.is_active() {
-                    let caller = Caller { virtual_server: self.virtual_server, rules: scope.rules_of(self.captured.payload.as_deref()) };
+                    let rules = plugin.claims.rules_of(scope, self.captured.payload.as_deref());
+                    let caller = Caller { virtual_server: self.virtual_server, rules };
                     if let Err(refusal) = protocol::check_scope(&route, scope, caller, decided.era, msg.id) {
                         self.publish(host, metadata::F_METHOD, name);
                         return self.refuse_decided(host, refusal);
