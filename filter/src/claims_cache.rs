@@ -18,10 +18,14 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 /// hundred bytes; a huge one would only fill memory).
 const MAX_KEY_BYTES: usize = 4096;
 
+/// Payload header text → the bitmask of access rules it matches.
+type Matched = HashMap<Box<str>, u64>;
+
 #[derive(Debug)]
 pub struct ClaimsCache {
     capacity: usize,
-    generations: RefCell<(HashMap<Box<str>, u64>, HashMap<Box<str>, u64>)>,
+    /// (young, old).
+    generations: RefCell<(Matched, Matched)>,
 }
 
 impl ClaimsCache {
