@@ -326,8 +326,17 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
         });
         if let Some(r) = route.as_object_mut() {
             // The client's Authorization is not for this backend (MCP forbids token passthrough)...
+            let mut remove: Vec<String> = Vec::new();
             if !s.forward_authorization {
-                r.insert("request_headers_to_remove".into(), json!(["authorization"]));
+                remove.push("authorization".into());
+            }
+            // ...nor are the caller's verified claims (identity.payload_header): the filter and
+            // the broker read them, backends need not learn who the caller is.
+            if let Some(i) = &cfg.identity {
+                remove.push(i.payload_header.to_ascii_lowercase());
+            }
+            if !remove.is_empty() {
+                r.insert("request_headers_to_remove".into(), json!(remove));
             }
             // ...a configured credential is (Envoy removes before it adds). Its value is read
             // from Envoy's environment, so it is not in Envoy's config.

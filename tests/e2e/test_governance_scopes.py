@@ -115,6 +115,11 @@ async def test_two_callers_see_different_lists_and_cannot_call_each_others_tools
         assert {"alpha_echo", "alpha_danger", "beta_whoami", "beta_danger"} <= seen["tools"], seen
         assert "alpha_greet" in seen["prompts"] and "alpha+info://server" in seen["resources"]
         assert (await alice.call_tool("beta_whoami", {})).content[0].text == "beta"
+        # Backends do not learn the caller's claims (nor its token): the filter and the broker
+        # read them, each backend route removes them.
+        for _ in range(2):  # the session's first call goes through the broker, later ones straight
+            seen_by_alpha = json.loads((await alice.call_tool("alpha_headers", {})).content[0].text)
+            assert not {"x-jwt-payload", "authorization"} & {k.lower() for k in seen_by_alpha}, seen_by_alpha
     async with client(scoped.url, BOB) as bob:
         seen = await names(bob)
         assert seen == {"tools": BOB_TOOLS, "prompts": {"alpha_greet"}, "resources": {"alpha+info://server"}}, seen
