@@ -1,0 +1,5 @@
+//! The live layer (next commits).
+
+pub fn run(_args: &crate::cli::RunArgs) -> Result<(), String> {
+    Err("not yet".into())
+}
