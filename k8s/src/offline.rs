@@ -1,6 +1,15 @@
 //! The offline commands: everything the controller decides, from files, with no API server.
 
-use crate::cli::CrdsArgs;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use mcpgw_k8s::reconcile::{reconcile as decide, Inputs, Options, Outputs, Probe};
+use mcpgw_k8s::world::{ObjKey, World};
+use serde_json::{json, Value};
+
+use crate::cli::{CrdsArgs, ReconcileArgs, RegistryArgs};
 
 pub fn crds(args: &CrdsArgs) -> Result<(), String> {
     let docs = mcpgw_k8s::crd::crd_documents()?;
@@ -8,8 +17,7 @@ pub fn crds(args: &CrdsArgs) -> Result<(), String> {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             for (file, yaml) in docs {
-                let path = dir.join(file);
-                std::fs::write(&path, yaml).map_err(|e| format!("{}: {e}", path.display()))?;
+                write(&dir.join(file), &yaml)?;
             }
         }
         None => {
@@ -20,10 +28,79 @@ pub fn crds(args: &CrdsArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub fn reconcile(_args: &crate::cli::ReconcileArgs) -> Result<(), String> {
-    Err("not yet".into())
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-pub fn serve_registry(_args: &crate::cli::RegistryArgs) -> Result<(), String> {
-    Err("not yet".into())
+fn yaml<T: serde::Serialize>(v: &T) -> Result<String, String> {
+    serde_norway::to_string(v).map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
+}
+
+/// Probes every server some gateway serves, as the live controller does.
+fn probe_all(outputs: &Outputs) -> Result<BTreeMap<ObjKey, Probe>, String> {
+    let targets: Vec<(ObjKey, String)> = outputs.server_statuses.iter().filter_map(|(k, s)| Some((k.clone(), s.url.clone()?))).collect();
+    runtime()?.block_on(async {
+        let mut probes = BTreeMap::new();
+        for (k, url) in targets {
+            probes.insert(k, mcpgw_k8s::probe::probe(&url, Duration::from_secs(10)).await);
+        }
+        Ok(probes)
+    })
+}
+
+pub fn reconcile(args: &ReconcileArgs) -> Result<(), String> {
+    let world = mcpgw_k8s::manifests::read_dir(&args.manifests)?;
+    let now = match &args.now {
+        Some(t) => Time(t.parse().map_err(|e| format!("--now {t:?}: {e}"))?),
+        None => Time(k8s_openapi::jiff::Timestamp::now()),
+    };
+    let options = Options { cluster_domain: args.cluster_domain.clone(), mount_root: args.mount_root.clone() };
+    let no_probes = BTreeMap::new();
+    let mut outputs = decide(&Inputs { world: &world, probes: &no_probes, now: now.clone(), options: options.clone() });
+    if args.probe {
+        let probes = probe_all(&outputs)?;
+        outputs = decide(&Inputs { world: &world, probes: &probes, now, options });
+    }
+    write_outputs(&world, &outputs, &args.out)
+}
+
+fn write_outputs(_world: &World, outputs: &Outputs, out: &Path) -> Result<(), String> {
+    for g in &outputs.gateways {
+        let dir = out.join(&g.key.namespace).join(&g.key.name);
+        if let Some(y) = &g.config_yaml {
+            write(&dir.join("gateway.yaml"), y)?;
+        }
+        if let Some(cm) = &g.config_map {
+            write(&dir.join("configmap.yaml"), &yaml(&json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": cm.metadata, "data": cm.data }))?)?;
+        }
+        if let Some(p) = &g.broker_patch {
+            write(&dir.join("broker-patch.yaml"), &yaml(p)?)?;
+        }
+    }
+    let mut statuses: Vec<Value> = Vec::new();
+    for (k, s) in &outputs.server_statuses {
+        statuses.push(json!({ "apiVersion": "mcp.mcpgw.dev/v1alpha1", "kind": "MCPServer", "metadata": { "namespace": k.namespace, "name": k.name }, "status": s }));
+    }
+    for g in &outputs.gateways {
+        statuses.push(json!({ "apiVersion": "mcp.mcpgw.dev/v1alpha1", "kind": "MCPGateway", "metadata": { "namespace": g.key.namespace, "name": g.key.name }, "status": g.status }));
+    }
+    for (name, s) in &outputs.class_statuses {
+        statuses.push(json!({ "apiVersion": "mcp.mcpgw.dev/v1alpha1", "kind": "MCPGatewayClass", "metadata": { "name": name }, "status": s }));
+    }
+    write(&out.join("statuses.yaml"), &yaml(&statuses)?)?;
+
+    write(&out.join("events.yaml"), &yaml(&outputs.events)?)?;
+    eprintln!("reconciled {} gateway(s), {} server(s); wrote {}", outputs.gateways.len(), outputs.server_statuses.len(), out.display());
+    Ok(())
+}
+
+pub fn serve_registry(_args: &RegistryArgs) -> Result<(), String> {
+    Err("the registry comes with the registry export".into())
 }
