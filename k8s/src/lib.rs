@@ -7,13 +7,17 @@
 //! - [`gateway_api`]: the parts of `HTTPRoute`, `Gateway` and `ReferenceGrant` the controller reads.
 //! - [`world`]: a snapshot of the objects the controller watches (from a cluster or from files).
 //! - [`reconcile`]: the snapshot → each gateway's config (a ConfigMap), statuses, Events.
+//! - [`registry`]: annotated `HTTPRoute`s → MCP Registry `server.json` entries, and the
+//!   registry read API (`/v0/servers`).
 //! - `live` (binary only): the thin layer that watches and applies.
 
 pub mod conditions;
 pub mod crd;
 pub mod gateway_api;
+pub mod http;
 pub mod manifests;
 pub mod probe;
 pub mod reconcile;
 pub mod refgrant;
+pub mod registry;
 pub mod world;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use mcpgw_k8s::reconcile::{reconcile as decide, Inputs, Options, Outputs, Probe};
+use mcpgw_k8s::registry::{self, api};
 use mcpgw_k8s::world::{ObjKey, World};
 use serde_json::{json, Value};
 
@@ -71,7 +72,7 @@ pub fn reconcile(args: &ReconcileArgs) -> Result<(), String> {
     write_outputs(&world, &outputs, &args.out)
 }
 
-fn write_outputs(_world: &World, outputs: &Outputs, out: &Path) -> Result<(), String> {
+fn write_outputs(world: &World, outputs: &Outputs, out: &Path) -> Result<(), String> {
     for g in &outputs.gateways {
         let dir = out.join(&g.key.namespace).join(&g.key.name);
         if let Some(y) = &g.config_yaml {
@@ -96,11 +97,65 @@ fn write_outputs(_world: &World, outputs: &Outputs, out: &Path) -> Result<(), St
     }
     write(&out.join("statuses.yaml"), &yaml(&statuses)?)?;
 
-    write(&out.join("events.yaml"), &yaml(&outputs.events)?)?;
-    eprintln!("reconciled {} gateway(s), {} server(s); wrote {}", outputs.gateways.len(), outputs.server_statuses.len(), out.display());
+    // The registry, and its events against the previous run's entries, if any.
+    let (entries, skipped) = registry::export(world);
+    let previous = read_previous_registry(&out.join("registry.json"));
+    let mut events = outputs.events.clone();
+    events.extend(registry::events(world, &previous, &entries));
+    write(&out.join("events.yaml"), &yaml(&events)?)?;
+    let servers: Vec<Value> = entries.iter().map(|e| e.server.clone()).collect();
+    let body = api::list(&servers, &api::ListQuery { limit: Some(api::MAX_LIMIT), ..api::ListQuery::default() });
+    let mut text = serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?;
+    text.push('\n');
+    write(&out.join("registry.json"), &text)?;
+    let skipped: Vec<Value> = skipped.iter().map(|s| json!({ "httpRoute": s.route.to_string(), "reason": s.reason, "message": s.message })).collect();
+    write(&out.join("registry-skipped.yaml"), &yaml(&skipped)?)?;
+    eprintln!(
+        "reconciled {} gateway(s), {} server(s), {} registry entr{}; wrote {}",
+        outputs.gateways.len(),
+        outputs.server_statuses.len(),
+        entries.len(),
+        if entries.len() == 1 { "y" } else { "ies" },
+        out.display()
+    );
     Ok(())
 }
 
-pub fn serve_registry(_args: &RegistryArgs) -> Result<(), String> {
-    Err("the registry comes with the registry export".into())
+/// The entries of a `registry.json` written before (the list response), to tell new from changed.
+fn read_previous_registry(path: &Path) -> Vec<registry::Entry> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let Ok(body) = serde_json::from_str::<Value>(&text) else { return Vec::new() };
+    body.get("servers")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|r| {
+                    let server = r.get("server")?.clone();
+                    let meta = server.pointer(&format!("/_meta/io.modelcontextprotocol.registry~1publisher-provided/{}", registry::PUBLISHER_KEY))?;
+                    let route = ObjKey::new(meta.get("namespace")?.as_str()?, meta.get("httpRoute")?.as_str()?);
+                    Some(registry::Entry { route, server })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Serves the registry read API for the annotated routes of a folder of manifests.
+pub fn serve_registry(args: &RegistryArgs) -> Result<(), String> {
+    let world = mcpgw_k8s::manifests::read_dir(&args.manifests)?;
+    let (entries, skipped) = registry::export(&world);
+    for s in &skipped {
+        tracing::warn!(route = %s.route, reason = s.reason, "{}", s.message);
+    }
+    let state = mcpgw_k8s::http::AppState::default();
+    if let Ok(mut e) = state.entries.write() {
+        *e = entries.iter().map(|e| e.server.clone()).collect();
+    }
+    state.ready.store(true, std::sync::atomic::Ordering::Release);
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| format!("{}: {e}", args.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("registry listening on http://{addr}/v0/servers ({} entries)", entries.len());
+        axum::serve(listener, mcpgw_k8s::http::router(state)).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await.map_err(|e| e.to_string())
+    })
 }
