@@ -9,7 +9,8 @@
 //! - [`reconcile`]: the snapshot → each gateway's config (a ConfigMap), statuses, Events.
 //! - [`registry`]: annotated `HTTPRoute`s → MCP Registry `server.json` entries, and the
 //!   registry read API (`/v0/servers`).
-//! - `live` (binary only): the thin layer that watches and applies.
+//! - [`writes`]: the outputs → the writes to the API server (unchanged statuses dropped).
+//! - `live` (binary only): the thin layer that watches, calls the above and applies.
 
 pub mod conditions;
 pub mod crd;
@@ -21,3 +22,4 @@ pub mod reconcile;
 pub mod refgrant;
 pub mod registry;
 pub mod world;
+pub mod writes;

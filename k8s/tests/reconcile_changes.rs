@@ -92,3 +92,25 @@ fn a_namespace_losing_its_label_loses_its_servers() {
     ns.metadata.labels = None;
     assert!(served(&world, "mcp", "agents").is_empty());
 }
+
+#[test]
+fn a_quiet_cluster_gets_only_idempotent_applies() {
+    let mut world = cluster();
+    let first = run(&world, &BTreeMap::new());
+    let writes = mcpgw_k8s::writes::plan(&world, &first);
+    let statuses = writes.iter().filter(|w| matches!(w, mcpgw_k8s::writes::Write::Status { .. })).count();
+    // 13 servers, 3 gateways of ours, 1 class of ours.
+    assert_eq!(statuses, 13 + 3 + 1);
+    assert_eq!(writes.iter().filter(|w| matches!(w, mcpgw_k8s::writes::Write::Event(_))).count(), 3);
+    apply_statuses(&mut world, &first);
+    for c in &mut world.classes {
+        if let Some(s) = first.class_statuses.get(c.metadata.name.as_deref().unwrap()) {
+            c.status = Some(s.clone());
+        }
+    }
+    let again = mcpgw_k8s::writes::plan(&world, &run(&world, &BTreeMap::new()));
+    // Only the server-side applies of the ConfigMaps and Deployment patches remain, which the
+    // API server treats as no-ops when nothing changed.
+    assert!(again.iter().all(|w| matches!(w, mcpgw_k8s::writes::Write::Apply { .. })), "{again:?}");
+    assert_eq!(again.len(), 4, "two gateways: a ConfigMap and a broker patch each");
+}
