@@ -9,7 +9,7 @@ SHELL := /bin/bash
 WASM := target/wasm32-wasip1/release/mcpgw_filter.wasm
 PY := .venv/bin/python
 
-.PHONY: run test setup wasm native panic-probe unit wasm-unit lint e2e conformance bench loadbench scalebench fuzz oci istio istio-test
+.PHONY: run test setup wasm native panic-probe unit wasm-unit lint e2e conformance bench loadbench scalebench fuzz oci istio istio-test k8s-crds image k8s-test
 
 # The demo gateway: broker + Envoy + two bundled demo MCP servers, on http://127.0.0.1:8080/mcp.
 # Pass options through ARGS, e.g. make run ARGS="--config my-gateway.yaml --listen 127.0.0.1:9090".
@@ -17,7 +17,7 @@ run: setup native wasm
 	cargo build --release -p mcp-gateway
 	target/release/mcp-gateway up $(ARGS)
 
-test: setup wasm native unit wasm-unit lint e2e conformance istio-test
+test: setup wasm native unit wasm-unit lint e2e conformance istio-test k8s-test
 
 setup:
 	scripts/setup.sh
@@ -110,3 +110,23 @@ istio:
 # OCI packaging, ECDS through the real Envoy, and strict manifest validation.
 istio-test:
 	$(PY) -m pytest tests/istio -q
+
+# Kubernetes mode (deploy/README.md). Regenerate deploy/crds/ from the Rust types (a test
+# fails when they are stale).
+k8s-crds:
+	cargo run -q -p mcpgw-k8s --bin mcpgw-controller -- crds --out deploy/crds
+
+# The broker + controller image: static musl binaries, no base image, reproducible digest.
+# Without REGISTRY it is written to the OCI layout target/image.
+#   make image [REGISTRY=host[:port] [IMAGE_REPOSITORY=mcpgw/gateway] [TAG=..] [OCI_FLAGS=--plain-http]]
+IMAGE_REPOSITORY ?= mcpgw/gateway
+image: setup
+	CC_x86_64_unknown_linux_musl=musl-gcc cargo build --release --target x86_64-unknown-linux-musl -p mcpgw-k8s -p mcpgw-broker --bin mcpgw-controller --bin mcpgw-broker
+	$(PY) scripts/build-image.py --tag $(TAG) $(if $(REGISTRY),--registry $(REGISTRY) --repository $(IMAGE_REPOSITORY) $(OCI_FLAGS),--layout target/image)
+
+# Kubernetes mode offline: manifests -> the controller's reconcile -> the real gateway; the
+# registry API against the pinned server.json schema; deploy/ strictly validated; the image
+# pushed to a local registry, pulled back with skopeo and run with podman.
+k8s-test: native image
+	cargo build -p mcpgw-k8s -p mcpgw-broker -p mcp-gateway
+	$(PY) -m pytest tests/k8s -q

@@ -8,7 +8,9 @@
 #   - tests/istio/node/node_modules: Gateway API and Istio schemas
 #   - tests/conformance/legacy_ts/node_modules: the TypeScript SDK 1.29, for the legacy
 #     conformance backend
-#   - Debian packages the tests and benches use (load generators, OCI registry tools)
+#   - Debian packages the tests and benches use (load generators, OCI registry tools; for the
+#     Kubernetes mode: musl-tools, kubectl, podman + crun + runc)
+#   - Rust target x86_64-unknown-linux-musl (the static broker + controller image)
 # Re-running it is cheap: each step checks before it installs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,7 +20,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 # wasm32-wasip1: the filter Envoy loads. wasm32-unknown-unknown: the unit tests run as wasm
 # under node by wasm-bindgen-test.
-for target in wasm32-wasip1 wasm32-unknown-unknown; do
+# x86_64-unknown-linux-musl: the static binaries of the Kubernetes-mode image (make image).
+for target in wasm32-wasip1 wasm32-unknown-unknown x86_64-unknown-linux-musl; do
   if ! rustup target list --installed | grep -qx "$target"; then
     log "adding rust target $target"
     rustup target add "$target"
@@ -72,7 +75,9 @@ npm_ci tests/conformance/legacy_ts
 
 # Debian packages; only installed when missing (apt-get needs root, which these machines give).
 need=()
-for pair in nm:binutils h2load:nghttp2-client skopeo:skopeo umoci:umoci docker-registry:docker-registry; do
+# musl-gcc: ring's C parts for the musl build; kubectl: `kubectl kustomize deploy/`;
+# podman + crun, and runc where crun refuses the cgroup layout: running the image (tests/k8s).
+for pair in nm:binutils h2load:nghttp2-client skopeo:skopeo umoci:umoci docker-registry:docker-registry musl-gcc:musl-tools kubectl:kubernetes-client podman:podman crun:crun runc:runc; do
   cmd="${pair%%:*}"; pkg="${pair##*:}"
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/bin/$cmd" ] || need+=("$pkg")
 done

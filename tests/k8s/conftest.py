@@ -26,6 +26,11 @@ def _load(name: str, path: Path):
 
 
 harness = _load("mcpgw_e2e_harness", ROOT / "tests" / "e2e" / "conftest.py")
+# The local OCI registry the Istio tests start (docker-registry on a free 127.0.0.1 port),
+# reused as is: importing its fixture into this conftest registers it here.
+istio = _load("mcpgw_istio_conftest", ROOT / "tests" / "istio" / "conftest.py")
+registry = istio.registry
+build_image = _load("mcpgw_build_image", ROOT / "scripts" / "build-image.py")
 
 
 def controller_bin() -> Path:
