@@ -10,8 +10,10 @@
 //! - [`registry`]: annotated `HTTPRoute`s → MCP Registry `server.json` entries, and the
 //!   registry read API (`/v0/servers`).
 //! - [`writes`]: the outputs → the writes to the API server (unchanged statuses dropped).
-//! - `live` (binary only): the thin layer that watches, calls the above and applies.
+//! - [`apply`]: those writes sent (server-side apply, status subresources, Events).
+//! - `live` (binary only): the thin layer that watches and calls the above.
 
+pub mod apply;
 pub mod conditions;
 pub mod crd;
 pub mod gateway_api;

@@ -9,11 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+use kube::api::Api;
+use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, Resource};
@@ -22,6 +21,7 @@ use mcpgw_k8s::gateway_api::{Gateway, HTTPRoute, ReferenceGrant};
 use mcpgw_k8s::http::{router, AppState};
 use mcpgw_k8s::reconcile::{reconcile, Inputs, Options, Probe};
 use mcpgw_k8s::world::{ObjKey, SecretKeys, World};
+use mcpgw_k8s::apply::{execute, kind_of};
 use mcpgw_k8s::writes::{plan, Write, FIELD_MANAGER};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
@@ -185,6 +185,7 @@ async fn main(args: &RunArgs) -> Result<(), String> {
 
     stores.ready().await?;
     tracing::info!("watches synced");
+    let mut exported: Vec<mcpgw_k8s::registry::Entry> = Vec::new();
     loop {
         let world = stores.snapshot();
         let known = probes.lock().map(|p| p.clone()).unwrap_or_default();
@@ -196,15 +197,19 @@ async fn main(args: &RunArgs) -> Result<(), String> {
         for w in plan(&world, &outputs) {
             if let Err(e) = execute(&client, &recorder, &w).await {
                 failed = true;
-                let kind = match &w {
-                    Write::Apply { kind, .. } | Write::Status { kind, .. } => (*kind).to_string(),
-                    Write::Event(_) => "Event".into(),
-                };
+                let kind = kind_of(&w);
                 tracing::warn!(kind, "write failed: {e}");
-                state.metrics.apply_errors.get_or_create(&vec![("kind".to_string(), kind)]).inc();
+                state.metrics.apply_errors.get_or_create(&vec![("kind".to_string(), kind.to_string())]).inc();
             }
         }
         let (entries, skipped) = mcpgw_k8s::registry::export(&world);
+        // Registry Events on the routes, against the entries of the previous round.
+        for ev in mcpgw_k8s::registry::events(&world, &exported, &entries) {
+            if let Err(e) = execute(&client, &recorder, &Write::Event(ev)).await {
+                tracing::warn!("event: {e}");
+            }
+        }
+        exported = entries.clone();
         for s in &skipped {
             tracing::debug!(route = %s.route, reason = s.reason, "not exported: {}", s.message);
         }
@@ -226,33 +231,4 @@ fn update_metrics(state: &AppState, outputs: &mcpgw_k8s::reconcile::Outputs, ent
     m.servers_not_accepted.set(count(&|s| s.conditions.iter().any(|c| c.type_ == "Accepted" && c.status == "False")));
     m.gateways.set(i64::try_from(outputs.gateways.len()).unwrap_or(i64::MAX));
     m.registry_entries.set(i64::try_from(entries).unwrap_or(i64::MAX));
-}
-
-async fn execute(client: &Client, recorder: &Recorder, w: &Write) -> Result<(), kube::Error> {
-    let pp = PatchParams::apply(FIELD_MANAGER).force();
-    match w {
-        Write::Apply { kind: "ConfigMap", namespace, name, object } => {
-            Api::<ConfigMap>::namespaced(client.clone(), namespace).patch(name, &pp, &Patch::Apply(object)).await.map(drop)
-        }
-        Write::Apply { namespace, name, object, .. } => {
-            Api::<Deployment>::namespaced(client.clone(), namespace).patch(name, &pp, &Patch::Apply(object)).await.map(drop)
-        }
-        Write::Status { kind: "MCPServer", namespace, name, patch } => {
-            Api::<MCPServer>::namespaced(client.clone(), namespace.as_deref().unwrap_or_default()).patch_status(name, &pp, &Patch::Apply(patch)).await.map(drop)
-        }
-        Write::Status { kind: "MCPGateway", namespace, name, patch } => {
-            Api::<MCPGateway>::namespaced(client.clone(), namespace.as_deref().unwrap_or_default()).patch_status(name, &pp, &Patch::Apply(patch)).await.map(drop)
-        }
-        Write::Status { name, patch, .. } => Api::<MCPGatewayClass>::all(client.clone()).patch_status(name, &pp, &Patch::Apply(patch)).await.map(drop),
-        Write::Event(e) => {
-            let ev = KubeEvent {
-                type_: if e.type_ == "Warning" { EventType::Warning } else { EventType::Normal },
-                reason: e.reason.clone(),
-                note: Some(e.note.clone()),
-                action: e.action.clone(),
-                secondary: None,
-            };
-            recorder.publish(&ev, &e.regarding).await
-        }
-    }
 }
