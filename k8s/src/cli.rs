@@ -49,6 +49,10 @@ pub struct ReconcileArgs {
     /// tool count, as the live controller does.
     #[arg(long)]
     pub probe: bool,
+    /// Also render each gateway's Envoy configuration into `<namespace>/<gateway>/envoy/` with
+    /// this `mcp-gateway` binary (`mcp-gateway render --out`): the project's one renderer.
+    #[arg(long, value_name = "MCP-GATEWAY")]
+    pub render_with: Option<PathBuf>,
     /// The reconcile time written into conditions (RFC 3339; default: now).
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,

@@ -69,7 +69,30 @@ pub fn reconcile(args: &ReconcileArgs) -> Result<(), String> {
         let probes = probe_all(&outputs)?;
         outputs = decide(&Inputs { world: &world, probes: &probes, now, options });
     }
-    write_outputs(&world, &outputs, &args.out)
+    write_outputs(&world, &outputs, &args.out)?;
+    if let Some(bin) = &args.render_with {
+        for g in outputs.gateways.iter().filter(|g| g.config_yaml.is_some()) {
+            render_envoy(bin, &args.out.join(&g.key.namespace).join(&g.key.name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Envoy's configuration for one gateway's config, by `mcp-gateway render` (not a second
+/// renderer): it needs no secret, it names the environment variables Envoy must have.
+fn render_envoy(bin: &Path, dir: &Path) -> Result<(), String> {
+    let out = std::process::Command::new(bin)
+        .arg("render")
+        .arg("--config")
+        .arg(dir.join("gateway.yaml"))
+        .arg("--out")
+        .arg(dir.join("envoy"))
+        .output()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} render for {}: {}", bin.display(), dir.display(), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(())
 }
 
 fn write_outputs(world: &World, outputs: &Outputs, out: &Path) -> Result<(), String> {

@@ -118,7 +118,8 @@ def backends(tmp_path: Path) -> Iterator[dict[str, int]]:
 
 def reconcile(manifests: Path, out: Path, mount_root: Path) -> dict:
     r = subprocess.run(
-        [str(controller_bin()), "reconcile", "--manifests", str(manifests), "--out", str(out), "--mount-root", str(mount_root), "--probe"],
+        [str(controller_bin()), "reconcile", "--manifests", str(manifests), "--out", str(out), "--mount-root", str(mount_root), "--probe",
+         "--render-with", str(harness.newest_binary("mcp-gateway", "MCPGW_GATEWAY_BIN"))],
         capture_output=True,
         text=True,
     )
@@ -170,6 +171,11 @@ async def test_declared_servers_reach_an_agent_through_the_gateway(tmp_path: Pat
     assert TOKEN not in config.read_text()
     cm = yaml.safe_load((out / "mcp/agents/configmap.yaml").read_text())
     assert cm["data"]["gateway.yaml"] == config.read_text()
+    # Envoy's configuration for it, by the project's renderer: no secret there either.
+    envoy = out / "mcp/agents/envoy"
+    assert sorted(p.name for p in envoy.iterdir()) == ["cds.yaml", "ecds.yaml", "envoy.yaml", "lds.yaml", "rds.yaml"]
+    assert not any(TOKEN in p.read_text() for p in envoy.iterdir())
+    assert "localhost" in (envoy / "cds.yaml").read_text()
 
     # The real gateway on that config.
     proc = harness.Proc("up", [str(harness.newest_binary("mcp-gateway", "MCPGW_GATEWAY_BIN")), "up", "--config", str(config)], tmp_path / "up.log", env={"RUST_LOG": "info"})
