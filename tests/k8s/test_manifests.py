@@ -209,3 +209,34 @@ def test_what_the_controller_writes_is_valid(tmp_path: Path) -> None:
         schema = ours[(s["apiVersion"], s["kind"])]["properties"]["status"]
         errors = [e.message for e in OAS30Validator(strict(schema)).iter_errors(s["status"])]
         assert not errors, (s["kind"], s["metadata"], errors)
+
+
+def structural_errors(schema: dict, path: str = "") -> list[str]:
+    """The API server's structural-schema rules that a generator can break: every node has a
+    type (unless it keeps unknown fields or is int-or-string), no $ref, no properties and
+    additionalProperties together, nothing but what the rules allow inside anyOf/oneOf/allOf/not."""
+    errors = []
+    if "$ref" in schema:
+        errors.append(f"{path}: $ref")
+    if "type" not in schema and not schema.get("x-kubernetes-preserve-unknown-fields") and not schema.get("x-kubernetes-int-or-string"):
+        errors.append(f"{path}: no type")
+    if "properties" in schema and "additionalProperties" in schema:
+        errors.append(f"{path}: properties and additionalProperties")
+    for key in ("anyOf", "oneOf", "allOf"):
+        for i, sub in enumerate(schema.get(key, [])):
+            bad = {"type", "default", "nullable", "description", "additionalProperties", "x-kubernetes-preserve-unknown-fields"} & set(sub)
+            if bad:
+                errors.append(f"{path}/{key}/{i}: {sorted(bad)} not allowed inside {key}")
+    for name, sub in schema.get("properties", {}).items():
+        errors += structural_errors(sub, f"{path}/{name}")
+    if isinstance(schema.get("items"), dict):
+        errors += structural_errors(schema["items"], f"{path}/items")
+    if isinstance(schema.get("additionalProperties"), dict):
+        errors += structural_errors(schema["additionalProperties"], f"{path}/additionalProperties")
+    return errors
+
+
+def test_the_crds_are_structural() -> None:
+    for (api_version, kind), schema in crds().items():
+        assert structural_errors(schema) == [], (api_version, kind)
+    assert structural_errors({"properties": {"a": {"$ref": "#/x"}}}) == [": no type", "/a: $ref", "/a: no type"]
