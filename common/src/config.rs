@@ -25,6 +25,8 @@
 //! | `servers[].authority` | required | `:authority` for calls routed to this server (its virtual host / HTTPRoute hostname) |
 //! | `servers[].path` | `/mcp` | upstream `:path` |
 //! | `servers[].tools`, `.prompts`, `.resources` | everything, own names | which of the server's items are exposed: `include` / `exclude` globs on its own names (URIs for resources), `overrides.<own>.name` to rename a tool or prompt; a hidden or renamed-away name is refused like an unknown one (`crate::visibility`) |
+//! | `servers[].tools.overrides.<own>.annotations` | none | `{readOnlyHint, destructiveHint, idempotentHint, openWorldHint}` (each optional): the hints published for this tool on `tools/call` (`x-mcp-toolhints`, `wasm.mcp_gateway.tool_hints`), replacing whatever the backend declares or was learnt; unset ones take MCP's defaults (`crate::tool_hints`). Tools only |
+//! | `servers[].tool_hints` | `{}` | own tool name → `{readOnlyHint, …}`: what the backend declared in its `tools/list`, learnt by the broker and filled in by `mcp-gateway up` (you do not write it). A tool in neither this nor the config's annotations is published with MCP's defaults and `source=default` |
 //! | `servers[].sessionless` | `false` | the backend serves MCP 2026-07-28 (sessionless) requests itself, so the filter routes a 2026-07-28 client's calls straight to it; otherwise such calls go to the broker, which opens a short-lived backend session for each |
 //! | `session.keys_env` | one of these two | the name of an environment variable of the filter's VM that holds 1–4 base64 keys of 32 bytes, separated by commas or newlines; the broker mints with the first, the filter accepts all (rotation). Envoy passes the variable to the VM when it is listed in `vm_config.environment_variables.host_env_keys` (Istio: `WasmPlugin.spec.vmConfig.env` with `valueFrom: HOST`), so the keys never appear in Envoy's config or `/config_dump` |
 //! | `session.keys` | one of these two | the same keys inline: for tests and benches only, since anything in the plugin configuration is readable in Envoy's admin `/config_dump` |
@@ -35,7 +37,9 @@
 //! | `identity.payload_header` | `x-jwt-payload` | request header holding the verified JWT payload (base64url JSON) that `access` reads: Envoy's `jwt_authn` `forward_payload_header`, Istio's `outputPayloadToHeader`. The Envoy config must remove client copies before the authenticator writes it (`mcp-gateway render` does) |
 //! | `access` | none (everyone sees everything) | rules `{when: {claim: value(s)}, tools, prompts, resources}`: a caller sees and calls the union of what the rules its claims match allow (no `when`: every caller); a routed request outside it is refused like an unknown name. Needs `identity` |
 //! | `filter_state` | `true` | also write the request's facts to Envoy filter state (`wasm.mcp_gateway.*`), for access logs and RBAC |
-//! | `metadata_headers` | all six | which facts are also set as `x-mcp-*` request headers, by fact name: `method`, `server`, `tool`, `prompt`, `resource_uri`, `session` (`[]`: none). Each header costs about 2.8 µs of Envoy CPU per request in Envoy 1.40 (benches/README.md); keep those your policies, rate limits and upstreams read. Client-sent `x-mcp-*` headers are stripped whatever this says. The Envoy config `mcp-gateway render` writes needs `server` and filter state (its JSON-RPC error for an unavailable backend reads them) |
+//! | `metadata_headers` | all seven | which facts are also set as `x-mcp-*` request headers, by fact name: `method`, `server`, `tool`, `prompt`, `resource_uri`, `session`, `tool_hints` (`[]`: none). Each header costs about 2.8 µs of Envoy CPU per request in Envoy 1.40 (benches/README.md); keep those your policies, rate limits and upstreams read. Client-sent `x-mcp-*` headers are stripped whatever this says. The Envoy config `mcp-gateway render` writes needs `server` and filter state (its JSON-RPC error for an unavailable backend reads them) |
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
@@ -43,6 +47,7 @@ use crate::names::{RouteEntry, Router};
 use crate::scope::{AccessRule, Identity, Scope, VirtualServer};
 use crate::visibility::{ItemRules, Visibility};
 use crate::session::{SessionCodec, SessionKey};
+use crate::tool_hints::{Annotations, ToolHintTable};
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const MIN_MAX_BODY_BYTES: usize = 1024;
@@ -78,7 +83,7 @@ pub fn metadata_header_mask(field: &str, names: &[String]) -> Result<u8, String>
 
 /// The facts that can travel as `x-mcp-*` request headers, by name; a fact's index here is
 /// its bit in [`CompiledConfig::metadata_headers`].
-pub const METADATA_HEADER_FACTS: [&str; 6] = ["method", "server", "tool", "prompt", "resource_uri", "session"];
+pub const METADATA_HEADER_FACTS: [&str; 7] = ["method", "server", "tool", "prompt", "resource_uri", "session", "tool_hints"];
 
 /// The bit of a fact of [`METADATA_HEADER_FACTS`] in [`CompiledConfig::metadata_headers`].
 pub const fn metadata_header_bit(index: usize) -> u8 {
@@ -141,6 +146,10 @@ pub struct ServerConfig {
     pub prompts: ItemRules,
     #[serde(default)]
     pub resources: ItemRules,
+    /// The hints the backend declared for its tools (own name → hints), learnt by the broker
+    /// and filled in by `mcp-gateway up` ([`crate::tool_hints`]).
+    #[serde(default)]
+    pub tool_hints: BTreeMap<String, Annotations>,
 }
 
 impl ServerConfig {
@@ -182,6 +191,8 @@ pub struct CompiledConfig {
     pub allowed_origins: Vec<String>,
     /// Virtual servers and access rules.
     pub scope: Scope,
+    /// The published hints of every tool that has some, by (server index, own name).
+    pub tool_hints: ToolHintTable,
 }
 
 impl FilterConfig {
@@ -227,6 +238,7 @@ impl FilterConfig {
         };
         let metadata_headers = metadata_header_mask("metadata_headers", &self.metadata_headers)?;
         let scope = Scope::new(self.virtual_servers, self.identity, self.access)?;
+        let tool_hints = ToolHintTable::build(self.servers.iter().map(|s| (s.tools.annotated(), &s.tool_hints)));
         Ok(CompiledConfig {
             mcp_paths: self.mcp_paths,
             max_body_bytes: self.max_body_bytes,
@@ -241,6 +253,7 @@ impl FilterConfig {
             allowed_hosts: check_host_patterns("allowed_hosts", self.allowed_hosts)?,
             allowed_origins: check_host_patterns("allowed_origins", self.allowed_origins)?,
             scope,
+            tool_hints,
         })
     }
 }
@@ -344,7 +357,7 @@ mod tests {
         assert_eq!(c.max_body_bytes, 4 * 1024 * 1024);
         assert_eq!(c.broker.path, "/mcp");
         assert!(c.filter_state);
-        assert_eq!(c.metadata_headers, 0b11_1111, "every fact by default");
+        assert_eq!(c.metadata_headers, 0b111_1111, "every fact by default");
     }
 
     // Environment variables cannot be set on wasm32-unknown-unknown (the wasm unit tests).

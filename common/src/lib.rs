@@ -14,6 +14,7 @@
 //! - [`headers`]: the 2026-07-28 standard headers (`Mcp-Method`, `Mcp-Name`) and their value encoding.
 //! - [`limits`]: duplicated MCP headers and the bounds on methods, names and URIs, refused alike by filter and broker.
 //! - [`config`]: the filter's plugin configuration schema and its validation.
+//! - [`tool_hints`]: tool annotations as policy facts (config overrides, learnt hints, defaults).
 //! - [`gateway`]: the gateway's own config file (broker, CLI) and the filter config derived from it.
 //! - `test_fixtures` (tests only, feature `test-fixtures`): the session key and tokens the workspace's tests share.
 //!
@@ -32,6 +33,7 @@ pub mod message;
 pub mod names;
 pub mod scope;
 pub mod visibility;
+pub mod tool_hints;
 pub mod ndjson;
 pub mod protocol;
 pub mod session;

@@ -11,6 +11,7 @@
 //!   exclude: ["*_admin"]               # wins over include
 //!   overrides:
 //!     search_docs: { name: find, description: "Search the handbook" }
+//!     delete_page: { annotations: { destructiveHint: true } }
 //! ```
 //!
 //! - Patterns are globs on the backend's own name (or URI for `resources`, which applies to
@@ -22,6 +23,9 @@
 //!   target may not be another override's name or target, and must route back to the same
 //!   server). `description` replaces the description the backend gives (broker only; the
 //!   filter never sees descriptions).
+//! - `overrides.<own>.annotations` (tools only) sets the tool's `readOnlyHint`,
+//!   `destructiveHint`, `idempotentHint`, `openWorldHint` as the gateway lists and publishes
+//!   them, whatever the backend declares ([`crate::tool_hints`]).
 //! - A backend item whose own name is another item's rename target is not listed: the name
 //!   belongs to the renamed item.
 //!
@@ -31,6 +35,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::tool_hints::Annotations;
 
 /// The rules of one kind of item (tools, prompts, or resources) of one server.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -54,6 +60,10 @@ pub struct Override {
     /// The description clients see instead of the backend's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Tools only: the hints the gateway publishes for this tool, instead of whatever the
+    /// backend declares ([`crate::tool_hints`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Annotations>,
 }
 
 /// A server's rules for the three kinds.
@@ -148,6 +158,16 @@ impl ItemRules {
         self.overrides.get(own).and_then(|o| o.description.as_deref())
     }
 
+    /// Every item with configured hints: (own name, hints).
+    pub fn annotated(&self) -> impl Iterator<Item = (&String, &Annotations)> {
+        self.overrides.iter().filter_map(|(own, o)| Some((own, o.annotations.as_ref()?)))
+    }
+
+    /// The configured hints of the backend's tool `own`.
+    pub fn annotations(&self, own: &str) -> Option<&Annotations> {
+        self.overrides.get(own).and_then(|o| o.annotations.as_ref())
+    }
+
     /// Checks the rules of `kind` (`tools`, `prompts`, `resources`); `admissible` says why an
     /// exposed (prefixed) rename target could not be used (not a valid name, routed to
     /// another server: the router's to say).
@@ -159,6 +179,12 @@ impl ItemRules {
         }
         let mut targets: BTreeMap<&str, &str> = BTreeMap::new();
         for (own, o) in &self.overrides {
+            if let Some(a) = &o.annotations {
+                if kind != "tools" {
+                    return Err(format!("{kind}.overrides.{own}.annotations: only tools have annotations"));
+                }
+                a.check().map_err(|why| format!("{kind}.overrides.{own}.annotations: {why}"))?;
+            }
             let Some(target) = o.name.as_deref() else { continue };
             if kind == "resources" {
                 return Err(format!("{kind}.overrides.{own}: resources cannot be renamed (their URIs are the backend's)"));
@@ -186,7 +212,8 @@ impl Visibility {
         self.tools.is_empty() && self.prompts.is_empty() && self.resources.is_empty()
     }
 
-    /// These rules without descriptions: what the filter needs (it never sees descriptions).
+    /// These rules without descriptions: what the filter needs (it routes by the names and
+    /// publishes the annotations; it never sees descriptions).
     pub fn for_filter(&self) -> Visibility {
         let strip = |r: &ItemRules| ItemRules {
             include: r.include.clone(),
@@ -194,8 +221,8 @@ impl Visibility {
             overrides: r
                 .overrides
                 .iter()
-                .filter(|(_, o)| o.name.is_some())
-                .map(|(k, o)| (k.clone(), Override { name: o.name.clone(), description: None }))
+                .filter(|(_, o)| o.name.is_some() || o.annotations.is_some())
+                .map(|(k, o)| (k.clone(), Override { name: o.name.clone(), description: None, annotations: o.annotations }))
                 .collect(),
         };
         Visibility { tools: strip(&self.tools), prompts: strip(&self.prompts), resources: strip(&self.resources) }
@@ -213,7 +240,7 @@ mod tests {
         ItemRules {
             include: include.iter().map(|s| s.to_string()).collect(),
             exclude: exclude.iter().map(|s| s.to_string()).collect(),
-            overrides: renames.iter().map(|(a, b)| (a.to_string(), Override { name: Some(b.to_string()), description: None })).collect(),
+            overrides: renames.iter().map(|(a, b)| (a.to_string(), Override { name: Some(b.to_string()), ..Override::default() })).collect(),
         }
     }
 
@@ -260,5 +287,26 @@ mod tests {
         assert_eq!(refused, r#"tools.overrides.a.name: "p_b" is refused"#);
         assert!(rules(&[""], &[], &[]).check("tools", "p_", ok).is_err());
         assert!(rules(&[], &[], &[("file:///a", "b")]).check("resources", "", ok).unwrap_err().contains("cannot be renamed"));
+    }
+
+    #[test]
+    fn annotations_are_for_tools_only_and_reach_the_filter() {
+        let ok = |_: &str| Ok(());
+        let hinted = |hints: Annotations| {
+            let mut r = ItemRules::default();
+            r.overrides.insert("wipe".into(), Override { annotations: Some(hints), description: Some("d".into()), ..Override::default() });
+            r
+        };
+        let destructive = Annotations { destructive_hint: Some(true), ..Annotations::default() };
+        assert!(hinted(destructive).check("tools", "p_", ok).is_ok());
+        assert!(hinted(destructive).check("prompts", "p_", ok).unwrap_err().contains("only tools have annotations"));
+        let contradiction = Annotations { read_only_hint: Some(true), destructive_hint: Some(true), ..Annotations::default() };
+        assert!(hinted(contradiction).check("tools", "p_", ok).unwrap_err().contains("tools.overrides.wipe.annotations"));
+        // An annotation-only override changes no name, and the filter keeps it (without the description).
+        let r = hinted(destructive);
+        assert_eq!((r.exposed("wipe"), r.backend("wipe")), (Some("wipe"), Some("wipe")));
+        let v = Visibility { tools: r, ..Visibility::default() }.for_filter();
+        assert_eq!(v.tools.annotations("wipe"), Some(&destructive));
+        assert_eq!(v.tools.description("wipe"), None);
     }
 }

@@ -2,6 +2,7 @@
 //! gateway config: the one thing Envoy's filter learns of the file.
 
 use super::{parse_url, server_authority, GatewayConfig, BROKER_AUTHORITY};
+use crate::tool_hints::LearnedHints;
 
 impl GatewayConfig {
     /// The filter's plugin configuration for this gateway. It names the environment variable
@@ -9,6 +10,13 @@ impl GatewayConfig {
     /// configuration is readable in Envoy's `/config_dump`. Feed it to
     /// [`crate::config::FilterConfig::from_json`].
     pub fn filter_config_json(&self) -> Result<serde_json::Value, String> {
+        self.filter_config_json_with(&LearnedHints::new())
+    }
+
+    /// The same, with the tool hints the broker learnt from the backends' lists
+    /// ([`crate::tool_hints`]) as each server's `tool_hints` (`mcp-gateway up` keeps them
+    /// current); servers not in the config are ignored.
+    pub fn filter_config_json_with(&self, learned: &LearnedHints) -> Result<serde_json::Value, String> {
         let mut servers = Vec::new();
         for s in self.enabled_servers() {
             let url = parse_url(&s.url).map_err(|e| format!("server {:?}: {e}", s.name))?;
@@ -23,6 +31,9 @@ impl GatewayConfig {
             let rules = s.rules().for_filter();
             if let (Some(obj), Ok(serde_json::Value::Object(r))) = (server.as_object_mut(), serde_json::to_value(&rules)) {
                 obj.extend(r);
+            }
+            if let (Some(obj), Some(hints)) = (server.as_object_mut(), learned.get(&s.name).filter(|h| !h.is_empty())) {
+                obj.insert("tool_hints".into(), serde_json::to_value(hints).map_err(|e| e.to_string())?);
             }
             servers.push(server);
         }
@@ -91,7 +102,7 @@ mod tests {
         assert_eq!(compiled.servers.len(), 1);
         assert_eq!(compiled.servers[0].authority, "alpha.mcp.internal");
         assert_eq!(compiled.broker.authority, BROKER_AUTHORITY);
-        assert_eq!(compiled.metadata_headers, 0b11_1111);
+        assert_eq!(compiled.metadata_headers, 0b111_1111);
         assert!(compiled.filter_state);
 
         let mut lean = c.clone();
@@ -101,5 +112,30 @@ mod tests {
         let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
         assert_eq!(compiled.metadata_headers, 0b110);
         assert!(compiled.filter_state, "the error mapping needs it");
+    }
+
+    #[test]
+    fn learnt_hints_and_configured_annotations_reach_the_filter() {
+        let mut c = cfg(serde_json::json!([
+            { "name": "alpha", "url": "http://127.0.0.1:1/mcp", "prefix": "a_",
+              "tools": { "overrides": { "wipe": { "annotations": { "destructiveHint": true }, "description": "d" } } } },
+        ]));
+        c.session.key_env = Some("MCPGW_GATEWAY_TEST_KEYS_HINTS".into());
+        c.validate().unwrap();
+        std::env::set_var("MCPGW_GATEWAY_TEST_KEYS_HINTS", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+        let read_only = crate::tool_hints::Annotations { read_only_hint: Some(true), ..Default::default() };
+        let learned: LearnedHints = [
+            ("alpha".to_string(), [("wipe".to_string(), read_only), ("read".to_string(), read_only)].into()),
+            ("gone".to_string(), [("x".to_string(), read_only)].into()),
+        ]
+        .into();
+        let json = c.filter_config_json_with(&learned).unwrap();
+        assert_eq!(json["servers"][0]["tool_hints"]["read"], serde_json::json!({ "readOnlyHint": true }));
+        assert_eq!(json["servers"][0]["tools"]["overrides"]["wipe"], serde_json::json!({ "annotations": { "destructiveHint": true } }));
+        let compiled = crate::config::FilterConfig::from_json(json.to_string().as_bytes()).unwrap();
+        assert_eq!(compiled.tool_hints.fact(0, "read"), "read-only,idempotent,open-world,source=backend");
+        assert_eq!(compiled.tool_hints.fact(0, "wipe"), "destructive,open-world,source=config", "the config wins");
+        assert_eq!(compiled.tool_hints.fact(0, "other"), crate::tool_hints::DEFAULT_FACT);
+        assert!(c.filter_config_json().unwrap()["servers"][0].get("tool_hints").is_none());
     }
 }
