@@ -11,6 +11,7 @@
 //! | `x-mcp-promptname` | `prompts/get`, `completion/complete` on a prompt | unprefixed prompt name |
 //! | `x-mcp-resourceuri` | `resources/read`, `resources/(un)subscribe`, `completion/complete` on a resource | the backend's own URI |
 //! | `x-mcp-sessionid` | requests carrying a valid gateway session | the session's public id (not the token) |
+//! | `x-mcp-toolhints` | `tools/call` | the tool's hints that are true and where they came from, e.g. `destructive,open-world,source=default` (tokens `read-only`, `destructive`, `idempotent`, `open-world`, `source=config\|backend\|default`; [`mcpgw_common::tool_hints`]) |
 //!
 //! Which of these headers are set is configurable (`metadata_headers`, by fact name; all by
 //! default); the stripping of client-sent ones is not.
@@ -19,10 +20,11 @@
 //! for `Mcp-Name`, so a name can never inject a header.
 //!
 //! Filter state (when `filter_state` is on): the same facts plus the JSON-RPC id, under
-//! `wasm.mcp_gateway.<fact>` with facts `method`, `server`, `tool`, `prompt`, `resource_uri`,
-//! `id`, `session`, `task` (the server's own task id of a `tasks/*` request, no header),
-//! `virtual_server` (the validated virtual server of a request on `/mcp/<name>` or with
-//! `X-Mcp-Virtualserver`; the broker gets it as that header); and on a local refusal `error` (the refusal kind, as in the
+//! `wasm.mcp_gateway.<fact>` with facts `method`, `server`, `tool`, `tool_hints` (the same value
+//! as `x-mcp-toolhints`), `prompt`, `resource_uri`, `id`, `session`, `task` (the server's own
+//! task id of a `tasks/*` request, no header), `virtual_server` (the validated virtual server
+//! of a request on `/mcp/<name>` or with `X-Mcp-Virtualserver`; the broker gets it as that
+//! header); and on a local refusal `error` (the refusal kind, as in the
 //! `errors.<kind>` counter) with `method` when the body got that far. Access logs read them as `%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%`.
 //! The native build writes the same keys (with the same `wasm.` prefix, so one Envoy config
 //! serves both builds) and, in addition, the same facts as dynamic metadata under the
@@ -39,10 +41,11 @@ pub const TOOL: &str = "x-mcp-toolname";
 pub const PROMPT: &str = "x-mcp-promptname";
 pub const RESOURCE_URI: &str = "x-mcp-resourceuri";
 pub const SESSION: &str = "x-mcp-sessionid";
+pub const TOOL_HINTS: &str = "x-mcp-toolhints";
 
 /// The headers the filter sets. Only the filter may set them: it strips the whole `x-mcp-`
 /// family from clients ([`crate::header_hygiene`]).
-pub const TRUSTED_HEADERS: &[&str] = &[METHOD, SERVER, TOOL, PROMPT, RESOURCE_URI, SESSION];
+pub const TRUSTED_HEADERS: &[&str] = &[METHOD, SERVER, TOOL, PROMPT, RESOURCE_URI, SESSION, TOOL_HINTS];
 
 /// One published fact: the header it may travel in (with its bit in the config's
 /// `metadata_headers`) and its filter state key.
@@ -63,6 +66,7 @@ pub const F_TOOL: Fact = Fact { header: header(TOOL, 2), state_key: "mcp_gateway
 pub const F_PROMPT: Fact = Fact { header: header(PROMPT, 3), state_key: "mcp_gateway.prompt" };
 pub const F_RESOURCE_URI: Fact = Fact { header: header(RESOURCE_URI, 4), state_key: "mcp_gateway.resource_uri" };
 pub const F_SESSION: Fact = Fact { header: header(SESSION, 5), state_key: "mcp_gateway.session" };
+pub const F_TOOL_HINTS: Fact = Fact { header: header(TOOL_HINTS, 6), state_key: "mcp_gateway.tool_hints" };
 pub const F_ERROR: Fact = Fact { header: None, state_key: "mcp_gateway.error" };
 pub const F_ID: Fact = Fact { header: None, state_key: "mcp_gateway.id" };
 pub const F_TASK: Fact = Fact { header: None, state_key: "mcp_gateway.task" };
@@ -88,10 +92,11 @@ pub const ROUTE_STATE_KEY: &str = "mcp_gateway.route";
 
 /// Every filter state key the filter writes (the facts and the routing decision): the native
 /// build publishes the same as dynamic metadata, keyed by the part after `mcp_gateway.`.
-pub const STATE_KEYS: [&str; 11] = [
+pub const STATE_KEYS: [&str; 12] = [
     F_METHOD.state_key,
     F_SERVER.state_key,
     F_TOOL.state_key,
+    F_TOOL_HINTS.state_key,
     F_PROMPT.state_key,
     F_RESOURCE_URI.state_key,
     F_SESSION.state_key,
@@ -127,7 +132,7 @@ mod tests {
 
     #[test]
     fn header_bits_match_the_config_names() {
-        for fact in [F_METHOD, F_SERVER, F_TOOL, F_PROMPT, F_RESOURCE_URI, F_SESSION] {
+        for fact in [F_METHOD, F_SERVER, F_TOOL, F_PROMPT, F_RESOURCE_URI, F_SESSION, F_TOOL_HINTS] {
             let (_, bit) = fact.header.unwrap_or(("", 0));
             let index = METADATA_HEADER_FACTS.iter().position(|n| fact.state_key == format!("mcp_gateway.{n}"));
             assert_eq!(index.map(metadata_header_bit), Some(bit), "{}", fact.state_key);

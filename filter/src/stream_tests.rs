@@ -34,3 +34,6 @@ mod scopes;
 // Issue 12 (scale).
 mod backend_restart;
 mod lazy_sessions;
+
+// Issue 16 (governance).
+mod tool_hints;

@@ -3,6 +3,7 @@
 
 use mcpgw_common::headers as mcp_headers;
 use mcpgw_common::message::Message;
+use mcpgw_common::protocol::{Named, Route};
 
 use super::Stream;
 use crate::host::Host;
@@ -17,6 +18,17 @@ impl Stream {
         }
         if self.plugin.config.filter_state {
             host.set_filter_state(fact.state_key, value);
+        }
+    }
+
+    /// What a routed request names (tool, prompt, resource, task) and, for a tool, its hints:
+    /// a lookup in the table built when the configuration loaded, whose ready value is written
+    /// as it is ([`mcpgw_common::tool_hints`]).
+    pub(super) fn publish_named(&self, host: &mut dyn Host, route: &Route<'_>) {
+        self.publish(host, metadata::fact_of(route.named), Some(route.own()));
+        if route.named == Named::Tool {
+            let hints = self.plugin.config.tool_hints.fact(route.server, route.own());
+            self.publish(host, metadata::F_TOOL_HINTS, Some(hints));
         }
     }
 

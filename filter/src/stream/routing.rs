@@ -66,7 +66,7 @@ impl Stream {
             // The broker routes by the exposed name itself: body and headers go on untouched,
             // but policy still gets the facts.
             self.publish(host, metadata::F_SERVER, Some(&server.name));
-            self.publish(host, metadata::fact_of(route.named), Some(route.own()));
+            self.publish_named(host, &route);
             if via_broker {
                 // The broker relays the backend's answer as it is: its server requests are
                 // namespaced here, as on the direct path, so the client's answers find the
@@ -88,7 +88,7 @@ impl Stream {
             }
         }
         self.publish(host, metadata::F_METHOD, msg.method.as_deref());
-        self.publish(host, metadata::fact_of(route.named), Some(route.own()));
+        self.publish_named(host, route);
         self.forward_to_server(host, msg, route.server, server, backend_session)
     }
 
