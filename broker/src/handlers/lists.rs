@@ -3,6 +3,7 @@
 //! (never listing a name another server would be routed), per-backend caching, and one
 //! opaque cursor over the merged list.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use mcpgw_common::protocol::era::STATELESS_VERSION;
 use mcpgw_common::protocol::Method;
 use mcpgw_common::scope::{Caller, Kind};
 use mcpgw_common::session::SessionClaims;
+use mcpgw_common::tool_hints::Annotations;
 use reqwest::header::HeaderValue;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -68,6 +70,10 @@ pub fn expose(rt: &Runtime, s: &Server, key: &str, mut item: Value) -> Option<Va
         if let Some(d) = rules.description(original) {
             item["description"] = Value::String(d.to_string());
         }
+        // Clients see the hints the gateway publishes for policy, not the backend's claim.
+        if let Some(a) = rules.annotations(original) {
+            a.write_into(&mut item);
+        }
         shown.to_string()
     } else {
         if !rules.visible(original) {
@@ -118,6 +124,8 @@ async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &st
     let mut items = Vec::new();
     let mut cursor: Option<Value> = None;
     let mut hint: Option<(u64, bool)> = None;
+    // What the backend declares of its tools, for the filter's facts (`state::tool_hints`).
+    let mut declared = (key == "tools").then(BTreeMap::new);
     for page in 0..rt.config.limits.max_backend_pages {
         let mut params = json!({});
         if let Some(c) = &cursor {
@@ -137,11 +145,19 @@ async fn fetch_pages(app: &App, rt: &Runtime, s: &Server, method: &str, key: &st
             });
         }
         if let Some(list) = result.get(key).and_then(Value::as_array) {
+            if let Some(declared) = declared.as_mut() {
+                declared.extend(list.iter().filter_map(|i| Some((i.get("name")?.as_str()?.to_string(), Annotations::from_tool(i)?))));
+            }
             items.extend(list.iter().filter_map(|i| expose(rt, s, key, i.clone())).filter_map(|i| listed(key, &i)));
         }
         match result.get("nextCursor") {
             Some(c) if !c.is_null() => cursor = Some(c.clone()),
-            _ => return Ok((items, hint)),
+            _ => {
+                if let Some(declared) = declared {
+                    app.tool_hints.learn(&s.name, declared);
+                }
+                return Ok((items, hint));
+            }
         }
     }
     tracing::warn!(server = %s.name, method, "stopped following pages at limits.max_backend_pages");

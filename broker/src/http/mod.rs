@@ -27,6 +27,7 @@ pub fn router(app: Arc<App>) -> axum::Router {
         .route("/readyz", get(ops::readyz))
         .route("/status", get(ops::status))
         .route("/metrics", get(ops::metrics))
+        .route("/tool-hints", get(ops::tool_hints))
         .route("/.well-known/oauth-protected-resource", get(ops::oauth))
         .route("/.well-known/oauth-protected-resource/{*rest}", get(ops::oauth))
         .fallback(endpoint)

@@ -1,5 +1,5 @@
-//! Operational endpoints: `/healthz`, `/readyz`, `/status`, `/metrics` and RFC 9728
-//! `/.well-known/oauth-protected-resource[/<path>]`.
+//! Operational endpoints: `/healthz`, `/readyz`, `/status`, `/metrics`, `/tool-hints` and
+//! RFC 9728 `/.well-known/oauth-protected-resource[/<path>]`.
 
 use std::sync::Arc;
 
@@ -60,6 +60,20 @@ pub async fn status(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
         body["config"]["load_error"] = json!(app.load_error());
     }
     response::json(StatusCode::OK, serde_json::to_vec_pretty(&body).unwrap_or_default())
+}
+
+/// The hints the backends declared for their tools (`state::tool_hints`), which
+/// `mcp-gateway up` hands to the filter: `{"<server>": {"<own tool name>": {"readOnlyHint":
+/// true, …}}}`, servers of the config in force only. Broker credential only: the names are the
+/// backends' own.
+pub async fn tool_hints(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let rt = app.runtime();
+    if !has_credential(&rt, &headers) {
+        return response::plain(StatusCode::FORBIDDEN, "the broker credential is required\n");
+    }
+    let mut hints = app.tool_hints.snapshot();
+    hints.retain(|server, _| rt.server(server).is_some());
+    response::json(StatusCode::OK, serde_json::to_vec(&hints).unwrap_or_default())
 }
 
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {

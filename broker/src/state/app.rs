@@ -17,6 +17,7 @@ use crate::state::expiring::{Expiring, MAX_HELD_SESSIONS};
 use crate::state::list_cache::ListCache;
 use crate::state::metrics::Metrics;
 use crate::state::result_compliance::ResultCompliance;
+use crate::state::tool_hints::ToolHints;
 
 /// What `/status` shows per server.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -59,6 +60,8 @@ pub struct App {
     /// Which servers answer 2026-07-28 clients with complete results already (their later
     /// answers are relayed unread).
     pub result_compliance: ResultCompliance,
+    /// The hints each backend declared for its tools, learnt from its lists (`GET /tool-hints`).
+    pub tool_hints: ToolHints,
     /// Sessions ended by DELETE on this replica (id → expiry), refused until they expire.
     pub revoked: Mutex<HashMap<String, u64>>,
     /// The backend sessions this broker holds (`(session id, server)` → backend session id,
@@ -107,6 +110,7 @@ impl App {
             capabilities: CapabilityCache::default(),
             probe_locks: (0..16).map(|_| tokio::sync::Mutex::new(())).collect(),
             result_compliance: ResultCompliance::default(),
+            tool_hints: ToolHints::default(),
             revoked: Mutex::new(HashMap::new()),
             backend_sessions: Mutex::new(Expiring::new(MAX_HELD_SESSIONS)),
             log_levels: Mutex::new(Expiring::new(MAX_HELD_SESSIONS)),
@@ -246,6 +250,11 @@ impl App {
     pub fn install(&self, rt: Runtime) {
         let old = self.rt.load_full();
         let changed = !old.same_servers(&rt);
+        // Hints are the backend's: a server that now points elsewhere must declare them again.
+        self.tool_hints.retain(|name| match (old.server(name), rt.server(name)) {
+            (Some(a), Some(b)) => a.url == b.url,
+            _ => false,
+        });
         self.rt.store(Arc::new(rt));
         self.list_cache.clear();
         self.capabilities.clear();
