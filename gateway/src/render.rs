@@ -15,6 +15,7 @@ use mcpgw_common::gateway::{
     credential_env, parse_url, server_authority, CheckedConfig, HostPort, BROKER_AUTHORITY, BROKER_ROUTE, ROUTE_FILTER_STATE,
 };
 use mcpgw_common::jsonrpc::{INTERNAL_ERROR, INVALID_REQUEST, RATE_LIMITED, REQUEST_TOO_LARGE};
+use mcpgw_common::tool_hints::LearnedHints;
 use serde_json::{json, Value};
 
 /// Envoy refuses (413, plain text) buffered bodies over the listener's buffer limit; it sits
@@ -74,6 +75,9 @@ pub struct Options {
     /// How long a client may take to send its whole request (headers and body). Disarmed once
     /// the request is complete, so it never cuts a long response (SSE, long tool calls).
     pub request_timeout: String,
+    /// The tool hints the broker learnt from the backends' lists (`mcp-gateway up` keeps them
+    /// current), written into the filter's configuration (`mcpgw_common::tool_hints`).
+    pub tool_hints: LearnedHints,
     /// How long a stream may stay silent before Envoy has routed it (a client that stops in
     /// the middle of its body); routed MCP streams use their route's `idle_timeout` instead.
     pub stream_idle_timeout: String,
@@ -91,6 +95,7 @@ impl Default for Options {
             ca_bundle: "/etc/ssl/certs/ca-certificates.crt".into(),
             request_headers_timeout: "10s".into(),
             request_timeout: "60s".into(),
+            tool_hints: LearnedHints::new(),
             stream_idle_timeout: "60s".into(),
         }
     }
@@ -238,6 +243,9 @@ fn jsonrpc_body(id: &str, code: i32, message: &str) -> Value {
 ///   are in the access log, `%RESPONSE_CODE_DETAILS%`). The filter's facts say which request
 ///   it was: `x-mcp-servername` is only on routed calls, filter state holds the server and
 ///   the raw JSON id.
+/// - A policy filter placed after the MCP filter (RBAC, ext_authz: `--http-filters`) that
+///   refuses a routed call (403) answers the caller with a JSON-RPC error for its request id,
+///   HTTP status kept, without the policy's name (that is in the access log's details).
 /// - A body over the buffer limit (a chunked body the filter could not size up front) and a
 ///   request the client did not finish sending in time get the same shape as the filter's own
 ///   refusals. The filter's own 413 is rewritten to the same text.
@@ -253,9 +261,13 @@ fn local_replies_as_jsonrpc(max_body_bytes: usize) -> Value {
             "body_format_override": jsonrpc_body(id, INTERNAL_ERROR, &format!(r#""MCP server {server} did not answer in time""#)),
         },
         {
-            "filter": { "and_filter": { "filters": [status_is("GE", 500), routed] } },
+            "filter": { "and_filter": { "filters": [status_is("GE", 500), routed.clone()] } },
             "status_code": 200,
             "body_format_override": jsonrpc_body(id, INTERNAL_ERROR, &format!(r#""MCP server {server} is unavailable""#)),
+        },
+        {
+            "filter": { "and_filter": { "filters": [status_is("EQ", 403), routed] } },
+            "body_format_override": jsonrpc_body(id, INVALID_REQUEST, &format!(r#""Forbidden by the gateway's policy: this call to MCP server {server} is not allowed""#)),
         },
         {
             "filter": status_is("EQ", 413),
@@ -289,7 +301,7 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
     if let Some(s) = cfg.servers.iter().find(|s| server_authority(&s.name) == BROKER_AUTHORITY) {
         return Err(format!("server {:?}: the name \"broker\" is reserved (its virtual host is the broker's)", s.name));
     }
-    let filter_config = cfg.filter_config_json()?;
+    let filter_config = cfg.filter_config_json_with(&opts.tool_hints)?;
     let mut envoy_env = vec![cfg.filter_keys_env()];
     // An internal route matches only what the filter decided for it: the filter writes its
     // decision to filter state (which no client can set) just before it clears the route
@@ -437,9 +449,11 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
                     "mcp_method": "%REQ(x-mcp-method)%",
                     "mcp_server": "%REQ(x-mcp-servername)%",
                     "mcp_tool": "%REQ(x-mcp-toolname)%",
+                    "mcp_tool_hints": "%REQ(x-mcp-toolhints)%",
                     "fs_method": "%FILTER_STATE(wasm.mcp_gateway.method:PLAIN)%",
                     "fs_server": "%FILTER_STATE(wasm.mcp_gateway.server:PLAIN)%",
                     "fs_tool": "%FILTER_STATE(wasm.mcp_gateway.tool:PLAIN)%",
+                    "fs_tool_hints": "%FILTER_STATE(wasm.mcp_gateway.tool_hints:PLAIN)%",
                     "fs_id": "%FILTER_STATE(wasm.mcp_gateway.id:PLAIN)%",
                     "fs_session": "%FILTER_STATE(wasm.mcp_gateway.session:PLAIN)%"
                 } }
@@ -448,7 +462,7 @@ pub fn render(checked: &CheckedConfig, opts: &Options) -> Result<Rendered, Strin
         // The native build also publishes the facts as dynamic metadata (proxy-wasm cannot).
         if opts.module == Module::Native {
             if let Some(Value::Object(fields)) = o.get_mut("access_log").and_then(|l| l.pointer_mut("/0/typed_config/log_format/json_format")) {
-                for fact in ["method", "server", "tool"] {
+                for fact in ["method", "server", "tool", "tool_hints"] {
                     fields.insert(format!("dm_{fact}"), json!(format!("%DYNAMIC_METADATA(mcp_gateway:{fact})%")));
                 }
             }
