@@ -6,6 +6,12 @@
 //! once per change, by the broker. Here the routes, the filter's configuration and the clusters
 //! are re-rendered from it and handed to Envoy by atomically replacing its xDS files ([`apply`]
 //! says in which order).
+//!
+//! Tool hints: the filter never sees `tools/list`, the broker sees every one and learns the
+//! hints backends declare on their tools. `up` asks it for them (`GET /tool-hints`) once the
+//! gateway is ready and every [`HINTS_POLL`] after; when they changed, the filter's
+//! configuration is re-rendered with them and handed to Envoy through ECDS alone, as a reload
+//! is (no restart, nothing drained).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -16,6 +22,7 @@ use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
 use mcpgw_common::gateway::{parse_yaml, CheckedConfig, HostPort, ResolvedConfig};
+use mcpgw_common::tool_hints::LearnedHints;
 
 use crate::render::{self, Rendered};
 use crate::cli::UpArgs;
@@ -24,6 +31,10 @@ use crate::{build_hint, choose_module, repo_roots, DEFAULT_CONFIG, DEFAULT_KEY_E
 const START_DEADLINE: Duration = Duration::from_secs(60);
 const APPLY_DEADLINE: Duration = Duration::from_secs(5);
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How often the broker is asked for the tool hints it learnt: a hint declared in a list
+/// reaches the filter's facts this long after the list at most (plus Envoy's update); until
+/// then the tool is published with the defaults, which fail closed.
+const HINTS_POLL: Duration = Duration::from_secs(2);
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
 pub async fn signalled() {
@@ -218,6 +229,17 @@ async fn apply(admin: &Admin, files: &render::Files, old: &Rendered, new: &Rende
     admin.update(CDS, &files.cds, &new.cds()).await
 }
 
+/// The tool hints the broker learnt (`None` when it could not be asked: try again later).
+async fn learnt_hints(http: &reqwest::Client, broker: &str, resolved: &ResolvedConfig) -> Option<LearnedHints> {
+    let credential = mcpgw_common::broker_auth::credential(resolved.session_keys().texts()).ok()?;
+    let r = http.get(format!("http://{broker}/tool-hints")).header(mcpgw_common::broker_auth::HEADER, credential).send().await.ok()?;
+    if !r.status().is_success() {
+        tracing::warn!(status = %r.status(), "the broker did not hand over the tool hints");
+        return None;
+    }
+    r.json().await.ok()
+}
+
 fn spawn_envoy(envoy: &Path, bootstrap: &Path, log: &Path, admin_port: u16, env: &EnvoyEnv) -> Result<Child, String> {
     let out = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
@@ -345,7 +367,7 @@ async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &
         native => native,
     };
     let search_dir = search_dir.map(absolute);
-    let renderer = Renderer {
+    let mut renderer = Renderer {
         listen: listen.clone(),
         max_body_bytes: first.config().limits.max_body_bytes,
         search_dir,
@@ -433,6 +455,11 @@ async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &
     banner.push_str("  Ctrl-C stops the gateway.\n");
     println!("{banner}");
 
+    // The configuration `current` was rendered from (a reload not applied yet must not reach
+    // Envoy through the hints' ECDS-only update).
+    let mut current_config = reloaded.borrow().clone();
+    let mut hints_poll = tokio::time::interval(HINTS_POLL);
+    hints_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let outcome = loop {
         tokio::select! {
             _ = &mut signal => break Ok(()),
@@ -444,8 +471,8 @@ async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &
                 if changed.is_err() {
                     break Err("the broker stopped".to_string());
                 }
-                let next = reloaded.borrow_and_update().clone();
-                match renderer.render(&next) {
+                let next_config = reloaded.borrow_and_update().clone();
+                match renderer.render(&next_config) {
                     // Session keys and credentials reach Envoy through its environment, which
                     // is fixed when it starts: a new or changed value restarts Envoy (open
                     // streams end); every other change (a server or credential removed, the
@@ -460,6 +487,7 @@ async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &
                                 child = c;
                                 envoy_env = next_env;
                                 current = next;
+                                current_config = next_config;
                             }
                             Err(e) => break Err(format!("cannot restart Envoy: {e}")),
                         }
@@ -474,12 +502,32 @@ async fn run_inner(up: UpArgs, generated_key: bool, rundir: &Path, stop_demos: &
                         Ok(()) => {
                             tracing::info!(config = %origin, "Envoy configuration updated (no restart)");
                             current = next;
+                            current_config = next_config;
                         }
                         Err(e) => tracing::error!(error = %e, "Envoy configuration update failed"),
                     },
                     // The broker took it, but it cannot be rendered for Envoy (a server named
                     // "broker", say): Envoy keeps the last good one.
                     Err(e) => tracing::error!(config = %origin, error = %e, "configuration not applied to Envoy; it keeps the last good one"),
+                }
+            }
+            _ = hints_poll.tick() => {
+                let Some(learnt) = learnt_hints(&admin.http, &broker_addr.to_string(), &current_config).await else { continue };
+                if learnt == renderer.opts.tool_hints {
+                    continue;
+                }
+                // Kept even if Envoy refuses them: asked again only when they change.
+                renderer.opts.tool_hints = learnt;
+                match renderer.render(&current_config) {
+                    Ok((next, _, _)) if next.ecds() != current.ecds() => match admin.update(ECDS, &files.ecds, &next.ecds()).await {
+                        Ok(()) => {
+                            tracing::info!("tool hints learnt by the broker handed to the filter (no restart)");
+                            current = next;
+                        }
+                        Err(e) => tracing::error!(error = %e, "tool hints not applied to Envoy"),
+                    },
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "tool hints not rendered"),
                 }
             }
         }
