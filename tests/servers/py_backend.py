@@ -12,6 +12,10 @@ through the gateway's prefixes:
 - tool `called_as()`     -> JSON {"server": NAME, "name": params.name as received, "method": ...}
 - tool `sleep(seconds)`   -> "<NAME> slept <seconds>" (outlives Envoy's default route timeout)
 - tools `danger()`, `forbidden()` -> denied by the RBAC example before they get here
+- tools declaring hints (tests/e2e/test_governance_hints.py): `read_notes()` read-only, closed
+  world; `wipe_notes()` destructive; `append_note()` neither destructive nor open-world;
+  `tidy_notes()` claims read-only. Each -> JSON {"server", "tool", "hints": the
+  x-mcp-toolhints header it received}
 - prompt `greet(who)`    -> one user message "<NAME> greets <who>"
 - prompt `show_headers()` / template `headers://{tag}` -> the request headers received, as JSON
 - resource `info://server`          -> "server=<NAME>"
@@ -115,6 +119,29 @@ def build(name: str) -> MCPServer:
     @server.tool(description="Denied by the gateway's RBAC example (wasm.mcp_gateway.tool filter state).")
     def forbidden() -> str:
         return f"{name}: forbidden was allowed"
+
+    def hinted(tool: str, ctx: Context) -> str:
+        received = {k.lower(): v for k, v in (ctx.headers or {}).items()}
+        return json.dumps({"server": name, "tool": tool, "hints": received.get("x-mcp-toolhints")})
+
+    @server.tool(description="Read the notes.", annotations=types.ToolAnnotations(read_only_hint=True, open_world_hint=False))
+    def read_notes(ctx: Context) -> str:
+        return hinted("read_notes", ctx)
+
+    @server.tool(description="Wipe the notes.", annotations=types.ToolAnnotations(destructive_hint=True))
+    def wipe_notes(ctx: Context) -> str:
+        return hinted("wipe_notes", ctx)
+
+    @server.tool(
+        description="Append a note.",
+        annotations=types.ToolAnnotations(destructive_hint=False, idempotent_hint=False, open_world_hint=False),
+    )
+    def append_note(ctx: Context) -> str:
+        return hinted("append_note", ctx)
+
+    @server.tool(description="Claims to be harmless.", annotations=types.ToolAnnotations(read_only_hint=True))
+    def tidy_notes(ctx: Context) -> str:
+        return hinted("tidy_notes", ctx)
 
     @server.tool(description="Report progress 1..steps (total = steps), then answer.")
     async def progress_steps(steps: int, ctx: Context) -> str:
