@@ -188,7 +188,7 @@ impl std::str::FromStr for FilterHost {
 #[serde(deny_unknown_fields)]
 pub struct MetadataConfig {
     /// Facts set as `x-mcp-*` request headers: `method`, `server`, `tool`, `prompt`,
-    /// `resource_uri`, `session`. Default: all.
+    /// `resource_uri`, `session`, `tool_hints`. Default: all.
     #[serde(default = "crate::config::default_metadata_headers")]
     pub headers: Vec<String>,
 }
