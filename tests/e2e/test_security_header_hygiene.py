@@ -28,6 +28,7 @@ from conftest import Gateway, tool_call
 SPOOFED = [
     ("x-mcp-servername", "spoofed-server"),
     ("x-mcp-foo", "spoofed-foo"),
+    ("x-mcp-toolhints", "read-only,idempotent,source=config"),
     ("X-MCP-ToolName", "spoofed-tool"),
     ("x_mcp_toolname", "spoofed-underscore"),
     ("x-envoy-original-path", "/spoofed/original/path"),
@@ -84,7 +85,7 @@ def test_all_spoofed_headers_together_leave_nothing_behind(gateway: Gateway) -> 
     spoofed_values = {v for _, v in SPOOFED}
     assert not [k for k, v in seen.items() if v in spoofed_values], seen
     own = {k for k in seen if k.startswith("x-mcp-") or k.startswith("x_mcp")}
-    assert own <= {"x-mcp-method", "x-mcp-servername", "x-mcp-toolname", "x-mcp-promptname", "x-mcp-resourceuri", "x-mcp-sessionid"}, own
+    assert own <= {"x-mcp-method", "x-mcp-servername", "x-mcp-toolname", "x-mcp-promptname", "x-mcp-resourceuri", "x-mcp-sessionid", "x-mcp-toolhints"}, own
     assert "x-envoy-original-path" not in seen, seen
 
 
