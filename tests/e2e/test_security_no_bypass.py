@@ -87,6 +87,15 @@ def messages() -> list[tuple[str, dict, list[tuple[str, str]]]]:
     ]
 
 
+
+def rbac_denied(r) -> bool:  # noqa: ANN001
+    """Envoy's RBAC refused it: plain text, or (a call routed to a server) the JSON-RPC error
+    the rendered local-reply mapping makes of it."""
+    if r.status != 403:
+        return False
+    msg = r.rpc() or {}
+    return "RBAC" in r.text or "Forbidden by the gateway's policy" in msg.get("error", {}).get("message", "")
+
 def check_answer(gw: Gateway, what: str, path: str, r: rawhttp.RawResponse) -> str | None:
     """None if the answer is one the gateway may give, else why not."""
     if r.reset and not r.status:
@@ -108,7 +117,7 @@ def check_answer(gw: Gateway, what: str, path: str, r: rawhttp.RawResponse) -> s
         return None  # a non-MCP path, passed to the default upstream: not a backend
     if r.status == 404:
         return None
-    if r.status == 403 and "RBAC" in text:
+    if rbac_denied(r):
         return None
     if msg is None:
         return f"neither JSON-RPC nor a 404: {r.status} {text[:200]!r}"
@@ -221,4 +230,4 @@ def test_every_framing_on_the_mcp_path_is_decided_by_the_filter(any_gateway: Gat
     assert (bad.rpc() or {}).get("error", {}).get("code") == -32602 or (may_refuse and refused_by_filter(bad)), bad
     denied, before, after = send(tool_call("alpha_danger", id=9))
     assert after == before, f"forwarded: {denied!r}"
-    assert (denied.status == 403 and "RBAC" in denied.text) or (may_refuse and refused_by_filter(denied)), denied
+    assert rbac_denied(denied) or (may_refuse and refused_by_filter(denied)), denied
