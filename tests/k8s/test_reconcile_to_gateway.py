@@ -81,7 +81,7 @@ spec:
   url: http://127.0.0.1:{beta_port}/mcp
   toolPrefix: beta_
   credential: {{header: authorization, secretRef: {{name: beta-token, key: token}}}}
-  tools: {{exclude: [danger, forbidden, sleep, slow_*, wait_*, cancellations, blob, ask, sample, progress_*]}}
+  tools: {{exclude: [danger, forbidden, sleep, slow_*, wait_*, cancellations, blob, ask, sample, progress_*, "*_note*"]}}
 ---
 apiVersion: v1
 kind: Secret
