@@ -27,6 +27,8 @@
 //! | `servers[].tools`, `.prompts`, `.resources` | everything, own names | which of the server's items are exposed: `include` / `exclude` globs on its own names (URIs for resources), `overrides.<own>.name` to rename a tool or prompt; a hidden or renamed-away name is refused like an unknown one (`crate::visibility`) |
 //! | `servers[].tools.overrides.<own>.annotations` | none | `{readOnlyHint, destructiveHint, idempotentHint, openWorldHint}` (each optional): the hints published for this tool on `tools/call` (`x-mcp-toolhints`, `wasm.mcp_gateway.tool_hints`), replacing whatever the backend declares or was learnt; unset ones take MCP's defaults (`crate::tool_hints`). Tools only |
 //! | `servers[].tool_hints` | `{}` | own tool name → `{readOnlyHint, …}`: what the backend declared in its `tools/list`, learnt by the broker and filled in by `mcp-gateway up` (you do not write it). A tool in neither this nor the config's annotations is published with MCP's defaults and `source=default` |
+//! | `servers[].tools.confirm` | none | globs on the server's own tool names whose calls need the human's confirmation first: the filter sends them to the broker, which asks the client (`elicitation/create`, or an input-required round at 2026-07-28) before the backend sees the call |
+//! | `servers[].confirm_destructive` | `false` | every `tools/call` of the server goes to the broker, which asks for confirmation when the tool declares `annotations.destructiveHint: true` (the filter never sees annotations) |
 //! | `servers[].sessionless` | `false` | the backend serves MCP 2026-07-28 (sessionless) requests itself, so the filter routes a 2026-07-28 client's calls straight to it; otherwise such calls go to the broker, which opens a short-lived backend session for each |
 //! | `session.keys_env` | one of these two | the name of an environment variable of the filter's VM that holds 1–4 base64 keys of 32 bytes, separated by commas or newlines; the broker mints with the first, the filter accepts all (rotation). Envoy passes the variable to the VM when it is listed in `vm_config.environment_variables.host_env_keys` (Istio: `WasmPlugin.spec.vmConfig.env` with `valueFrom: HOST`), so the keys never appear in Envoy's config or `/config_dump` |
 //! | `session.keys` | one of these two | the same keys inline: for tests and benches only, since anything in the plugin configuration is readable in Envoy's admin `/config_dump` |
@@ -138,6 +140,10 @@ pub struct ServerConfig {
     pub path: String,
     #[serde(default)]
     pub sessionless: bool,
+    /// Every `tools/call` goes to the broker, which knows the tools' annotations and asks for
+    /// confirmation when one declares `destructiveHint: true`.
+    #[serde(default)]
+    pub confirm_destructive: bool,
     /// What of this server is exposed ([`crate::visibility`]), each
     /// `{include, exclude, overrides: {own: {name}}}`.
     #[serde(default)]
@@ -155,6 +161,12 @@ pub struct ServerConfig {
 impl ServerConfig {
     pub fn rules(&self) -> Visibility {
         Visibility { tools: self.tools.clone(), prompts: self.prompts.clone(), resources: self.resources.clone() }
+    }
+
+    /// Whether a call of this server's tool `own` (its own name) must go through the broker
+    /// to be confirmed first: never straight to the backend.
+    pub fn call_needs_confirmation(&self, own: &str) -> bool {
+        self.confirm_destructive || self.tools.confirms(own)
     }
 }
 

@@ -30,6 +30,8 @@
 #[cfg(feature = "host")]
 mod address;
 #[cfg(feature = "host")]
+mod confirmation;
+#[cfg(feature = "host")]
 mod file;
 #[cfg(feature = "host")]
 mod filter_config;
@@ -40,6 +42,8 @@ mod validate;
 
 #[cfg(feature = "host")]
 pub use address::{parse_url, HostPort, UrlParts};
+#[cfg(feature = "host")]
+pub use confirmation::{Confirmation, WithoutElicitation};
 #[cfg(feature = "host")]
 pub use file::*;
 #[cfg(feature = "host")]

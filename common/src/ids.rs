@@ -8,6 +8,22 @@
 //! the client POSTs its response, which then goes to the server that asked, with the id it
 //! used. Server names cannot contain `:`, so the first `:` always ends the name.
 
+/// The start of the ids of the requests the gateway itself sends a client (the broker's
+/// confirmation `elicitation/create`): `"mcpgw-confirm-<random hex>"`. No `:`, so never a
+/// namespaced backend id: the client's answer is decided the broker's (`protocol::decide`),
+/// and the filter leaves such an id as it is on a stream it namespaces (`sse_ids`).
+pub const GATEWAY_REQUEST_ID_PREFIX: &str = "mcpgw-confirm-";
+
+/// Whether `raw_id` (a request id's JSON text) is one the gateway itself minted: a JSON string
+/// `"mcpgw-confirm-…"` of hex digits.
+pub fn is_gateway_request_id(raw_id: &str) -> bool {
+    raw_id
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .and_then(|s| s.strip_prefix(GATEWAY_REQUEST_ID_PREFIX))
+        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The id the client sees for request `raw_id` (its JSON text) of `server`.
 pub fn map_server_request_id(server: &str, raw_id: &str) -> String {
     let mut s = String::with_capacity(server.len() + 1 + raw_id.len());
@@ -101,6 +117,16 @@ mod tests {
             assert_eq!(unmap_server_request_id(&m), Some(("alpha", raw)));
         }
         assert_eq!(map_server_request_id("alpha", "7"), "alpha:7");
+    }
+
+    #[test]
+    fn gateway_request_ids_are_told_apart() {
+        assert!(is_gateway_request_id("\"mcpgw-confirm-0a1b\""));
+        for raw in ["\"mcpgw-confirm-\"", "\"mcpgw-confirm-xyz\"", "\"alpha:\\\"mcpgw-confirm-0a\\\"\"", "7", "\"mcpgw-confirm-0a"] {
+            assert!(!is_gateway_request_id(raw), "{raw}");
+        }
+        // Never a namespaced backend id.
+        assert_eq!(unmap_server_request_id("mcpgw-confirm-0a1b"), None);
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub const BACKEND_RESTARTED: i32 = -32030;
 /// Gateway: an Envoy rate limit refused the call (sent with HTTP 429 and `Retry-After`): it did
 /// not reach the backend; retrying after that time is safe.
 pub const RATE_LIMITED: i32 = -32029;
+/// Gateway: a tool call that needs the human's confirmation was not confirmed (declined,
+/// cancelled, or unanswered in time). The backend was **not** called (README, "Confirmation
+/// before dangerous tools"). `error.data.confirmation` says which.
+pub const CONFIRMATION_REFUSED: i32 = -32031;
 
 /// Builds `{"jsonrpc":"2.0","id":<id>,"error":{"code":<code>,"message":<message>}}`.
 ///

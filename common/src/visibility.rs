@@ -28,6 +28,9 @@
 //!   them, whatever the backend declares ([`crate::tool_hints`]).
 //! - A backend item whose own name is another item's rename target is not listed: the name
 //!   belongs to the renamed item.
+//! - `confirm` (tools only): globs on the backend's own tool names whose calls the gateway
+//!   asks the human to confirm before the backend sees them (README, "Confirmation before
+//!   dangerous tools"). The filter sends such calls to the broker, which asks.
 //!
 //! Cost on the hot path: none without rules; with rules, one glob pass over the routed name
 //! (and a map lookup when there are overrides).
@@ -49,6 +52,10 @@ pub struct ItemRules {
     /// By the backend's own name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<String, Override>,
+    /// Tools only: globs on the backend's own names of the tools whose calls need the human's
+    /// confirmation (an elicitation) before they reach the backend.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirm: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -115,7 +122,12 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 impl ItemRules {
     pub fn is_empty(&self) -> bool {
-        self.include.is_empty() && self.exclude.is_empty() && self.overrides.is_empty()
+        self.include.is_empty() && self.exclude.is_empty() && self.overrides.is_empty() && self.confirm.is_empty()
+    }
+
+    /// Whether a call of the backend's tool `own` needs the human's confirmation (`confirm`).
+    pub fn confirms(&self, own: &str) -> bool {
+        self.confirm.iter().any(|p| glob_match(p, own))
     }
 
     /// Whether the backend's item `own` passes `include` / `exclude`.
@@ -172,10 +184,13 @@ impl ItemRules {
     /// exposed (prefixed) rename target could not be used (not a valid name, routed to
     /// another server: the router's to say).
     pub fn check(&self, kind: &str, prefix: &str, admissible: impl Fn(&str) -> Result<(), String>) -> Result<(), String> {
-        for p in self.include.iter().chain(&self.exclude) {
+        for p in self.include.iter().chain(&self.exclude).chain(&self.confirm) {
             if p.is_empty() {
                 return Err(format!("{kind}: an empty pattern matches nothing; remove it"));
             }
+        }
+        if kind != "tools" && !self.confirm.is_empty() {
+            return Err(format!("{kind}.confirm: only tool calls can be confirmed (a {kind} read changes nothing)"));
         }
         let mut targets: BTreeMap<&str, &str> = BTreeMap::new();
         for (own, o) in &self.overrides {
@@ -224,6 +239,7 @@ impl Visibility {
                 .filter(|(_, o)| o.name.is_some() || o.annotations.is_some())
                 .map(|(k, o)| (k.clone(), Override { name: o.name.clone(), description: None, annotations: o.annotations }))
                 .collect(),
+            confirm: r.confirm.clone(),
         };
         Visibility { tools: strip(&self.tools), prompts: strip(&self.prompts), resources: strip(&self.resources) }
     }
@@ -241,6 +257,7 @@ mod tests {
             include: include.iter().map(|s| s.to_string()).collect(),
             exclude: exclude.iter().map(|s| s.to_string()).collect(),
             overrides: renames.iter().map(|(a, b)| (a.to_string(), Override { name: Some(b.to_string()), ..Override::default() })).collect(),
+            confirm: Vec::new(),
         }
     }
 
@@ -287,6 +304,20 @@ mod tests {
         assert_eq!(refused, r#"tools.overrides.a.name: "p_b" is refused"#);
         assert!(rules(&[""], &[], &[]).check("tools", "p_", ok).is_err());
         assert!(rules(&[], &[], &[("file:///a", "b")]).check("resources", "", ok).unwrap_err().contains("cannot be renamed"));
+        let confirm = |kind: &str| ItemRules { confirm: vec!["delete_*".into()], ..ItemRules::default() }.check(kind, "p_", ok);
+        assert!(confirm("tools").is_ok());
+        assert!(confirm("prompts").unwrap_err().contains("only tool calls"));
+        assert!(confirm("resources").unwrap_err().contains("only tool calls"));
+        assert!(ItemRules { confirm: vec![String::new()], ..ItemRules::default() }.check("tools", "p_", ok).is_err());
+    }
+
+    #[test]
+    fn confirm_globs_match_own_names_and_survive_the_filter_copy() {
+        let r = ItemRules { confirm: vec!["delete_*".into(), "wipe".into()], ..ItemRules::default() };
+        assert!(r.confirms("delete_user") && r.confirms("wipe") && !r.confirms("wiper") && !r.confirms("list"));
+        assert!(!r.is_empty());
+        let v = Visibility { tools: r.clone(), ..Visibility::default() };
+        assert_eq!(v.for_filter().tools.confirm, r.confirm);
     }
 
     #[test]

@@ -99,6 +99,10 @@ pub struct GatewayConfig {
     /// What each caller may see and call (`crate::scope`); absent: everyone everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<Vec<AccessRule>>,
+    /// How calls to the tools marked `tools.confirm` (and, optionally, those declaring
+    /// `destructiveHint: true`) are confirmed by the human first (`confirmation.rs`).
+    #[serde(default)]
+    pub confirmation: super::Confirmation,
 }
 
 /// `identity`: the header the filter and broker read verified claims from, and optionally the

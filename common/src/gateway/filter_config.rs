@@ -26,6 +26,7 @@ impl GatewayConfig {
                 "authority": server_authority(&s.name),
                 "path": url.path,
                 "sessionless": s.sessionless,
+                "confirm_destructive": self.confirmation.destructive_hint,
             });
             // What is exposed, without descriptions (the filter routes; it never lists).
             let rules = s.rules().for_filter();

@@ -31,6 +31,7 @@ impl GatewayConfig {
             return Err("limits: list_page_size and max_backend_pages must be > 0".into());
         }
         check_max_body_bytes(self.limits.max_body_bytes)?;
+        self.confirmation.check()?;
         crate::config::metadata_header_mask("metadata.headers", &self.metadata.headers)?;
         if !self.metadata.headers.iter().any(|h| h == "server") {
             return Err("metadata.headers must include \"server\": the gateway's JSON-RPC error for an unavailable backend is keyed on x-mcp-servername".into());
