@@ -13,7 +13,7 @@
 //! event cannot be a server request worth rewriting (those are small) and is passed through
 //! as it comes. An event the stream cuts off is passed on as it is: no client dispatches it.
 
-use mcpgw_common::ids::map_server_request_id;
+use mcpgw_common::ids::{is_gateway_request_id, map_server_request_id};
 use mcpgw_common::message::{self, Kind};
 use mcpgw_common::sse::{self, Part, Piece, Splitter};
 
@@ -83,7 +83,13 @@ fn rewritten(server: &str, event: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let span = msg.id_span()?;
-    let mapped = map_server_request_id(server, msg.id_text()?);
+    let raw_id = msg.id_text()?;
+    // The gateway's own question (the broker's confirmation on a call it relays): its answer
+    // goes to the broker, under the id as it is.
+    if is_gateway_request_id(raw_id) {
+        return None;
+    }
+    let mapped = map_server_request_id(server, raw_id);
     let new_data = message::splice_string(data.as_bytes(), span, &mapped)?;
     Some(sse::with_data(event, &new_data))
 }

@@ -30,6 +30,7 @@ mod trailers;
 
 // Issue 16 (governance).
 mod scopes;
+mod confirmation;
 
 // Issue 12 (scale).
 mod backend_restart;

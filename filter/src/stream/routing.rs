@@ -55,14 +55,17 @@ impl Stream {
         // A restarted backend forgot this session's backend session (stale), or the session
         // has none with this server yet: the broker serves the call (as for 2026-07-28 calls
         // below), opening the backend session it needs.
-        let via_broker = self.session.is_some() && learned.is_none();
+        // A tool call the human must confirm first never goes straight to the backend: the
+        // broker asks the client (it can hold the stream open and wait) and then forwards it.
+        let confirm = route.named == Named::Tool && server.call_needs_confirmation(route.own());
+        let via_broker = self.session.is_some() && (learned.is_none() || confirm);
         // A 2026-07-28 answer that may carry a task id (a task method's, or a call from a
         // client that declared the tasks extension: no other gets a task) needs that id
         // namespaced by server; the broker does it (`protocol::tasks`), so such calls to a
         // `sessionless` server go through it too. Other calls to it go straight.
         let may_carry_task = self.era == Era::Stateless
             && (route.named == Named::Task || (route.named == Named::Tool && declares_tasks));
-        if via_broker || (self.era == Era::Stateless && (!server.sessionless || may_carry_task)) {
+        if via_broker || (self.era == Era::Stateless && (!server.sessionless || may_carry_task || confirm)) {
             // The broker routes by the exposed name itself: body and headers go on untouched,
             // but policy still gets the facts.
             self.publish(host, metadata::F_SERVER, Some(&server.name));
