@@ -126,6 +126,25 @@ impl SessionKey {
             .map_err(|b: Vec<u8>| format!("session key must be 32 bytes (256 bits), got {}", b.len()))?;
         Ok(SessionKey(arr))
     }
+
+    /// A key for another purpose (`label`, 24 bytes, one per purpose), derived from this one:
+    /// the XChaCha20 keystream under the fixed nonce `label`, a pseudo-random function of the
+    /// key (as `crate::broker_auth` derives its credential). Session tokens draw their nonce at
+    /// random, so they never use a label (probability 2^-192); the derived key reveals nothing
+    /// of this one. The broker seals the state a 2026-07-28 client carries through a
+    /// confirmation round under it, so no extra secret is configured.
+    pub fn derive(&self, label: &[u8; NONCE_LEN]) -> Result<SessionKey, String> {
+        let sealed = XChaCha20Poly1305::new((&self.0).into())
+            .encrypt(XNonce::from_slice(label), Payload { msg: &[0u8; 32], aad: b"mcpgw-derive" })
+            .map_err(|_| "deriving a key failed".to_string())?;
+        let stream: [u8; 32] = sealed.get(..32).and_then(|b| b.try_into().ok()).ok_or("deriving a key failed")?;
+        Ok(SessionKey(stream))
+    }
+
+    /// The key's bytes, for a cipher of another purpose built from a [`Self::derive`]d key.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
 /// Seals and opens tokens under a key ring.
