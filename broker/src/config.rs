@@ -15,6 +15,8 @@ use mcpgw_common::scope::Scope;
 use mcpgw_common::session::SessionCodec;
 use reqwest::header::{HeaderName, HeaderValue};
 
+use crate::state::confirm_seal::ConfirmSeal;
+
 /// One enabled backend, ready to be called.
 #[derive(Debug)]
 pub struct Server {
@@ -62,6 +64,8 @@ pub struct Runtime {
     pub subject_header: Option<String>,
     /// Virtual servers and access rules (`mcpgw_common::scope`).
     pub scope: Scope,
+    /// Seals the state of a 2026-07-28 confirmation round (derived from the session keys).
+    pub confirm_seal: ConfirmSeal,
 }
 
 impl Runtime {
@@ -71,6 +75,7 @@ impl Runtime {
         let keys = resolved.session_keys();
         let codec = SessionCodec::new(keys.keys()).map_err(|e| format!("session: {e}"))?;
         let auth = BrokerAuth::from_key_texts(keys.texts()).map_err(|e| format!("session: {e}"))?;
+        let confirm_seal = ConfirmSeal::new(keys.keys()).map_err(|e| format!("session: {e}"))?;
         let authorities = vec![connect_authority(&config.broker.listen), BROKER_AUTHORITY.to_string()];
         let mut servers = Vec::new();
         for s in config.enabled_servers() {
@@ -93,7 +98,7 @@ impl Runtime {
         }
         let subject_header = config.session.subject_header.as_ref().map(|h| h.to_ascii_lowercase());
         let scope = resolved.scope().clone();
-        Ok(Runtime { generation, config, servers, router: resolved.router().clone(), codec, auth, authorities, subject_header, scope })
+        Ok(Runtime { generation, config, servers, router: resolved.router().clone(), codec, auth, authorities, subject_header, scope, confirm_seal })
     }
 
     pub fn server(&self, name: &str) -> Option<&Arc<Server>> {

@@ -227,6 +227,15 @@ async fn server_list(app: &App, rt: &Runtime, s: &Server, method: &'static str, 
     Ok(ServerItems { items, ttl_ms, private })
 }
 
+/// Whether `s`'s tool exposed as `exposed` declares `annotations.destructiveHint: true`
+/// explicitly, from its list as a client would get it (cached when the server's lists are
+/// shared). `None` when the list could not be had.
+pub async fn declares_destructive(app: &App, rt: &Runtime, s: &Server, exposed: &str, access: Access<'_>, auth: Option<HeaderValue>) -> Option<bool> {
+    let listed = server_list(app, rt, s, Method::ToolsList.as_str(), "tools", access, auth).await.ok()?;
+    let tool = listed.items.iter().find(|l| l.exposed == exposed).and_then(|l| serde_json::from_str::<Value>(l.raw.get()).ok());
+    Some(tool.is_some_and(|t| t.pointer("/annotations/destructiveHint") == Some(&Value::Bool(true))))
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Cursor {
     m: String,

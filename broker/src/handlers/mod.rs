@@ -5,6 +5,7 @@
 //! which the surface writes.
 
 pub mod capabilities;
+pub mod confirm;
 pub mod delete;
 pub mod discovery;
 pub mod fan_in;

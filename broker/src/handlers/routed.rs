@@ -10,13 +10,16 @@ use mcpgw_common::protocol::{stateless_result, Era, Method, Route};
 use mcpgw_common::session::SessionClaims;
 use mcpgw_common::{headers as mcp_headers, jsonrpc};
 use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::client::addressing::Addressing;
 use crate::client::relay::{complete_results, relay_call, RelayFailure};
 use crate::client::{backend_sessions, capability_probe, ephemeral, ephemeral_stream, exchange};
-use crate::config::Runtime;
+use crate::config::{Runtime, Server};
+use crate::handlers::confirm;
 use crate::handlers::get_stream;
+use crate::handlers::lists::Access;
 use crate::handlers::{Posted, Reply};
 use crate::state::App;
 
@@ -53,30 +56,68 @@ fn backend_body(route: &Route<'_>, body: &[u8]) -> Vec<u8> {
     route.rewritten_body(body).unwrap_or_else(|| body.to_vec())
 }
 
+/// A routed call of a session, owned, so that it can be made later (after a confirmation).
+pub struct SessionCall {
+    pub method: String,
+    /// The body for the backend (its own name in it).
+    pub body: Vec<u8>,
+    pub id: Option<Box<RawValue>>,
+    /// The filter's facts, passed on ([`facts`]).
+    pub facts: HeaderMap,
+    pub authorization: Option<HeaderValue>,
+}
+
 /// A session-protocol client calling the broker directly (the session's first call to the
-/// server, or the filter learnt no backend session for it).
+/// server, the filter learnt no backend session for it, or the call needs the human's
+/// confirmation first: `confirm`).
 pub async fn in_session(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, route: &Route<'_>, claims: &SessionClaims) -> Reply {
     let id = posted.id();
     let Some(s) = rt.servers.get(route.server) else {
         return Reply::error(200, id, jsonrpc::INTERNAL_ERROR, "router out of date");
     };
-    let method = posted.msg.method.as_deref().unwrap_or_default();
-    let body = backend_body(route, posted.body());
-    let authorization = posted.authorization();
+    let call = SessionCall {
+        method: posted.msg.method.as_deref().unwrap_or_default().to_string(),
+        body: backend_body(route, posted.body()),
+        id: id.map(ToOwned::to_owned),
+        facts: facts(posted.headers),
+        authorization: posted.authorization(),
+    };
+    if confirm::needed(app, rt, s, route, Access::Session(claims), call.authorization.clone()).await {
+        let exposed = route.exposed.value.as_ref();
+        if claims.elicitation {
+            let arguments = posted.tree().pointer("/params/arguments").cloned().unwrap_or(Value::Null);
+            return confirm::session::ask(app, rt, Arc::clone(s), claims.clone(), call, (exposed, route.own()), &arguments);
+        }
+        if let Some(refused) = confirm::unasked(app, rt, Era::Session, id, exposed) {
+            return refused;
+        }
+    }
+    match relay_in_session(app, s, claims, call).await {
+        (answer, Some(used)) => teach(answer, &s.name, used.as_deref()),
+        (answer, None) => answer,
+    }
+}
+
+/// Relays `call` on the session's backend session with `s` (opened on first use, renewed
+/// once when the backend forgot it). The answer, and the backend session it used when there
+/// is one to teach the filter.
+pub async fn relay_in_session(app: &Arc<App>, s: &Arc<Server>, claims: &SessionClaims, call: SessionCall) -> (Reply, Option<Option<String>>) {
+    let SessionCall { method, body, id, facts, authorization } = call;
+    let id = id.as_deref();
+    let method = method.as_str();
     let unavailable = |reason: &str| Reply::error(200, id, jsonrpc::INTERNAL_ERROR, &format!("server {:?} is unavailable ({reason})", s.name));
     // The session's first call to this server opens its backend session (initialize opened
     // none); later ones reuse it.
     let first_use = backend_sessions::known(app, claims, &s.name).is_none();
     let session = match backend_sessions::ensure(app, claims, s, authorization.clone()).await {
         Ok(session) => session,
-        Err(e) => return unavailable(e.reason()),
+        Err(e) => return (unavailable(e.reason()), None),
     };
     if first_use {
         get_stream::attach(app, claims, s, authorization.clone());
     }
     let addressing = Addressing { backend_session: session, protocol_version: Some(claims.protocol_version.clone()), authorization: authorization.clone() };
     let stale = addressing.backend_session.clone();
-    let facts = facts(posted.headers);
     let (answer, used) = match relay_call(app, s, &addressing, method, facts.clone(), body.clone(), id).await {
         Ok(a) => (Reply::relayed(a), stale),
         Err(RelayFailure::Unreachable(reason)) => (unavailable(reason), stale),
@@ -88,13 +129,13 @@ pub async fn in_session(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, 
                 match relay_call(app, s, &replacement, method, facts, body, id).await {
                     Ok(a) => (Reply::relayed(a), session),
                     Err(RelayFailure::Unreachable(reason)) => (unavailable(reason), session),
-                    Err(RelayFailure::ForgotSession) => return unavailable("session_lost"),
+                    Err(RelayFailure::ForgotSession) => return (unavailable("session_lost"), None),
                 }
             }
-            Err(e) => return unavailable(e.reason()),
+            Err(e) => return (unavailable(e.reason()), None),
         },
     };
-    teach(answer, &s.name, used.as_deref())
+    (answer, Some(used))
 }
 
 /// The facts the filter published for policy (`x-mcp-method`, `x-mcp-servername`,
@@ -133,8 +174,16 @@ pub async fn stateless(app: &Arc<App>, rt: &Arc<Runtime>, posted: &Posted<'_>, r
         return fail(jsonrpc::INTERNAL_ERROR, "router out of date".into());
     };
     let method = posted.msg.method.as_deref().unwrap_or_default();
-    let body = backend_body(route, posted.body());
+    let mut body = backend_body(route, posted.body());
     let authorization = posted.authorization();
+    // The client's `_meta` is read (one parse) only for the hints' list.
+    let client_meta = if rt.config.confirmation.destructive_hint { posted.tree().pointer("/params/_meta").cloned() } else { None };
+    if confirm::needed(app, rt, s, route, Access::Stateless(client_meta.as_ref()), authorization.clone()).await {
+        match confirm::stateless::gate(app, rt, s, posted, (&route.exposed.value, route.own()), body) {
+            confirm::stateless::Gate::Reply(reply) => return reply,
+            confirm::stateless::Gate::Forward(confirmed) => body = confirmed,
+        }
+    }
     let probed = match capability_probe::probe(app, rt.generation, s, authorization.as_ref()).await {
         Ok(p) => p,
         Err(e) => return fail(jsonrpc::INTERNAL_ERROR, format!("server {:?} is unavailable ({})", s.name, e.reason())),

@@ -9,7 +9,7 @@ use axum::extract::Request;
 use mcpgw_common::message::{self, Kind, Message};
 use mcpgw_common::protocol::{self, Class, Decision, Era, Method, Reason, Refusal, StandardHeaders};
 use mcpgw_common::session::SessionClaims;
-use mcpgw_common::{headers as mcp_headers, jsonrpc};
+use mcpgw_common::{headers as mcp_headers, ids, jsonrpc};
 use serde_json::json;
 
 use crate::config::Runtime;
@@ -85,6 +85,16 @@ pub async fn post(app: Arc<App>, req: Request) -> Reply {
                     Err(refused) => return refused,
                 };
                 if let Some(claims) = &claims {
+                    // The answer to the gateway's own confirmation question, from the session
+                    // it asked: the waiting call takes it (`handlers::confirm::session`).
+                    if let Some(id) = msg.id_text().filter(|raw| ids::is_gateway_request_id(raw)).and_then(|raw| serde_json::from_str::<String>(raw).ok()) {
+                        // No backend asked it: an answer nobody waits for (too late, another
+                        // replica's question) goes nowhere.
+                        if !app.confirmations.answer(&id, &claims.id, serde_json::from_slice(&bytes).unwrap_or_default()) {
+                            tracing::info!(session = %claims.id, "an answer to a confirmation nobody waits for here (too late, or asked by another broker replica)");
+                        }
+                        return Reply::accepted();
+                    }
                     notifications::broadcast_answer(&app, claims, bytes.clone(), posted.authorization()).await;
                 }
                 Reply::accepted()

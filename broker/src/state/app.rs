@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 use crate::config::Runtime;
 use crate::state::capability_cache::{CapabilityCache, ProbedServer, View};
+use crate::state::confirmations::Confirmations;
 use crate::state::expiring::{Expiring, MAX_HELD_SESSIONS};
 use crate::state::list_cache::ListCache;
 use crate::state::metrics::Metrics;
@@ -62,6 +63,8 @@ pub struct App {
     pub result_compliance: ResultCompliance,
     /// The hints each backend declared for its tools, learnt from its lists (`GET /tool-hints`).
     pub tool_hints: ToolHints,
+    /// The confirmation questions this broker waits on (session protocol).
+    pub confirmations: Confirmations,
     /// Sessions ended by DELETE on this replica (id → expiry), refused until they expire.
     pub revoked: Mutex<HashMap<String, u64>>,
     /// The backend sessions this broker holds (`(session id, server)` → backend session id,
@@ -111,6 +114,7 @@ impl App {
             probe_locks: (0..16).map(|_| tokio::sync::Mutex::new(())).collect(),
             result_compliance: ResultCompliance::default(),
             tool_hints: ToolHints::default(),
+            confirmations: Confirmations::default(),
             revoked: Mutex::new(HashMap::new()),
             backend_sessions: Mutex::new(Expiring::new(MAX_HELD_SESSIONS)),
             log_levels: Mutex::new(Expiring::new(MAX_HELD_SESSIONS)),

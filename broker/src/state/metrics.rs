@@ -25,6 +25,7 @@ pub struct Metrics {
     list_cache: Family<Labels, Counter>,
     backend_sessions_renewed: Family<Labels, Counter>,
     backend_sessions_opened: Family<Labels, Counter>,
+    confirmations: Family<Labels, Counter>,
     pub streams_open: Gauge,
 }
 
@@ -48,6 +49,12 @@ impl Metrics {
         let streams_open = Gauge::default();
         let backend_sessions_renewed = Family::<Labels, Counter>::default();
         let backend_sessions_opened = Family::<Labels, Counter>::default();
+        let confirmations = Family::<Labels, Counter>::default();
+        registry.register(
+            "confirmations",
+            "Tool calls the gateway asked the human to confirm, by outcome (asked, accept, decline, cancel, timeout, error, invalid_state, refused: no elicitation capability, allowed_unasked)",
+            confirmations.clone(),
+        );
         registry.register(
             "backend_sessions_opened",
             "Backend sessions opened on a gateway session's first use of a server (initialize opens none), by server",
@@ -71,7 +78,7 @@ impl Metrics {
         registry.register("requests_forbidden", "MCP endpoint requests refused with 403 (no or wrong credential, foreign Host), by reason", forbidden.clone());
         registry.register("config_reloads", "Config reload attempts, by result", reloads.clone());
         registry.register("list_cache", "List cache lookups, by result", list_cache.clone());
-        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, forbidden, reloads, list_cache, backend_sessions_renewed, backend_sessions_opened, streams_open }
+        Metrics { registry, requests, backend_latency, backend_errors, sessions_minted, sessions_refused, forbidden, reloads, list_cache, backend_sessions_renewed, backend_sessions_opened, confirmations, streams_open }
     }
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -94,6 +101,11 @@ impl Metrics {
     }
     pub fn backend_session_opened(&self, server: &str) {
         self.backend_sessions_opened.get_or_create(&Self::labels(&[("server", server)])).inc();
+    }
+
+    /// One confirmation step, by outcome (a closed set, see the registration).
+    pub fn confirmation(&self, outcome: &'static str) {
+        self.confirmations.get_or_create(&Self::labels(&[("outcome", outcome)])).inc();
     }
 
     pub fn session_minted(&self) {

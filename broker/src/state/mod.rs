@@ -7,6 +7,8 @@
 
 pub mod app;
 pub mod capability_cache;
+pub mod confirm_seal;
+pub mod confirmations;
 pub mod expiring;
 pub mod gateway_sessions;
 pub mod list_cache;
