@@ -15,7 +15,9 @@ use mcpgw_common::scope::Scope;
 use mcpgw_common::session::SessionCodec;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::state::confirm_seal::ConfirmSeal;
+pub mod confirm_seal;
+
+use confirm_seal::ConfirmSeal;
 
 /// One enabled backend, ready to be called.
 #[derive(Debug)]

@@ -7,7 +7,6 @@
 
 pub mod app;
 pub mod capability_cache;
-pub mod confirm_seal;
 pub mod confirmations;
 pub mod expiring;
 pub mod gateway_sessions;

@@ -9,7 +9,7 @@
 //!   matches by id and gateway session (`state::confirmations`), then relays the call on the
 //!   same stream;
 //! - 2026-07-28 ([`stateless`]): an `input_required` result holding the elicitation and a
-//!   sealed `requestState` (`state::confirm_seal`); the client's retry carries the answer, and
+//!   sealed `requestState` (`config::confirm_seal`); the client's retry carries the answer, and
 //!   any broker replica can verify it.
 //!
 //! Anything but an accepted answer is a JSON-RPC error and the backend is never called.

@@ -1,6 +1,6 @@
 //! The 2026-07-28 confirmation: one input-required round (SEP-2322). The first call is
 //! answered with `resultType: "input_required"`, the elicitation under [`INPUT_KEY`], and a
-//! sealed `requestState` (`state::confirm_seal`) bound to the exposed tool name, a digest of
+//! sealed `requestState` (`config::confirm_seal`) bound to the exposed tool name, a digest of
 //! the arguments, the caller and an expiry. The client retries with `inputResponses` and that
 //! `requestState`; whichever broker replica takes the retry verifies the state and, when the
 //! answer is "accept", forwards the call without the gateway's own `requestState` and input
@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use super::{question, refusal_body, unasked, Outcome};
 use crate::config::{Runtime, Server};
 use crate::handlers::{Posted, Reply};
-use crate::state::confirm_seal::{args_digest, Binding, Opened, STATE_PREFIX};
+use crate::config::confirm_seal::{args_digest, Binding, Opened, STATE_PREFIX};
 use crate::state::App;
 
 /// The key of the gateway's question in `inputRequests` (and of its answer in `inputResponses`).
