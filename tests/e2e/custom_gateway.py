@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from conftest import (
+    PYTHON,
+    SERVERS,
     ENVOY,
     WASM,
     BrokerContext,
@@ -41,6 +43,17 @@ class Backend:
     env: dict[str, str] | None = None
     port_env: str | None = None  # also pass the port in this environment variable (e.g. PORT)
     config: dict[str, Any] | None = None  # extra server fields (timeout_ms, sessionless, ...)
+
+
+def py_backend(name: str, stateless: bool, script: Path = SERVERS / "py_backend.py", **config: Any) -> Backend:
+    """A Python SDK test backend (tests/servers/py_backend.py unless `script` says otherwise),
+    speaking the session protocol or, with `stateless`, 2026-07-28 (and declared `sessionless`);
+    `config`: more server fields (rules, timeouts)."""
+    return Backend(
+        name,
+        lambda port: [PYTHON, str(script), name, str(port)] + (["--stateless"] if stateless else []),
+        config={"sessionless": stateless, **config},
+    )
 
 
 def start_custom_gateway(workdir: Path, procs: list[Proc], backends: list[Backend], http_filters: Path | None = None, **extra: Any) -> Gateway:

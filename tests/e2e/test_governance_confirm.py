@@ -17,18 +17,14 @@ import pytest
 from mcp import Client, types
 from mcp.shared.exceptions import MCPError
 
-from conftest import PYTHON, Gateway, Proc, stop_all
-from custom_gateway import Backend, start_custom_gateway
+from conftest import Gateway, Proc, stop_all
+from custom_gateway import Backend, py_backend, start_custom_gateway
 
 HERE = Path(__file__).parent
 
 
 def backend(name: str, stateless: bool, **config) -> Backend:
-    return Backend(
-        name,
-        lambda port: [PYTHON, str(HERE / "confirm_backend.py"), name, str(port)] + (["--stateless"] if stateless else []),
-        config={"sessionless": stateless, **config},
-    )
+    return py_backend(name, stateless, script=HERE / "confirm_backend.py", **config)
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from conftest import MODERN, PYTHON, SERVERS, Gateway, Proc, modern_meta, rpc_message, stop_all, tool_call
-from custom_gateway import Backend, start_custom_gateway
+from conftest import MODERN, Gateway, Proc, modern_meta, rpc_message, stop_all, tool_call
+from custom_gateway import py_backend, start_custom_gateway
 
 RULES = {
     "tools": {
@@ -29,12 +29,7 @@ RULES = {
 }
 
 
-def backend(name: str, stateless: bool, **config) -> Backend:
-    return Backend(
-        name,
-        lambda port: [PYTHON, str(SERVERS / "py_backend.py"), name, str(port)] + (["--stateless"] if stateless else []),
-        config={"sessionless": stateless, **config},
-    )
+backend = py_backend
 
 
 @pytest.fixture(scope="module")

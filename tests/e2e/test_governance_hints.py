@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from conftest import MCP_HEADERS, MODERN, PYTHON, ROOT, SERVERS, Gateway, Proc, envoy_render, free_port, modern_meta, port_open, random_key, rpc_message, stop_all, wait_until
-from custom_gateway import Backend, start_custom_gateway
+from custom_gateway import Backend, py_backend, start_custom_gateway
 from test_cli import alive, descendants, start_up
 
 RBAC = ROOT / "envoy-configs" / "rbac-deny-destructive.yaml"
@@ -48,11 +48,7 @@ def modern_call(base_url: str, tool: str) -> tuple[int, httpx.Response]:
 
 
 def backend(name: str, stateless: bool) -> Backend:
-    return Backend(
-        name,
-        lambda port: [PYTHON, str(SERVERS / "py_backend.py"), name, str(port)] + (["--stateless"] if stateless else []),
-        config={"sessionless": stateless, **ANNOTATED},
-    )
+    return py_backend(name, stateless, **ANNOTATED)
 
 
 @pytest.fixture(scope="module")

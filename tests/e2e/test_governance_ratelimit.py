@@ -20,20 +20,15 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import MODERN, PYTHON, ROOT, SERVERS, Gateway, Proc, modern_meta, rpc_message, stop_all, tool_call
-from custom_gateway import Backend, start_custom_gateway
+from conftest import MODERN, ROOT, Gateway, Proc, modern_meta, rpc_message, stop_all, tool_call
+from custom_gateway import py_backend, start_custom_gateway
 from jwt_issuer import Issuer
 
 ISSUER = Issuer()
 SNIPPET = ROOT / "envoy-configs" / "ratelimit-tool-caller.yaml"
 
 
-def backend(name: str, stateless: bool) -> Backend:
-    return Backend(
-        name,
-        lambda port: [PYTHON, str(SERVERS / "py_backend.py"), name, str(port)] + (["--stateless"] if stateless else []),
-        config={"sessionless": stateless},
-    )
+backend = py_backend
 
 
 @pytest.fixture(scope="module")

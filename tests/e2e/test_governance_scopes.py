@@ -27,8 +27,8 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import PromptReference, ResourceTemplateReference
 
 import rawhttp
-from conftest import MODERN, PYTHON, SERVERS, Gateway, Proc, modern_meta, rpc_message, stop_all, tool_call
-from custom_gateway import Backend, start_custom_gateway
+from conftest import MODERN, Gateway, Proc, modern_meta, rpc_message, stop_all, tool_call
+from custom_gateway import py_backend, start_custom_gateway
 from jwt_issuer import Issuer
 
 LEGACY = "2025-11-25"
@@ -57,12 +57,7 @@ def scopes(jwks: Path) -> dict[str, Any]:
     }
 
 
-def backend(name: str, stateless: bool) -> Backend:
-    return Backend(
-        name,
-        lambda port: [PYTHON, str(SERVERS / "py_backend.py"), name, str(port)] + (["--stateless"] if stateless else []),
-        config={"sessionless": stateless},
-    )
+backend = py_backend
 
 
 @pytest.fixture(scope="module")
