@@ -27,11 +27,10 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 
 from conftest import ROOT, istio_render
+from strict_schemas import K8S_VERSION, builtin_errors, crd_envelope, node_validate, strict
 
 ISTIO = ROOT / "istio"
 CRDS = Path(os.environ.get("MCPGW_ISTIO_CRDS", ROOT / "tests" / "istio" / "schemas" / "istio-crds-wasmplugin-envoyfilter.yaml"))
-K8S_VERSION = "1.33.0"
-NODE_DIR = ROOT / "tests" / "istio" / "node"
 # The ObjectMeta fields a manifest may set (status-like ones are the server's).
 METADATA = {
     "type": "object",
@@ -57,17 +56,6 @@ def manifests() -> list[tuple[str, dict]]:
     return out
 
 
-def strict(schema: object) -> object:
-    if isinstance(schema, dict):
-        s = {k: strict(v) for k, v in schema.items()}
-        if "properties" in s and "additionalProperties" not in s and not s.get("x-kubernetes-preserve-unknown-fields"):
-            s["additionalProperties"] = False
-        return s
-    if isinstance(schema, list):
-        return [strict(v) for v in schema]
-    return schema
-
-
 def crd_validators() -> dict[tuple[str, str], OAS30Validator]:
     if not CRDS.is_file():
         pytest.fail(f"Istio CRD schemas not found at {CRDS} (set MCPGW_ISTIO_CRDS)")
@@ -77,25 +65,11 @@ def crd_validators() -> dict[tuple[str, str], OAS30Validator]:
             continue
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for v in crd["spec"]["versions"]:
-            schema = copy.deepcopy(v["schema"]["openAPIV3Schema"])
             # The API server adds the object envelope to every CRD schema; so do we.
-            schema.setdefault("properties", {}).update(
-                apiVersion={"type": "string", "enum": [f"{group}/{v['name']}"]},
-                kind={"type": "string", "enum": [kind]},
-                metadata=METADATA,
-            )
-            schema["required"] = sorted(set(schema.get("required", [])) | {"apiVersion", "kind", "metadata"})
+            schema = crd_envelope(v["schema"]["openAPIV3Schema"], f"{group}/{v['name']}", kind, METADATA)
             schema = strict(schema)
             out[(f"{group}/{v['name']}", kind)] = OAS30Validator(schema)
     return out
-
-
-def node_validate(docs: list[dict]) -> list[list[str]]:
-    if not (NODE_DIR / "node_modules").is_dir():
-        pytest.fail("tests/istio/node/node_modules missing: run scripts/setup.sh")
-    r = subprocess.run(["node", str(NODE_DIR / "validate.mjs")], input=json.dumps(docs), capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
 
 
 def validate_all(docs: list[dict]) -> list[list[str]]:
@@ -108,11 +82,7 @@ def validate_all(docs: list[dict]) -> list[list[str]]:
         if key in crds:
             results[i] = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in crds[key].iter_errors(doc)]
         elif key in BUILTIN:
-            try:
-                kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
-                results[i] = []
-            except kubernetes_validate.ValidationError as e:
-                results[i] = [f"{'/'.join(map(str, e.path))}: {e.message}"]
+            results[i] = builtin_errors(doc)
         elif key == ("kustomize.config.k8s.io/v1beta1", "Kustomization"):
             results[i] = [f"unknown field {k}" for k in doc if k not in {"apiVersion", "kind", "resources", "namespace", "labels", "images"}]
         else:

@@ -26,6 +26,8 @@ def _load(name: str, path: Path):
 
 
 harness = _load("mcpgw_e2e_harness", ROOT / "tests" / "e2e" / "conftest.py")
+# Strict offline validation of Kubernetes objects, shared with tests/istio.
+strict_schemas = _load("mcpgw_strict_schemas", ROOT / "tests" / "istio" / "strict_schemas.py")
 # The local OCI registry the Istio tests start (docker-registry on a free 127.0.0.1 port),
 # reused as is: importing its fixture into this conftest registers it here.
 istio = _load("mcpgw_istio_conftest", ROOT / "tests" / "istio" / "conftest.py")

@@ -15,20 +15,20 @@ in, and the statuses of our resources (against the CRDs' status schemas)."""
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator
 
-from conftest import FIXTURES, ROOT, controller_bin
+from conftest import FIXTURES, ROOT, controller_bin, strict_schemas
 
-K8S_VERSION = "1.33.0"
-NODE_DIR = ROOT / "tests" / "istio" / "node"
+strict, crd_envelope, builtin_errors, node_validate = (
+    strict_schemas.strict, strict_schemas.crd_envelope, strict_schemas.builtin_errors, strict_schemas.node_validate
+)
+
 DEPLOY = ROOT / "deploy"
 BUILTIN = {
     ("v1", "Namespace"), ("v1", "ServiceAccount"), ("v1", "Service"), ("v1", "ConfigMap"), ("v1", "Secret"),
@@ -47,18 +47,6 @@ NoTimestamps.yaml_implicit_resolvers = {
 }
 
 
-def strict(schema: object) -> object:
-    """additionalProperties: false wherever a schema lists properties and does not keep unknown fields."""
-    if isinstance(schema, dict):
-        s = {k: strict(v) for k, v in schema.items()}
-        if "properties" in s and "additionalProperties" not in s and not s.get("x-kubernetes-preserve-unknown-fields"):
-            s["additionalProperties"] = False
-        return s
-    if isinstance(schema, list):
-        return [strict(v) for v in schema]
-    return schema
-
-
 def crds() -> dict[tuple[str, str], dict]:
     out = {}
     for path in sorted((DEPLOY / "crds").glob("*.yaml")):
@@ -69,23 +57,9 @@ def crds() -> dict[tuple[str, str], dict]:
 
 
 def crd_validator(schema: dict, api_version: str, kind: str) -> OAS30Validator:
-    schema = copy.deepcopy(schema)
     # The API server adds the object envelope to every CRD schema, and validates ObjectMeta itself.
-    schema.setdefault("properties", {}).update(
-        apiVersion={"type": "string", "enum": [api_version]},
-        kind={"type": "string", "enum": [kind]},
-        metadata={"type": "object", "required": ["name"], "x-kubernetes-preserve-unknown-fields": True},
-    )
-    schema["required"] = sorted(set(schema.get("required", [])) | {"apiVersion", "kind", "metadata"})
-    return OAS30Validator(strict(schema))
-
-
-def node_validate(docs: list[dict]) -> list[list[str]]:
-    if not (NODE_DIR / "node_modules").is_dir():
-        pytest.fail("tests/istio/node/node_modules missing: run scripts/setup.sh")
-    r = subprocess.run(["node", str(NODE_DIR / "validate.mjs")], input=json.dumps(docs), capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    meta = {"type": "object", "required": ["name"], "x-kubernetes-preserve-unknown-fields": True}
+    return OAS30Validator(strict(crd_envelope(schema, api_version, kind, meta)))
 
 
 def validate_all(docs: list[dict]) -> list[list[str]]:
@@ -98,11 +72,7 @@ def validate_all(docs: list[dict]) -> list[list[str]]:
             v = crd_validator(ours[key], *key)
             results[i] = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in v.iter_errors(doc)]
         elif key in BUILTIN:
-            try:
-                kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
-                results[i] = []
-            except kubernetes_validate.ValidationError as e:
-                results[i] = [f"{'/'.join(map(str, e.path))}: {e.message}"]
+            results[i] = builtin_errors(doc)
         elif key in GATEWAY_API:
             to_node.append(i)
         else:
