@@ -192,16 +192,7 @@ mod tests {
     fn a_session_token_is_not_a_state() {
         // The same key, but the token's cipher key and AAD: never opens as a state.
         let codec = mcpgw_common::session::SessionCodec::new(&[key(1)]).unwrap();
-        let claims = mcpgw_common::session::SessionClaims {
-            id: "s".into(),
-            issued_at: 0,
-            expires_at: u64::MAX,
-            subject: None,
-            protocol_version: "2025-11-25".into(),
-            accepts_server_requests: true,
-            virtual_server: None,
-            elicitation: true,
-        };
+        let claims = mcpgw_common::session::SessionClaims { expires_at: u64::MAX, elicitation: true, ..mcpgw_common::test_fixtures::claims("s") };
         let token = codec.mint(&claims, [3; 24]).unwrap();
         let seal = ConfirmSeal::new(&[key(1)]).unwrap();
         assert_eq!(seal.open(&format!("{STATE_PREFIX}{token}"), &binding(), 0), Opened::Invalid);
